@@ -1,0 +1,382 @@
+/**
+ * The narrow interface every storage backend implements, and the two embedded
+ * backends: `classic-level` (LevelDB in a directory, large blocks as files beside
+ * it) and `memory-level` (everything in memory).
+ *
+ * A backend knows nothing of CIDs, artifacts or evaluations: it stores bytes
+ * under bytes in a few key spaces, applies atomic batches, hands out named locks
+ * and, when it has a directory, keeps large immutable blobs as files.
+ */
+import { mkdir, open as fsOpen, readdir, rename, rm, stat, unlink, readFile } from 'node:fs/promises'
+import { realpathSync, mkdirSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { ClassicLevel } from 'classic-level'
+import { MemoryLevel } from 'memory-level'
+import type { AbstractLevel, AbstractSublevel } from 'abstract-level'
+import { DdsError, ErrorCodes } from './errors.js'
+import { Mutexes } from './mutex.js'
+
+/** The key spaces of a store. */
+export type Space = 'meta' | 'blocks' | 'memo' | 'paths' | 'history'
+export const SPACES: readonly Space[] = ['meta', 'blocks', 'memo', 'paths', 'history']
+
+export interface PutOp { type: 'put', space: Space, key: Uint8Array, value: Uint8Array }
+export interface DelOp { type: 'del', space: Space, key: Uint8Array }
+export type BatchOp = PutOp | DelOp
+
+export interface RangeOptions {
+  gt?: Uint8Array
+  gte?: Uint8Array
+  lt?: Uint8Array
+  lte?: Uint8Array
+  reverse?: boolean
+  limit?: number
+}
+
+/** Named exclusive locks: `await using` or call `release()`. */
+export interface Lock {
+  release (): Promise<void>
+}
+
+/** Large immutable blobs kept as files named by their key (a CID string). */
+export interface BlobFiles {
+  readonly directory: string
+  /** Write `chunks` to a temporary file, then rename it to `name`. */
+  write (name: string, bytes: Uint8Array): Promise<void>
+  /** The whole file, or undefined when absent. */
+  read (name: string): Promise<Uint8Array | undefined>
+  /** Read the file into `target` at `offset`; returns the number of bytes read, or -1 when absent. */
+  readInto (name: string, target: Uint8Array, offset: number): Promise<number>
+  has (name: string): Promise<boolean>
+  remove (name: string): Promise<void>
+  /** Every blob name, with its size and modification time. */
+  list (): AsyncIterable<{ name: string, size: number, mtimeMs: number }>
+}
+
+/**
+ * What a store needs from its storage. Keys and values are bytes.
+ * `batch` applies all operations or none.
+ */
+export interface Backend {
+  readonly kind: 'classic' | 'memory' | string
+  /** The store directory, or undefined for in-memory backends. */
+  readonly location: string | undefined
+  get (space: Space, key: Uint8Array): Promise<Uint8Array | undefined>
+  /** A synchronous get where the backend supports it (local databases). */
+  getSync?: (space: Space, key: Uint8Array) => Uint8Array | undefined
+  getMany (space: Space, keys: Uint8Array[]): Promise<Array<Uint8Array | undefined>>
+  batch (ops: BatchOp[], options?: { sync?: boolean }): Promise<void>
+  entries (space: Space, range?: RangeOptions): AsyncIterable<[Uint8Array, Uint8Array]>
+  keys (space: Space, range?: RangeOptions): AsyncIterable<Uint8Array>
+  /** Wait for and take the named lock, across every user of this backend. */
+  lock (name: string): Promise<Lock>
+  /** Large blobs beside the database, when the backend has a directory. */
+  readonly files: BlobFiles | undefined
+  close (): Promise<void>
+}
+
+type Sub = AbstractSublevel<AbstractLevel<Uint8Array | string | Buffer, Uint8Array, Uint8Array>, Uint8Array | string | Buffer, Uint8Array, Uint8Array>
+type AnyLevel = AbstractLevel<Uint8Array | string | Buffer, Uint8Array, Uint8Array>
+
+const VIEW = { keyEncoding: 'view', valueEncoding: 'view' } as const
+
+/** A backend over any abstract-level database, with sublevels for the key spaces. */
+export class LevelBackend implements Backend {
+  readonly kind: 'classic' | 'memory'
+  readonly location: string | undefined
+  readonly files: BlobFiles | undefined
+  readonly #db: AnyLevel
+  readonly #subs: Map<Space, Sub>
+  readonly #locks = new Mutexes()
+  readonly getSync: ((space: Space, key: Uint8Array) => Uint8Array | undefined) | undefined
+
+  constructor (kind: 'classic' | 'memory', db: AnyLevel, location: string | undefined, files: BlobFiles | undefined) {
+    this.kind = kind
+    this.#db = db
+    this.location = location
+    this.files = files
+    this.#subs = new Map(SPACES.map((s) => [s, db.sublevel<Uint8Array, Uint8Array>(s, VIEW) as unknown as Sub]))
+    if ((db.supports as unknown as { getSync?: boolean }).getSync === true) {
+      this.getSync = (space, key) => this.#sub(space).getSync(key)
+    }
+  }
+
+  #sub (space: Space): Sub {
+    const sub = this.#subs.get(space)
+    if (sub === undefined) throw new TypeError(`unknown key space '${space}'`)
+    return sub
+  }
+
+  async open (): Promise<void> {
+    await this.#db.open()
+  }
+
+  async get (space: Space, key: Uint8Array): Promise<Uint8Array | undefined> {
+    return await this.#sub(space).get(key)
+  }
+
+  async getMany (space: Space, keys: Uint8Array[]): Promise<Array<Uint8Array | undefined>> {
+    return await this.#sub(space).getMany(keys)
+  }
+
+  async batch (ops: BatchOp[], options: { sync?: boolean } = {}): Promise<void> {
+    if (ops.length === 0) return
+    const levelOps = ops.map((op) => op.type === 'put'
+      ? { type: 'put' as const, sublevel: this.#sub(op.space), key: op.key, value: op.value }
+      : { type: 'del' as const, sublevel: this.#sub(op.space), key: op.key })
+    await this.#db.batch(levelOps as never, { sync: options.sync === true } as never)
+  }
+
+  async * entries (space: Space, range: RangeOptions = {}): AsyncIterable<[Uint8Array, Uint8Array]> {
+    const it = this.#sub(space).iterator(rangeOf(range))
+    try {
+      while (true) {
+        const batch = await it.nextv(256)
+        if (batch.length === 0) break
+        for (const entry of batch) yield entry as [Uint8Array, Uint8Array]
+      }
+    } finally {
+      await it.close()
+    }
+  }
+
+  async * keys (space: Space, range: RangeOptions = {}): AsyncIterable<Uint8Array> {
+    const it = this.#sub(space).keys(rangeOf(range))
+    try {
+      while (true) {
+        const batch = await it.nextv(1024)
+        if (batch.length === 0) break
+        yield * batch
+      }
+    } finally {
+      await it.close()
+    }
+  }
+
+  async lock (name: string): Promise<Lock> {
+    const release = await this.#locks.acquire(name)
+    return { release: async () => { release() } }
+  }
+
+  async close (): Promise<void> {
+    await this.#db.close()
+  }
+}
+
+function rangeOf (range: RangeOptions): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  if (range.gt !== undefined) out.gt = range.gt
+  if (range.gte !== undefined) out.gte = range.gte
+  if (range.lt !== undefined) out.lt = range.lt
+  if (range.lte !== undefined) out.lte = range.lte
+  if (range.reverse === true) out.reverse = true
+  if (range.limit !== undefined) out.limit = range.limit
+  return out
+}
+
+/** Blobs as files under `<store>/blobs/<last two characters>/<name>`, written via `<store>/tmp`. */
+export class DirectoryBlobs implements BlobFiles {
+  readonly directory: string
+  readonly #tmp: string
+  readonly #sync: boolean
+  readonly #made = new Set<string>()
+
+  constructor (storeDir: string, options: { sync?: boolean } = {}) {
+    this.directory = join(storeDir, 'blobs')
+    this.#tmp = join(storeDir, 'tmp')
+    this.#sync = options.sync === true
+    mkdirSync(this.directory, { recursive: true })
+    mkdirSync(this.#tmp, { recursive: true })
+  }
+
+  #path (name: string): string {
+    if (!/^[a-z0-9]{8,}$/.test(name)) throw new TypeError(`invalid blob name ${JSON.stringify(name)}`)
+    return join(this.directory, name.slice(-2), name)
+  }
+
+  async write (name: string, bytes: Uint8Array): Promise<void> {
+    const final = this.#path(name)
+    const dir = join(this.directory, name.slice(-2))
+    if (!this.#made.has(dir)) {
+      await mkdir(dir, { recursive: true })
+      this.#made.add(dir)
+    }
+    const tmp = join(this.#tmp, `${name}.${randomBytes(6).toString('hex')}`)
+    const fh = await fsOpen(tmp, 'w')
+    try {
+      let off = 0
+      while (off < bytes.byteLength) {
+        const { bytesWritten } = await fh.write(bytes, off, bytes.byteLength - off)
+        off += bytesWritten
+      }
+      if (this.#sync) await fh.datasync()
+    } finally {
+      await fh.close()
+    }
+    await rename(tmp, final)
+  }
+
+  async read (name: string): Promise<Uint8Array | undefined> {
+    try {
+      return await readFile(this.#path(name))
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+      throw err
+    }
+  }
+
+  async readInto (name: string, target: Uint8Array, offset: number): Promise<number> {
+    let fh
+    try {
+      fh = await fsOpen(this.#path(name), 'r')
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return -1
+      throw err
+    }
+    try {
+      let total = 0
+      while (offset + total < target.byteLength) {
+        const { bytesRead } = await fh.read(target, offset + total, target.byteLength - offset - total, total)
+        if (bytesRead === 0) break
+        total += bytesRead
+      }
+      return total
+    } finally {
+      await fh.close()
+    }
+  }
+
+  async has (name: string): Promise<boolean> {
+    try {
+      await stat(this.#path(name))
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  async remove (name: string): Promise<void> {
+    await unlink(this.#path(name)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err
+    })
+  }
+
+  async * list (): AsyncIterable<{ name: string, size: number, mtimeMs: number }> {
+    let dirs: string[]
+    try {
+      dirs = await readdir(this.directory)
+    } catch {
+      return
+    }
+    for (const d of dirs.sort()) {
+      let names: string[]
+      try {
+        names = await readdir(join(this.directory, d))
+      } catch {
+        continue
+      }
+      for (const name of names.sort()) {
+        try {
+          const s = await stat(join(this.directory, d, name))
+          yield { name, size: s.size, mtimeMs: s.mtimeMs }
+        } catch {
+          // removed meanwhile
+        }
+      }
+    }
+  }
+
+  /** Remove temporary files older than `ageMs` (left by a crashed writer). */
+  async sweepTemporary (ageMs: number): Promise<number> {
+    let removed = 0
+    let names: string[] = []
+    try { names = await readdir(this.#tmp) } catch { return 0 }
+    const now = Date.now()
+    for (const name of names) {
+      const p = join(this.#tmp, name)
+      try {
+        const s = await stat(p)
+        if (now - s.mtimeMs > ageMs) {
+          await rm(p, { force: true })
+          removed++
+        }
+      } catch {}
+    }
+    return removed
+  }
+}
+
+export interface ClassicOptions {
+  /** LevelDB write buffer in bytes (default 16 MiB). */
+  writeBufferSize?: number
+  /** fsync blob files before they are renamed into place (default false). */
+  syncFiles?: boolean
+}
+
+interface Registered { backend: LevelBackend, refs: number, opening: Promise<LevelBackend> }
+// One LevelDB instance per directory per process: a second ClassicLevel on the same
+// directory would fail to open and, in doing so, drop the process's lock on it.
+const registry = new Map<string, Registered>()
+
+/** The canonical key of a store directory (created if missing). */
+export function canonicalLocation (location: string): string {
+  const abs = resolve(location)
+  mkdirSync(abs, { recursive: true })
+  return realpathSync(abs)
+}
+
+/**
+ * Open (or share) the LevelDB backend of a store directory. Every call must be
+ * matched by a call of `release` on the result.
+ */
+export async function openClassic (location: string, options: ClassicOptions = {}): Promise<{ backend: LevelBackend, release: () => Promise<void> }> {
+  const key = canonicalLocation(location)
+  let entry = registry.get(key)
+  if (entry === undefined) {
+    const files = new DirectoryBlobs(key, { sync: options.syncFiles === true })
+    const db = new ClassicLevel<Uint8Array, Uint8Array>(join(key, 'db'), {
+      keyEncoding: 'view',
+      valueEncoding: 'view',
+      writeBufferSize: options.writeBufferSize ?? 16 * 1024 * 1024
+    }) as unknown as AnyLevel
+    const backend = new LevelBackend('classic', db, key, files)
+    const opening = backend.open().then(() => backend, (err: unknown) => {
+      registry.delete(key)
+      const cause = (err as { cause?: { code?: string } }).cause
+      const locked = cause?.code === 'LEVEL_LOCKED'
+      throw new DdsError(ErrorCodes.STORE_UNAVAILABLE,
+        locked ? `store ${key} is locked by another process` : `cannot open store ${key}`,
+        { cause: err, data: { location: key, locked } })
+    })
+    entry = { backend, refs: 0, opening }
+    registry.set(key, entry)
+  }
+  entry.refs++
+  const current = entry
+  const backend = await current.opening.catch((err: unknown) => {
+    current.refs--
+    throw err
+  })
+  let released = false
+  return {
+    backend,
+    release: async () => {
+      if (released) return
+      released = true
+      current.refs--
+      if (current.refs === 0) {
+        registry.delete(key)
+        await backend.close()
+      }
+    }
+  }
+}
+
+/** A fresh in-memory backend. */
+export async function openMemory (): Promise<LevelBackend> {
+  const db = new MemoryLevel<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view' }) as unknown as AnyLevel
+  const backend = new LevelBackend('memory', db, undefined, undefined)
+  await backend.open()
+  return backend
+}

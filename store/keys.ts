@@ -1,0 +1,89 @@
+/**
+ * Byte layouts of keys and small values in the key spaces.
+ *
+ * - `blocks`: CID bytes -> tag byte + payload. Tag 0: the block's bytes follow.
+ *   Tag 1: the block lives in a blob file; crc32 (4 bytes) and size (4 bytes) follow.
+ * - `memo`: signature digest -> dag-cbor memo entry.
+ * - `paths`: utf8 path -> sequence number (8 bytes) + dag-cbor history entry (the head).
+ * - `history`: utf8 path + 0x00 + sequence number (8 bytes) -> dag-cbor history entry.
+ * - `meta`: utf8 name -> utf8 value.
+ */
+
+const utf8 = new TextEncoder()
+const utf8d = new TextDecoder()
+
+export function pathKey (path: string): Uint8Array {
+  return utf8.encode(path)
+}
+
+export function keyPath (key: Uint8Array): string {
+  return utf8d.decode(key)
+}
+
+export function historyKey (path: string, seq: number): Uint8Array {
+  const p = utf8.encode(path)
+  const out = new Uint8Array(p.byteLength + 9)
+  out.set(p, 0)
+  out[p.byteLength] = 0
+  new DataView(out.buffer).setBigUint64(p.byteLength + 1, BigInt(seq))
+  return out
+}
+
+/** The key range holding the history of one path. */
+export function historyRange (path: string): { gte: Uint8Array, lt: Uint8Array } {
+  const p = utf8.encode(path)
+  const gte = new Uint8Array(p.byteLength + 1)
+  gte.set(p, 0)
+  gte[p.byteLength] = 0
+  const lt = gte.slice()
+  lt[p.byteLength] = 1
+  return { gte, lt }
+}
+
+export function parseHistoryKey (key: Uint8Array): { path: string, seq: number } {
+  const nul = key.byteLength - 9
+  return {
+    path: utf8d.decode(key.subarray(0, nul)),
+    seq: Number(new DataView(key.buffer, key.byteOffset, key.byteLength).getBigUint64(nul + 1))
+  }
+}
+
+export function encodeHead (seq: number, entry: Uint8Array): Uint8Array {
+  const out = new Uint8Array(8 + entry.byteLength)
+  new DataView(out.buffer).setBigUint64(0, BigInt(seq))
+  out.set(entry, 8)
+  return out
+}
+
+export function decodeHead (value: Uint8Array): { seq: number, entry: Uint8Array } {
+  return {
+    seq: Number(new DataView(value.buffer, value.byteOffset, value.byteLength).getBigUint64(0)),
+    entry: value.subarray(8)
+  }
+}
+
+export const BLOCK_INLINE = 0
+export const BLOCK_FILE = 1
+
+export function inlineBlock (bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(bytes.byteLength + 1)
+  out[0] = BLOCK_INLINE
+  out.set(bytes, 1)
+  return out
+}
+
+export function fileMarker (crc: number, size: number): Uint8Array {
+  const out = new Uint8Array(9)
+  out[0] = BLOCK_FILE
+  const dv = new DataView(out.buffer)
+  dv.setUint32(1, crc >>> 0)
+  dv.setUint32(5, size >>> 0)
+  return out
+}
+
+export function parseFileMarker (value: Uint8Array): { crc: number, size: number } {
+  const dv = new DataView(value.buffer, value.byteOffset, value.byteLength)
+  return { crc: dv.getUint32(1), size: dv.getUint32(5) }
+}
+
+export const text = { encode: (s: string): Uint8Array => utf8.encode(s), decode: (b: Uint8Array): string => utf8d.decode(b) }

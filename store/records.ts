@@ -1,0 +1,288 @@
+/**
+ * The dag-cbor nodes of the Merkle DAG: artifact roots, evaluation records,
+ * code manifests, memo entries, path history entries and bundle manifests.
+ * Decoders check the shape, since nodes may come from untrusted bundles.
+ */
+import * as dagCbor from '@ipld/dag-cbor'
+import { CID } from 'multiformats/cid'
+import { DdsError, ErrorCodes } from './errors.js'
+import type { Encoding, TypedArrayName } from './values.js'
+
+/** The root node of an artifact: its encoding and either its bytes or its chunks. */
+export interface ArtifactRoot {
+  enc: Encoding
+  type?: TypedArrayName
+  /** Payload size in bytes. */
+  size: number
+  /** The whole payload, for artifacts up to the inline limit. */
+  data?: Uint8Array
+  /** Chunk size in bytes (every chunk but the last has this size). */
+  chunkSize?: number
+  /** Raw blocks holding the payload, in order. */
+  chunks?: CID[]
+}
+
+/** Where a function comes from. */
+export interface FunctionInfo {
+  name: string
+  /** Source file relative to its project root (`src/clean.ts`), when known. */
+  file?: string
+  line?: number
+  column?: number
+}
+
+/** A path read by a function during its run, and the value it had. */
+export interface LoadRef {
+  path: string
+  /** The evaluation the path pointed at. */
+  evaluation: CID | null
+  /** The artifact root it held. */
+  output: CID
+}
+
+/** One run of a function (or the record a cache hit points at). */
+export interface EvaluationRecord {
+  kind: 'keep' | 'evaluate'
+  /** The path it was kept at. */
+  path: string | null
+  fn: FunctionInfo
+  /** The code manifest. */
+  code: CID
+  /** The memo key this evaluation answers. */
+  signature: Uint8Array
+  /** Identity of each argument. */
+  inputs: CID[]
+  loads: LoadRef[]
+  /** Evaluations made by nested keeps during the run. */
+  calls: CID[]
+  /** The artifact root of the result. */
+  output: CID
+  /** Start time, ms since the epoch. */
+  started: number
+  /** Duration in milliseconds. */
+  duration: number
+}
+
+/** What a code signature is made of; the basis of "why did it re-run". */
+export interface CodeManifest {
+  /** Signature algorithm version. */
+  algorithm: string
+  /** The function the manifest is about (`src/a.ts#train`). */
+  entry: string
+  /** Canonical hash of each reached declaration (`src/a.ts#helper`). */
+  declarations: Record<string, Uint8Array>
+  /** Hash of each runtime value read (`src/config.ts#N`, `closure:factor`). */
+  values: Record<string, Uint8Array>
+  /** Imported packages by name, with version. */
+  packages: Record<string, string>
+  /** Names the analysis could not resolve or read, reported, not hashed. */
+  unavailable: string[]
+  /** A version pinned by hand, replacing the analysis of the function's own code. */
+  pinned?: string
+}
+
+/** Memo index value: the evaluation that answers a signature, with the loads it depended on. */
+export interface MemoEntry {
+  evaluation: CID
+  output: CID
+  loads: LoadRef[]
+}
+
+/** An entry of a path's history, as stored. `evaluation: null` is a deletion. */
+export interface HistoryEntry {
+  /** Commit time, ms since the epoch. */
+  time: number
+  evaluation: CID | null
+  output: CID | null
+  /** True when the value came from the store rather than a computation. */
+  hit?: boolean
+  /** Set when the entry came in with a bundle. */
+  imported?: boolean
+}
+
+/** A history entry as read back, with its path and sequence number. */
+export interface PathEntry extends HistoryEntry {
+  path: string
+  seq: number
+}
+
+/** The root of a bundle. */
+export interface BundleManifest {
+  format: 'dds-bundle/1'
+  created: number
+  /** Per exported path, its history entries oldest first (only the head without --history). */
+  paths: Record<string, HistoryEntry[]>
+}
+
+export function encodeNode (value: unknown): Uint8Array {
+  return dagCbor.encode(stripUndefined(value))
+}
+
+function stripUndefined (value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(stripUndefined)
+  if (value !== null && typeof value === 'object' && !(value instanceof Uint8Array) && CID.asCID(value) === null) {
+    const out: Record<string, unknown> = {}
+    for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = stripUndefined(v)
+    return out
+  }
+  return value
+}
+
+function corrupt (what: string, detail: string, data?: Record<string, unknown>): DdsError {
+  return new DdsError(ErrorCodes.INTEGRITY, `malformed ${what}: ${detail}`, data === undefined ? {} : { data })
+}
+
+export function decodeNode (bytes: Uint8Array, what = 'node'): unknown {
+  try {
+    return dagCbor.decode(bytes)
+  } catch (err) {
+    throw new DdsError(ErrorCodes.INTEGRITY, `malformed ${what}: not dag-cbor`, { cause: err })
+  }
+}
+
+type Obj = Record<string, unknown>
+
+function obj (v: unknown, what: string): Obj {
+  if (v === null || typeof v !== 'object' || Array.isArray(v) || v instanceof Uint8Array || CID.asCID(v) !== null) throw corrupt(what, 'not a map')
+  return v as Obj
+}
+function str (o: Obj, k: string, what: string): string {
+  const v = o[k]
+  if (typeof v !== 'string') throw corrupt(what, `field '${k}' is not a string`)
+  return v
+}
+function num (o: Obj, k: string, what: string): number {
+  const v = o[k]
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw corrupt(what, `field '${k}' is not a number`)
+  return v
+}
+function cid (v: unknown, what: string, k: string): CID {
+  const c = CID.asCID(v)
+  if (c === null) throw corrupt(what, `field '${k}' is not a link`)
+  return c
+}
+function cidOrNull (v: unknown, what: string, k: string): CID | null {
+  return v === null || v === undefined ? null : cid(v, what, k)
+}
+function list (o: Obj, k: string, what: string): unknown[] {
+  const v = o[k]
+  if (!Array.isArray(v)) throw corrupt(what, `field '${k}' is not a list`)
+  return v
+}
+function bytesField (o: Obj, k: string, what: string): Uint8Array {
+  const v = o[k]
+  if (!(v instanceof Uint8Array)) throw corrupt(what, `field '${k}' is not bytes`)
+  return v
+}
+function record<T> (o: Obj, k: string, what: string, each: (v: unknown) => T): Record<string, T> {
+  const m = obj(o[k], what)
+  const out: Record<string, T> = Object.create(null)
+  for (const [key, v] of Object.entries(m)) out[key] = each(v)
+  return out
+}
+
+const ENCODINGS = new Set(['utf8', 'bytes', 'buffer', 'arraybuffer', 'typed', 'cbor-x/1'])
+
+export function toArtifactRoot (v: unknown): ArtifactRoot {
+  const what = 'artifact root'
+  const o = obj(v, what)
+  const enc = str(o, 'enc', what)
+  if (!ENCODINGS.has(enc)) throw corrupt(what, `unknown encoding ${JSON.stringify(enc)}`)
+  const size = num(o, 'size', what)
+  if (!Number.isSafeInteger(size) || size < 0) throw corrupt(what, 'bad size')
+  const root: ArtifactRoot = { enc: enc as Encoding, size }
+  if (o.type !== undefined) root.type = str(o, 'type', what) as TypedArrayName
+  if (o.data !== undefined) {
+    root.data = bytesField(o, 'data', what)
+    if (root.data.byteLength !== size) throw corrupt(what, 'inline data does not match size')
+  } else {
+    const chunkSize = num(o, 'chunkSize', what)
+    if (!Number.isSafeInteger(chunkSize) || chunkSize <= 0) throw corrupt(what, 'bad chunk size')
+    const chunks = list(o, 'chunks', what).map((c) => cid(c, what, 'chunks'))
+    if (chunks.length !== Math.ceil(size / chunkSize)) throw corrupt(what, 'chunk count does not match size')
+    root.chunkSize = chunkSize
+    root.chunks = chunks
+  }
+  return root
+}
+
+function toLoadRef (v: unknown): LoadRef {
+  const what = 'load reference'
+  const o = obj(v, what)
+  return { path: str(o, 'path', what), evaluation: cidOrNull(o.evaluation, what, 'evaluation'), output: cid(o.output, what, 'output') }
+}
+
+function toFunctionInfo (v: unknown): FunctionInfo {
+  const what = 'function info'
+  const o = obj(v, what)
+  const out: FunctionInfo = { name: str(o, 'name', what) }
+  if (o.file !== undefined) out.file = str(o, 'file', what)
+  if (o.line !== undefined) out.line = num(o, 'line', what)
+  if (o.column !== undefined) out.column = num(o, 'column', what)
+  return out
+}
+
+export function toEvaluationRecord (v: unknown): EvaluationRecord {
+  const what = 'evaluation record'
+  const o = obj(v, what)
+  const kind = str(o, 'kind', what)
+  if (kind !== 'keep' && kind !== 'evaluate') throw corrupt(what, 'bad kind')
+  return {
+    kind,
+    path: o.path === null ? null : str(o, 'path', what),
+    fn: toFunctionInfo(o.fn),
+    code: cid(o.code, what, 'code'),
+    signature: bytesField(o, 'signature', what),
+    inputs: list(o, 'inputs', what).map((c) => cid(c, what, 'inputs')),
+    loads: list(o, 'loads', what).map(toLoadRef),
+    calls: list(o, 'calls', what).map((c) => cid(c, what, 'calls')),
+    output: cid(o.output, what, 'output'),
+    started: num(o, 'started', what),
+    duration: num(o, 'duration', what)
+  }
+}
+
+export function toCodeManifest (v: unknown): CodeManifest {
+  const what = 'code manifest'
+  const o = obj(v, what)
+  const out: CodeManifest = {
+    algorithm: str(o, 'algorithm', what),
+    entry: str(o, 'entry', what),
+    declarations: record(o, 'declarations', what, (x) => { if (!(x instanceof Uint8Array)) throw corrupt(what, 'declaration hash is not bytes'); return x }),
+    values: record(o, 'values', what, (x) => { if (!(x instanceof Uint8Array)) throw corrupt(what, 'value hash is not bytes'); return x }),
+    packages: record(o, 'packages', what, (x) => { if (typeof x !== 'string') throw corrupt(what, 'package version is not a string'); return x }),
+    unavailable: list(o, 'unavailable', what).map((x) => { if (typeof x !== 'string') throw corrupt(what, 'unavailable name is not a string'); return x })
+  }
+  if (o.pinned !== undefined) out.pinned = str(o, 'pinned', what)
+  return out
+}
+
+export function toMemoEntry (v: unknown): MemoEntry {
+  const what = 'memo entry'
+  const o = obj(v, what)
+  return { evaluation: cid(o.evaluation, what, 'evaluation'), output: cid(o.output, what, 'output'), loads: list(o, 'loads', what).map(toLoadRef) }
+}
+
+export function toHistoryEntry (v: unknown): HistoryEntry {
+  const what = 'history entry'
+  const o = obj(v, what)
+  const out: HistoryEntry = {
+    time: num(o, 'time', what),
+    evaluation: cidOrNull(o.evaluation, what, 'evaluation'),
+    output: cidOrNull(o.output, what, 'output')
+  }
+  if (o.hit !== undefined) out.hit = o.hit === true
+  if (o.imported !== undefined) out.imported = o.imported === true
+  return out
+}
+
+export function toBundleManifest (v: unknown): BundleManifest {
+  const what = 'bundle manifest'
+  const o = obj(v, what)
+  if (o.format !== 'dds-bundle/1') throw new DdsError(ErrorCodes.BUNDLE_INVALID, 'not a dds bundle (unknown manifest format)', { data: { format: String(o.format) } })
+  const paths = record(o, 'paths', what, (entries) => {
+    if (!Array.isArray(entries)) throw corrupt(what, 'path entries are not a list')
+    return entries.map(toHistoryEntry)
+  })
+  return { format: 'dds-bundle/1', created: num(o, 'created', what), paths }
+}
