@@ -1,0 +1,387 @@
+/**
+ * The run engine: keep, evaluate, load and dataFunction over one store.
+ *
+ * A top-level keep or evaluate is a run. Nested keeps share it through
+ * AsyncLocalStorage: their path updates are collected and committed together,
+ * in one batch, when the top-level call returns. Every computed result is
+ * stored (blocks, then record and memo entry in one batch) as soon as it is
+ * known, so a run that throws commits no path but a re-run resumes.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks'
+import type { CID } from 'multiformats/cid'
+import { DdsError, ErrorCodes, isDdsError } from '../store/errors.js'
+import { openStore, Pending, Store, type PathUpdate } from '../store/store.js'
+import { validatePath, ancestors } from '../store/paths.js'
+import type { LoadRef, MemoEntry } from '../store/records.js'
+import { hashValue, loadsKey, memoKey, valueDigest, type HashContext } from './value-hash.js'
+import { annotationsOf, identityGiven } from './annotations.js'
+import { SignatureEngine, type CodeSignature } from './signature/index.js'
+import type { AnyFunction, Dds, DdsEvent, DdsOptions, Kept } from './interface.js'
+
+interface Written {
+  evaluation: CID
+  output: CID
+  value?: { v: unknown }
+}
+
+interface Run {
+  /** Path -> memo key (hex) of the keep that claimed it in this run. */
+  claims: Map<string, string>
+  updates: Map<string, PathUpdate>
+  written: Map<string, Written>
+}
+
+interface Frame {
+  run: Run
+  path: string | null
+  keyHex: string | null
+  parent: Frame | undefined
+  loads: Map<string, LoadRef>
+  calls: CID[]
+}
+
+interface Outcome {
+  value: unknown
+  evaluation: CID
+  output: CID
+  loads: LoadRef[]
+  hit: boolean
+}
+
+const dataFunctions = new WeakMap<Function, { path: string, fn: Function }>()
+
+/** Make a zero-argument data function for `path` that calls `keep` through `keeper`. */
+export function makeDataFunction<F extends () => unknown> (path: string, fn: F, keeper: (path: string, fn: F) => Promise<Kept<F>>): () => Promise<Kept<F>> {
+  validatePath(path)
+  if (typeof fn !== 'function') throw new TypeError(`dataFunction(${JSON.stringify(path)}): the second argument must be a function`)
+  const wrapper = (...args: unknown[]): Promise<Kept<F>> => {
+    if (args.length > 0) {
+      throw new DdsError(ErrorCodes.ARG_IN_DATA_FUNCTION,
+        `the data function for ${path} takes no arguments (got ${args.length}); use keep(path, fn, ...args) for functions with arguments`,
+        { data: { path, arguments: args.length } })
+    }
+    return keeper(path, fn)
+  }
+  Object.defineProperty(wrapper, 'name', { value: fn.name === '' ? 'dataFunction' : fn.name })
+  dataFunctions.set(wrapper, { path, fn })
+  return wrapper
+}
+
+/** One engine per process for the default instance and every `open()`: the analysis caches are per file. */
+let sharedEngine: SignatureEngine | undefined
+function engine (): SignatureEngine {
+  sharedEngine ??= new SignatureEngine()
+  return sharedEngine
+}
+
+function hex (bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
+}
+
+/**
+ * Open a store and return the programming model bound to it.
+ *
+ * @example
+ * const dds = await open({ store: '/tmp/my-store' })
+ * const n = await dds.keep('/n', (x: number) => x * 2, 21) // 42, computed once
+ * await dds.close()
+ */
+export async function open (options: DdsOptions = {}): Promise<DdsInstance> {
+  const { store, onEvent, maxCapturedElements, ...storeOptions } = options
+  let s: Store
+  let owned = true
+  if (store instanceof Store) {
+    s = store
+    owned = false
+  } else {
+    s = await openStore({ ...storeOptions, ...(store === undefined ? {} : { location: store }) })
+  }
+  return new DdsInstance(s, owned, { ...(onEvent === undefined ? {} : { onEvent }), ...(maxCapturedElements === undefined ? {} : { maxCapturedElements }) })
+}
+
+/** The programming model bound to one store. Create it with `open()`. */
+export class DdsInstance implements Dds {
+  readonly store: Store
+  readonly #owned: boolean
+  readonly #als = new AsyncLocalStorage<Frame>()
+  readonly #inflight = new Map<string, Promise<Outcome>>()
+  readonly #identities = new WeakMap<object, CID>()
+  readonly #onEvent: ((e: DdsEvent) => void) | undefined
+  readonly #maxCaptured: number
+  readonly #hashing = new Set<Function>()
+  readonly #inputCtx: HashContext
+  readonly #capturedCtx: HashContext
+
+  constructor (store: Store, owned: boolean, options: { onEvent?: (e: DdsEvent) => void, maxCapturedElements?: number } = {}) {
+    this.store = store
+    this.#owned = owned
+    this.#onEvent = options.onEvent
+    this.#maxCaptured = options.maxCapturedElements ?? 100_000
+    const identityOf = (v: object): CID | undefined => this.#identities.get(v)
+    const hashFunction = (fn: Function, label: string): Uint8Array => this.#hashFunction(fn, label)
+    this.#inputCtx = { mode: 'input', identityOf, givenIdentity: identityGiven, hashFunction }
+    this.#capturedCtx = { mode: 'captured', identityOf, givenIdentity: identityGiven, hashFunction, maxElements: this.#maxCaptured }
+  }
+
+  #emit (event: DdsEvent): void {
+    if (this.#onEvent === undefined) return
+    try { this.#onEvent(event) } catch { /* a listener's failure is not the run's */ }
+  }
+
+  async close (): Promise<void> {
+    if (this.#owned) await this.store.close()
+  }
+
+  // ------------------------------------------------------------------ signatures
+
+  #hashFunction (fn: Function, label: string): Uint8Array {
+    const data = dataFunctions.get(fn)
+    if (data !== undefined) {
+      return valueDigest({ dataFunction: data.path, code: this.#hashFunction(data.fn, label) }, label, this.#capturedCtx)
+    }
+    // A function reached again while it is being hashed (recursion through values) counts once.
+    if (this.#hashing.has(fn)) return new Uint8Array(32)
+    this.#hashing.add(fn)
+    try {
+      return this.#signature(fn).digest
+    } finally {
+      this.#hashing.delete(fn)
+    }
+  }
+
+  #signature (fn: Function, path?: string): CodeSignature {
+    const ann = annotationsOf(fn)
+    const sig = engine().signature(fn, {
+      hashValue: (value, label) => valueDigest(value, label, this.#capturedCtx),
+      ...(ann?.version === undefined ? {} : { pin: ann.version }),
+      ...(ann?.deps === undefined ? {} : { deps: ann.deps }),
+      ...(ann?.ignore === undefined ? {} : { ignore: ann.ignore })
+    })
+    for (const message of sig.warnings) this.#emit({ type: 'warning', message, ...(path === undefined ? {} : { path }) })
+    return sig
+  }
+
+  // ------------------------------------------------------------------ keep
+
+  async keep<F extends AnyFunction>(path: string, fn: F, ...args: Parameters<F>): Promise<Kept<F>> {
+    validatePath(path)
+    if (typeof fn !== 'function') throw new TypeError(`keep(${JSON.stringify(path)}): the second argument must be a function, got ${typeof fn}`)
+    const parent = this.#als.getStore()
+    const run: Run = parent?.run ?? { claims: new Map(), updates: new Map(), written: new Map() }
+
+    const sig = this.#signature(fn, path)
+    const inputs = args.map((a, i) => hashValue(a, `args[${i}]`, this.#inputCtx))
+    const key = memoKey(sig.digest, inputs)
+    const keyHex = hex(key)
+
+    this.#claim(run, parent, path, keyHex)
+    const outcome = await this.#resolve(run, parent, path, fn, args, sig, inputs, key, keyHex)
+
+    if (!run.updates.has(path)) {
+      run.updates.set(path, { path, evaluation: outcome.evaluation, output: outcome.output, hit: outcome.hit })
+    }
+    run.written.set(path, { evaluation: outcome.evaluation, output: outcome.output, value: { v: outcome.value } })
+    if (parent !== undefined) {
+      parent.calls.push(outcome.evaluation)
+      for (const l of outcome.loads) if (!parent.loads.has(l.path)) parent.loads.set(l.path, l)
+    } else {
+      await this.#commit(run)
+    }
+    return outcome.value as Kept<F>
+  }
+
+  /** Claim `path` for this run: one signature per path, no overlapping paths, no cycles. */
+  #claim (run: Run, parent: Frame | undefined, path: string, keyHex: string): void {
+    const prev = run.claims.get(path)
+    if (prev !== undefined && prev !== keyHex) {
+      throw new DdsError(ErrorCodes.PATH_CONFLICT,
+        `path ${path} is kept twice in one run with different functions or arguments`, { data: { path } })
+    }
+    for (let f = parent; f !== undefined; f = f.parent) {
+      if (f.path === path || f.keyHex === keyHex) {
+        throw new DdsError(ErrorCodes.CIRCULAR_CALL, `keep(${JSON.stringify(path)}) is called while computing ${f.path ?? 'itself'}`, { data: { path, within: f.path } })
+      }
+    }
+    if (prev === undefined) {
+      for (const a of ancestors(path)) {
+        if (run.claims.has(a)) throw overlap(a, path)
+      }
+      for (const other of run.claims.keys()) {
+        if (other.startsWith(path + '/')) throw overlap(path, other)
+      }
+      run.claims.set(path, keyHex)
+    }
+  }
+
+  async #resolve (run: Run, parent: Frame | undefined, path: string, fn: Function, args: unknown[], sig: CodeSignature, inputs: CID[], key: Uint8Array, keyHex: string): Promise<Outcome> {
+    const shared = this.#inflight.get(keyHex)
+    if (shared !== undefined) {
+      const o = await shared
+      await this.#adoptChildren(run, o.evaluation)
+      return { ...o, hit: true }
+    }
+    const hit = await this.#lookup(run, key)
+    if (hit !== undefined) {
+      const value = await this.store.readArtifact(hit.output)
+      this.#remember(value, hit.output)
+      await this.#adoptChildren(run, hit.evaluation)
+      this.#emit({ type: 'hit', path, evaluation: hit.evaluation })
+      return { value, evaluation: hit.evaluation, output: hit.output, loads: hit.loads, hit: true }
+    }
+    const promise = this.#compute(run, parent, path, fn, args, sig, inputs, key, keyHex)
+    this.#inflight.set(keyHex, promise)
+    try {
+      return await promise
+    } finally {
+      this.#inflight.delete(keyHex)
+    }
+  }
+
+  /** The memo entry for a key whose recorded loads still hold, if any. */
+  async #lookup (run: Run, key: Uint8Array): Promise<MemoEntry | undefined> {
+    const entry = await this.store.lookupMemo(key)
+    if (entry === undefined) return undefined
+    if (await this.#loadsHold(run, entry.loads)) return entry
+    // The loaded paths changed: maybe an earlier evaluation saw exactly the current values.
+    const current: Array<{ path: string, output: CID }> = []
+    for (const l of entry.loads) {
+      const now = await this.#currentOutput(run, l.path)
+      if (now === undefined) return undefined
+      current.push({ path: l.path, output: now })
+    }
+    const alt = await this.store.lookupMemo(loadsKey(key, current))
+    if (alt !== undefined && await this.#loadsHold(run, alt.loads)) return alt
+    return undefined
+  }
+
+  async #loadsHold (run: Run, loads: LoadRef[]): Promise<boolean> {
+    for (const l of loads) {
+      const now = await this.#currentOutput(run, l.path)
+      if (now === undefined || !now.equals(l.output)) return false
+    }
+    return true
+  }
+
+  async #currentOutput (run: Run, path: string): Promise<CID | undefined> {
+    const w = run.written.get(path)
+    if (w !== undefined) return w.output
+    const head = await this.store.head(path)
+    return head?.output ?? undefined
+  }
+
+  async #compute (run: Run, parent: Frame | undefined, path: string, fn: Function, args: unknown[], sig: CodeSignature, inputs: CID[], key: Uint8Array, keyHex: string): Promise<Outcome> {
+    // Another process may be computing the same call: wait for it, then look again.
+    const lock = await this.store.lock(`compute:${keyHex}`)
+    try {
+      const again = await this.#lookup(run, key)
+      if (again !== undefined) {
+        const value = await this.store.readArtifact(again.output)
+        this.#remember(value, again.output)
+        await this.#adoptChildren(run, again.evaluation)
+        this.#emit({ type: 'hit', path, evaluation: again.evaluation })
+        return { value, evaluation: again.evaluation, output: again.output, loads: again.loads, hit: true }
+      }
+      this.#emit({ type: 'miss', path })
+      const frame: Frame = { run, path, keyHex, parent, loads: new Map(), calls: [] }
+      const started = Date.now()
+      const t0 = performance.now()
+      const value = await this.#als.run(frame, () => fn(...args))
+      const duration = performance.now() - t0
+
+      const pending = new Pending()
+      let art
+      try {
+        art = await this.store.stageArtifact(value, pending, 'value')
+      } catch (err) {
+        if (isDdsError(err, ErrorCodes.UNSERIALIZABLE)) {
+          throw new DdsError(ErrorCodes.UNSERIALIZABLE, `cannot store the value returned for ${path}: ${err.message}`, { cause: err, data: { ...err.data, path } })
+        }
+        throw err
+      }
+      const loads = [...frame.loads.values()]
+      const keys = [key]
+      if (loads.length > 0) keys.push(loadsKey(key, loads))
+      const { evaluation } = await this.store.stageEvaluation(sig.manifest, {
+        kind: 'keep', path, fn: sig.fn, signature: key, inputs, loads, calls: frame.calls, output: art.cid, started, duration
+      }, keys, pending)
+      await this.store.write(pending)
+      this.#remember(value, art.cid)
+      this.#emit({ type: 'computed', path, evaluation, duration })
+      return { value, evaluation, output: art.cid, loads, hit: false }
+    } finally {
+      await lock.release()
+    }
+  }
+
+  /** After a hit, the paths its nested keeps wrote are part of this run too. */
+  async #adoptChildren (run: Run, evaluation: CID, seen = new Set<string>()): Promise<void> {
+    const id = evaluation.toString()
+    if (seen.has(id)) return
+    seen.add(id)
+    const record = await this.store.getEvaluation(evaluation)
+    for (const child of record.calls) {
+      const rec = await this.store.getEvaluation(child)
+      if (rec.path !== null && !run.updates.has(rec.path) && !run.claims.has(rec.path)) {
+        run.updates.set(rec.path, { path: rec.path, evaluation: child, output: rec.output, hit: true })
+        run.written.set(rec.path, { evaluation: child, output: rec.output })
+      }
+      await this.#adoptChildren(run, child, seen)
+    }
+  }
+
+  #remember (value: unknown, output: CID): void {
+    if (value !== null && (typeof value === 'object' || typeof value === 'function')) this.#identities.set(value, output)
+  }
+
+  async #commit (run: Run): Promise<void> {
+    if (run.updates.size === 0) return
+    const updates = [...run.updates.values()]
+    const result = await this.store.commit(updates)
+    if (result.appended.length > 0) this.#emit({ type: 'commit', paths: result.appended.map((a) => a.path) })
+  }
+
+  // ------------------------------------------------------------------ evaluate, load, dataFunction
+
+  async evaluate<F extends AnyFunction>(fn: F, ...args: Parameters<F>): Promise<Kept<F>> {
+    if (typeof fn !== 'function') throw new TypeError(`evaluate(): the first argument must be a function, got ${typeof fn}`)
+    const parent = this.#als.getStore()
+    // Inside a run, evaluate is a plain call that shares the run.
+    if (parent !== undefined) return await (fn(...args) as Kept<F>)
+    const run: Run = { claims: new Map(), updates: new Map(), written: new Map() }
+    const frame: Frame = { run, path: null, keyHex: null, parent: undefined, loads: new Map(), calls: [] }
+    const value = await this.#als.run(frame, () => fn(...args))
+    await this.#commit(run)
+    return value as Kept<F>
+  }
+
+  async load<T = unknown>(path: string): Promise<T> {
+    validatePath(path)
+    const frame = this.#als.getStore()
+    const w = frame?.run.written.get(path)
+    if (frame !== undefined && w !== undefined) {
+      if (!frame.loads.has(path)) frame.loads.set(path, { path, evaluation: w.evaluation, output: w.output })
+      if (w.value === undefined) {
+        const v = await this.store.readArtifact(w.output)
+        this.#remember(v, w.output)
+        w.value = { v }
+      }
+      return w.value.v as T
+    }
+    const head = await this.store.head(path)
+    if (head === undefined || head.output === null) {
+      throw new DdsError(ErrorCodes.PATH_NOT_FOUND, `path ${path} holds no value`, { data: { path } })
+    }
+    const value = await this.store.readArtifact(head.output)
+    this.#remember(value, head.output)
+    if (frame !== undefined && !frame.loads.has(path)) frame.loads.set(path, { path, evaluation: head.evaluation, output: head.output })
+    return value as T
+  }
+
+  dataFunction<F extends () => unknown>(path: string, fn: F): () => Promise<Kept<F>> {
+    return makeDataFunction(path, fn, (p, f) => this.keep(p, f as AnyFunction) as Promise<Kept<F>>)
+  }
+}
+
+function overlap (dir: string, path: string): DdsError {
+  return new DdsError(ErrorCodes.OVERLAPPING_PATH, `paths ${dir} and ${path} overlap: ${dir} would be a directory of ${path}`, { data: { path, other: dir } })
+}

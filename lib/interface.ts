@@ -1,0 +1,62 @@
+/**
+ * Public types of the programming model.
+ */
+import type { CID } from 'multiformats/cid'
+import type { Store, StoreOptions } from '../store/store.js'
+
+/** Any function that can be kept. */
+export type AnyFunction = (...args: any[]) => unknown
+
+/** What a kept function resolves to: its return value, awaited. */
+export type Kept<F extends AnyFunction> = Awaited<ReturnType<F>>
+
+/** Options of `open` and `configure`. */
+export interface DdsOptions extends Omit<StoreOptions, 'location'> {
+  /** Store directory, or an open store. Default: `$DDS_STORE`, else `.dds` in the working directory. */
+  store?: string | Store
+  /** Receives what happens (cache hits, runs, commits, warnings). The library itself never prints. */
+  onEvent?: (event: DdsEvent) => void
+  /** Most elements of a value read by a function (closure or module binding) that are hashed (default 100,000). */
+  maxCapturedElements?: number
+}
+
+/** Something that happened during a run, for logging and tests. */
+export type DdsEvent =
+  | { type: 'hit', path: string, evaluation: CID }
+  | { type: 'miss', path: string }
+  | { type: 'computed', path: string, evaluation: CID, duration: number }
+  | { type: 'commit', paths: string[] }
+  | { type: 'warning', message: string, path?: string }
+
+/** Escape hatches for a function whose code cannot or should not be analysed. */
+export interface FunctionAnnotations {
+  /** A version set by hand: the function's own code is not analysed, this string stands for it. */
+  version?: string
+  /** Extra dependencies, hashed by value and added to the signature. */
+  deps?: unknown[]
+  /** Free names the function uses that must not count (not followed, not hashed). */
+  ignore?: string[]
+}
+
+/**
+ * The programming model, bound to one store.
+ *
+ * @example
+ * const dds = await open({ store: '.dds' })
+ * const clean = await dds.keep('/data/clean', cleanRows, rows)
+ * await dds.close()
+ */
+export interface Dds {
+  /** The store this instance writes to. */
+  readonly store: Store
+  /** `fn(...args)` (awaited), stored at `path`; runs `fn` only when its code or inputs changed. */
+  keep<F extends AnyFunction>(path: string, fn: F, ...args: Parameters<F>): Promise<Kept<F>>
+  /** Run `fn(...args)` with caching for every keep inside, committing their paths together. */
+  evaluate<F extends AnyFunction>(fn: F, ...args: Parameters<F>): Promise<Kept<F>>
+  /** The value at `path` (inside a run: as written earlier in the run). Throws DDS_PATH_NOT_FOUND. */
+  load<T = unknown>(path: string): Promise<T>
+  /** A zero-argument function that is `keep(path, fn)`. */
+  dataFunction<F extends () => unknown>(path: string, fn: F): () => Promise<Kept<F>>
+  /** Close the store. */
+  close(): Promise<void>
+}

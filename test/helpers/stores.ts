@@ -1,0 +1,92 @@
+/**
+ * The backends every shared suite runs against, and a backend wrapper that
+ * fails on demand (to prove that failed writes leave nothing visible).
+ */
+import { openStore, type Store, type StoreOptions } from '../../store/store.js'
+import type { Backend, BatchOp, BlobFiles, Lock, RangeOptions, Space } from '../../store/backend.js'
+
+export interface BackendCase {
+  name: 'classic' | 'memory'
+  open: (dir: string, options?: Omit<StoreOptions, 'backend' | 'location'>) => Promise<Store>
+}
+
+export const classic: BackendCase = {
+  name: 'classic',
+  open: async (dir, options = {}) => await openStore({ ...options, location: dir, backend: 'classic' })
+}
+
+export const memory: BackendCase = {
+  name: 'memory',
+  open: async (_dir, options = {}) => await openStore({ ...options, backend: 'memory' })
+}
+
+/** Pick the backend from `DDS_TEST_BACKEND` or a test file's own choice. */
+export function backendCase (name: string): BackendCase {
+  if (name === 'classic') return classic
+  if (name === 'memory') return memory
+  throw new Error(`unknown backend ${name}`)
+}
+
+/** A backend that forwards to another and throws where told to. */
+export class FailingBackend implements Backend {
+  readonly kind: string
+  readonly location: string | undefined
+  readonly inner: Backend
+  /** Throw on the next batch that contains an operation of this space. */
+  failBatchWith: Space | undefined
+  /** Throw on the n-th blob write from now (1-based). */
+  failFileWriteAt = 0
+  #fileWrites = 0
+  readonly files: BlobFiles | undefined
+  readonly getSync: ((space: Space, key: Uint8Array) => Uint8Array | undefined) | undefined
+
+  constructor (inner: Backend) {
+    this.inner = inner
+    this.kind = `failing-${inner.kind}`
+    this.location = inner.location
+    this.getSync = inner.getSync === undefined ? undefined : (space, key) => (inner.getSync as NonNullable<Backend['getSync']>)(space, key)
+    const innerFiles = inner.files
+    this.files = innerFiles === undefined
+      ? undefined
+      : {
+          directory: innerFiles.directory,
+          write: async (name, bytes) => {
+            this.#fileWrites++
+            if (this.failFileWriteAt !== 0 && this.#fileWrites === this.failFileWriteAt) {
+              this.failFileWriteAt = 0
+              throw Object.assign(new Error('injected write failure'), { code: 'EIO' })
+            }
+            await innerFiles.write(name, bytes)
+          },
+          read: async (name) => await innerFiles.read(name),
+          readInto: async (name, target, offset) => await innerFiles.readInto(name, target, offset),
+          has: async (name) => await innerFiles.has(name),
+          remove: async (name) => { await innerFiles.remove(name) },
+          list: () => innerFiles.list()
+        }
+  }
+
+  resetFileCount (): void { this.#fileWrites = 0 }
+
+  async get (space: Space, key: Uint8Array): Promise<Uint8Array | undefined> { return await this.inner.get(space, key) }
+  async getMany (space: Space, keys: Uint8Array[]): Promise<Array<Uint8Array | undefined>> { return await this.inner.getMany(space, keys) }
+  async batch (ops: BatchOp[], options?: { sync?: boolean }): Promise<void> {
+    if (this.failBatchWith !== undefined && ops.some((op) => op.space === this.failBatchWith)) {
+      this.failBatchWith = undefined
+      throw Object.assign(new Error('injected batch failure'), { code: 'EIO' })
+    }
+    await this.inner.batch(ops, options)
+  }
+
+  entries (space: Space, range?: RangeOptions): AsyncIterable<[Uint8Array, Uint8Array]> { return this.inner.entries(space, range) }
+  keys (space: Space, range?: RangeOptions): AsyncIterable<Uint8Array> { return this.inner.keys(space, range) }
+  async lock (name: string): Promise<Lock> { return await this.inner.lock(name) }
+  async close (): Promise<void> { await this.inner.close() }
+}
+
+/** Drain an async iterable into an array. */
+export async function collect<T> (it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = []
+  for await (const x of it) out.push(x)
+  return out
+}
