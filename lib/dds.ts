@@ -13,7 +13,7 @@ import { DdsError, ErrorCodes, isDdsError } from '../store/errors.js'
 import { openStore, Pending, Store, type PathUpdate } from '../store/store.js'
 import { validatePath, ancestors } from '../store/paths.js'
 import type { LoadRef, MemoEntry } from '../store/records.js'
-import { hashValue, loadsKey, memoKey, valueDigest, type HashContext } from './value-hash.js'
+import { hashValueBlock, loadsKey, memoKey, valueDigest, type HashContext } from './value-hash.js'
 import { annotationsOf, identityGiven } from './annotations.js'
 import { SignatureEngine, type CodeSignature } from './signature/index.js'
 import type { AnyFunction, Dds, DdsEvent, DdsOptions, Kept } from './interface.js'
@@ -47,6 +47,10 @@ interface Outcome {
   loads: LoadRef[]
   hit: boolean
 }
+
+type Hashed = { cid: CID, bytes: Uint8Array | undefined }
+/** Arguments whose canonical form is at most this size are stored for display. */
+const INPUT_BLOCK_LIMIT = 4096
 
 const dataFunctions = new WeakMap<Function, { path: string, fn: Function }>()
 
@@ -170,12 +174,13 @@ export class DdsInstance implements Dds {
     const run: Run = parent?.run ?? { claims: new Map(), updates: new Map(), written: new Map() }
 
     const sig = this.#signature(fn, path)
-    const inputs = args.map((a, i) => hashValue(a, `args[${i}]`, this.#inputCtx))
+    const hashed = args.map((a, i) => hashValueBlock(a, `args[${i}]`, this.#inputCtx))
+    const inputs = hashed.map((h) => h.cid)
     const key = memoKey(sig.digest, inputs)
     const keyHex = hex(key)
 
     this.#claim(run, parent, path, keyHex)
-    const outcome = await this.#resolve(run, parent, path, fn, args, sig, inputs, key, keyHex)
+    const outcome = await this.#resolve(run, parent, path, fn, args, sig, hashed, key, keyHex)
 
     if (!run.updates.has(path)) {
       run.updates.set(path, { path, evaluation: outcome.evaluation, output: outcome.output, hit: outcome.hit })
@@ -213,7 +218,7 @@ export class DdsInstance implements Dds {
     }
   }
 
-  async #resolve (run: Run, parent: Frame | undefined, path: string, fn: Function, args: unknown[], sig: CodeSignature, inputs: CID[], key: Uint8Array, keyHex: string): Promise<Outcome> {
+  async #resolve (run: Run, parent: Frame | undefined, path: string, fn: Function, args: unknown[], sig: CodeSignature, inputs: Hashed[], key: Uint8Array, keyHex: string): Promise<Outcome> {
     const shared = this.#inflight.get(keyHex)
     if (shared !== undefined) {
       const o = await shared
@@ -269,7 +274,7 @@ export class DdsInstance implements Dds {
     return head?.output ?? undefined
   }
 
-  async #compute (run: Run, parent: Frame | undefined, path: string, fn: Function, args: unknown[], sig: CodeSignature, inputs: CID[], key: Uint8Array, keyHex: string): Promise<Outcome> {
+  async #compute (run: Run, parent: Frame | undefined, path: string, fn: Function, args: unknown[], sig: CodeSignature, inputs: Hashed[], key: Uint8Array, keyHex: string): Promise<Outcome> {
     // Another process may be computing the same call: wait for it, then look again.
     const lock = await this.store.lock(`compute:${keyHex}`)
     try {
@@ -298,11 +303,15 @@ export class DdsInstance implements Dds {
         }
         throw err
       }
+      // Small arguments are kept as blocks under their identity, so `dds show` can print them.
+      for (const h of inputs) {
+        if (h.bytes !== undefined && h.bytes.byteLength <= INPUT_BLOCK_LIMIT) await this.store.stageBlock(h.cid, h.bytes, pending)
+      }
       const loads = [...frame.loads.values()]
       const keys = [key]
       if (loads.length > 0) keys.push(loadsKey(key, loads))
       const { evaluation } = await this.store.stageEvaluation(sig.manifest, {
-        kind: 'keep', path, fn: sig.fn, signature: key, inputs, loads, calls: frame.calls, output: art.cid, started, duration
+        kind: 'keep', path, fn: sig.fn, signature: key, inputs: inputs.map((h) => h.cid), loads, calls: frame.calls, output: art.cid, started, duration
       }, keys, pending)
       await this.store.write(pending)
       this.#remember(value, art.cid)

@@ -216,11 +216,19 @@ function compareBytes (a: Uint8Array, b: Uint8Array): number {
  * hashValue({ b: 1, a: 2 }, 'args[0]', { mode: 'input' }).equals(hashValue({ a: 2, b: 1 }, 'args[0]', { mode: 'input' })) // true
  */
 export function hashValue (value: unknown, label: string, ctx: HashContext): CID {
+  return hashValueBlock(value, label, ctx).cid
+}
+
+/**
+ * The identity of a value with the dag-cbor bytes it was hashed from
+ * (undefined when the value is an artifact identity, which needs no bytes).
+ */
+export function hashValueBlock (value: unknown, label: string, ctx: HashContext): { cid: CID, bytes: Uint8Array | undefined } {
   const canonical = canonicalize(value, label, ctx)
   // A value that already is an identity needs no second hash.
-  if (isArtifactEnvelope(canonical)) return canonical.cid
+  if (isArtifactEnvelope(canonical)) return { cid: canonical.cid, bytes: undefined }
   const bytes = dagCbor.encode(canonical)
-  return CID.createV1(DAG_CBOR, Digest.create(SHA256, sha256(bytes)))
+  return { cid: CID.createV1(DAG_CBOR, Digest.create(SHA256, sha256(bytes))), bytes }
 }
 
 function isArtifactEnvelope (v: unknown): v is { cid: CID } {

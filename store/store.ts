@@ -375,13 +375,17 @@ export class Store {
       return { cid, enc, ...(type === undefined ? {} : { type }), size, chunks: 0 }
     }
     const chunks: CID[] = []
+    // Hash the next chunk while earlier ones are being written.
+    const inFlight: Array<Promise<void>> = []
     for (let off = 0; off < size; off += this.chunkSize) {
       const view = bytes.subarray(off, Math.min(size, off + this.chunkSize))
       const chunk = this.backend.files === undefined ? view.slice() : view
       const cid = cidOf(chunk, RAW_CODE, this.hash)
-      await this.stageBlock(cid, chunk, pending)
       chunks.push(cid)
+      inFlight.push(this.stageBlock(cid, chunk, pending))
+      if (inFlight.length >= 4) await inFlight.shift()
     }
+    await Promise.all(inFlight)
     const cid = await this.stageNode({ enc, type, size, chunkSize: this.chunkSize, chunks }, pending)
     return { cid, enc, ...(type === undefined ? {} : { type }), size, chunks: chunks.length }
   }
