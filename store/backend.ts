@@ -16,10 +16,15 @@ import { MemoryLevel } from 'memory-level'
 import type { AbstractLevel, AbstractSublevel } from 'abstract-level'
 import { DdsError, ErrorCodes } from './errors.js'
 import { Mutexes } from './mutex.js'
+import { applyCommit, type CommitOptions, type CommitResult, type PathUpdate } from './commit.js'
+import { applyLease, type LeaseRequest, type LeaseResult } from './leases.js'
 
 /** The key spaces of a store. */
-export type Space = 'meta' | 'blocks' | 'memo' | 'paths' | 'history'
-export const SPACES: readonly Space[] = ['meta', 'blocks', 'memo', 'paths', 'history']
+export type Space = 'meta' | 'blocks' | 'memo' | 'paths' | 'history' | 'leases'
+export const SPACES: readonly Space[] = ['meta', 'blocks', 'memo', 'paths', 'history', 'leases']
+
+/** Returned by `getSync` when the backend cannot answer synchronously right now. */
+export const NOT_SYNC: unique symbol = Symbol('dds.notSync')
 
 export interface PutOp { type: 'put', space: Space, key: Uint8Array, value: Uint8Array }
 export interface DelOp { type: 'del', space: Space, key: Uint8Array }
@@ -34,7 +39,7 @@ export interface RangeOptions {
   limit?: number
 }
 
-/** Named exclusive locks: `await using` or call `release()`. */
+/** A held lock or lease: call `release()` when done. */
 export interface Lock {
   release (): Promise<void>
 }
@@ -56,23 +61,28 @@ export interface BlobFiles {
 
 /**
  * What a store needs from its storage. Keys and values are bytes.
- * `batch` applies all operations or none.
+ * `batch` applies all operations or none; `commit` and `lease` are atomic
+ * read-modify-writes applied where the database lives.
  */
 export interface Backend {
   readonly kind: 'classic' | 'memory' | string
   /** The store directory, or undefined for in-memory backends. */
   readonly location: string | undefined
   get (space: Space, key: Uint8Array): Promise<Uint8Array | undefined>
-  /** A synchronous get where the backend supports it (local databases). */
-  getSync?: (space: Space, key: Uint8Array) => Uint8Array | undefined
+  /** A synchronous get where the backend can answer now (a local database), else NOT_SYNC. */
+  getSync?: (space: Space, key: Uint8Array) => Uint8Array | undefined | typeof NOT_SYNC
   getMany (space: Space, keys: Uint8Array[]): Promise<Array<Uint8Array | undefined>>
   batch (ops: BatchOp[], options?: { sync?: boolean }): Promise<void>
   entries (space: Space, range?: RangeOptions): AsyncIterable<[Uint8Array, Uint8Array]>
   keys (space: Space, range?: RangeOptions): AsyncIterable<Uint8Array>
-  /** Wait for and take the named lock, across every user of this backend. */
-  lock (name: string): Promise<Lock>
+  /** Write `staged` and append history entries for `updates`, atomically. */
+  commit (updates: PathUpdate[], staged: BatchOp[], options?: CommitOptions): Promise<CommitResult>
+  /** Acquire, renew or release a lease. */
+  lease (request: LeaseRequest): Promise<LeaseResult>
   /** Large blobs beside the database, when the backend has a directory. */
   readonly files: BlobFiles | undefined
+  /** Before a long computation: let another process take over the database if one is using it. */
+  yieldIfShared?: () => Promise<void>
   close (): Promise<void>
 }
 
@@ -154,9 +164,35 @@ export class LevelBackend implements Backend {
     }
   }
 
-  async lock (name: string): Promise<Lock> {
-    const release = await this.#locks.acquire(name)
-    return { release: async () => { release() } }
+  async commit (updates: PathUpdate[], staged: BatchOp[], options: CommitOptions = {}): Promise<CommitResult> {
+    const release = await this.#locks.acquire('commit')
+    try {
+      return await applyCommit(this as never, updates, staged, options)
+    } finally {
+      release()
+    }
+  }
+
+  async lease (request: LeaseRequest): Promise<LeaseResult> {
+    const release = await this.#locks.acquire('lease')
+    try {
+      return await applyLease(this as never, request)
+    } finally {
+      release()
+    }
+  }
+
+  /** Flush the memtable, so that the next open has no log to replay. */
+  async flush (): Promise<void> {
+    const db = this.#db as unknown as { compactRange?: (a: Uint8Array, b: Uint8Array) => Promise<void> }
+    if (typeof db.compactRange === 'function') {
+      const k = new Uint8Array([0xff, 0xff, 0xff, 0xfe])
+      await db.compactRange(k, k).catch(() => {})
+    }
+  }
+
+  get status (): string {
+    return this.#db.status
   }
 
   async close (): Promise<void> {
@@ -314,11 +350,6 @@ export interface ClassicOptions {
   syncFiles?: boolean
 }
 
-interface Registered { backend: LevelBackend, refs: number, opening: Promise<LevelBackend> }
-// One LevelDB instance per directory per process: a second ClassicLevel on the same
-// directory would fail to open and, in doing so, drop the process's lock on it.
-const registry = new Map<string, Registered>()
-
 /** The canonical key of a store directory (created if missing). */
 export function canonicalLocation (location: string): string {
   const abs = resolve(location)
@@ -326,51 +357,35 @@ export function canonicalLocation (location: string): string {
   return realpathSync(abs)
 }
 
+/** Thrown by `openLevelExclusive` when another process holds the database. */
+export class LockedError extends Error {
+  constructor (location: string, cause: unknown) {
+    super(`store ${location} is locked by another process`, { cause })
+    this.name = 'LockedError'
+  }
+}
+
 /**
- * Open (or share) the LevelDB backend of a store directory. Every call must be
- * matched by a call of `release` on the result.
+ * Open the LevelDB of a store directory for this process alone. Callers must
+ * make sure no other instance of this process has it open (a failed second
+ * open in one process drops the process's lock on the directory).
  */
-export async function openClassic (location: string, options: ClassicOptions = {}): Promise<{ backend: LevelBackend, release: () => Promise<void> }> {
-  const key = canonicalLocation(location)
-  let entry = registry.get(key)
-  if (entry === undefined) {
-    const files = new DirectoryBlobs(key, { sync: options.syncFiles === true })
-    const db = new ClassicLevel<Uint8Array, Uint8Array>(join(key, 'db'), {
-      keyEncoding: 'view',
-      valueEncoding: 'view',
-      writeBufferSize: options.writeBufferSize ?? 16 * 1024 * 1024
-    }) as unknown as AnyLevel
-    const backend = new LevelBackend('classic', db, key, files)
-    const opening = backend.open().then(() => backend, (err: unknown) => {
-      registry.delete(key)
-      const cause = (err as { cause?: { code?: string } }).cause
-      const locked = cause?.code === 'LEVEL_LOCKED'
-      throw new DdsError(ErrorCodes.STORE_UNAVAILABLE,
-        locked ? `store ${key} is locked by another process` : `cannot open store ${key}`,
-        { cause: err, data: { location: key, locked } })
-    })
-    entry = { backend, refs: 0, opening }
-    registry.set(key, entry)
+export async function openLevelExclusive (dir: string, options: ClassicOptions = {}): Promise<LevelBackend> {
+  const files = new DirectoryBlobs(dir, { sync: options.syncFiles === true })
+  const db = new ClassicLevel<Uint8Array, Uint8Array>(join(dir, 'db'), {
+    keyEncoding: 'view',
+    valueEncoding: 'view',
+    writeBufferSize: options.writeBufferSize ?? 16 * 1024 * 1024
+  }) as unknown as AnyLevel
+  const backend = new LevelBackend('classic', db, dir, files)
+  try {
+    await backend.open()
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause
+    if (cause?.code === 'LEVEL_LOCKED') throw new LockedError(dir, err)
+    throw new DdsError(ErrorCodes.STORE_UNAVAILABLE, `cannot open store ${dir}`, { cause: err, data: { location: dir } })
   }
-  entry.refs++
-  const current = entry
-  const backend = await current.opening.catch((err: unknown) => {
-    current.refs--
-    throw err
-  })
-  let released = false
-  return {
-    backend,
-    release: async () => {
-      if (released) return
-      released = true
-      current.refs--
-      if (current.refs === 0) {
-        registry.delete(key)
-        await backend.close()
-      }
-    }
-  }
+  return backend
 }
 
 /** A fresh in-memory backend. */

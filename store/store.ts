@@ -7,18 +7,22 @@
 import { crc32 } from 'node:zlib'
 import { CID } from 'multiformats/cid'
 import { DdsError, ErrorCodes } from './errors.js'
-import { type Backend, type BatchOp, openClassic, openMemory, type ClassicOptions, type Lock } from './backend.js'
+import { type Backend, type BatchOp, openMemory, NOT_SYNC, type Lock, type Space } from './backend.js'
+import { openShared, type SharedOptions } from './shared.js'
+import { newHolder, type LeaseMode } from './leases.js'
+import { Mutexes } from './mutex.js'
+import type { CommitOptions, CommitResult, PathUpdate } from './commit.js'
 import { cidOf, hashCode, verifyBlock, DAG_CBOR_CODE, RAW_CODE, SHA256_CODE, type HashName } from './hash.js'
 import {
-  BLOCK_FILE, BLOCK_INLINE, decodeHead, encodeHead, fileMarker, historyKey, historyRange, inlineBlock,
+  BLOCK_FILE, BLOCK_INLINE, decodeHead, fileMarker, historyRange, inlineBlock,
   keyPath, parseFileMarker, parseHistoryKey, pathKey, text
 } from './keys.js'
 import {
   encodeNode, decodeNode, toArtifactRoot, toCodeManifest, toEvaluationRecord, toHistoryEntry, toMemoEntry,
-  type ArtifactRoot, type CodeManifest, type EvaluationRecord, type HistoryEntry, type MemoEntry, type PathEntry
+  type ArtifactRoot, type CodeManifest, type EvaluationRecord, type MemoEntry, type PathEntry
 } from './records.js'
 import { decodeValue, encodeValue, type Encoding, type TypedArrayName } from './values.js'
-import { ancestors, validatePath } from './paths.js'
+import { validatePath } from './paths.js'
 
 /** The on-disk format this code reads and writes. */
 export const FORMAT_VERSION = 1
@@ -36,9 +40,11 @@ export interface StoreOptions {
   chunkSize?: number
   /** Blocks of at least this size are kept as files beside LevelDB (default 128 KiB). */
   fileThreshold?: number
-  /** LevelDB tuning and file durability. */
-  classic?: ClassicOptions
+  /** LevelDB tuning, file durability and how long to wait for a store held by another process. */
+  classic?: SharedOptions
 }
+
+export type { PathUpdate, CommitOptions, CommitResult }
 
 /** Blocks and index entries waiting to be written in one batch. */
 export class Pending {
@@ -64,31 +70,7 @@ export interface ArtifactInfo {
   chunks: number
 }
 
-/** One path update of a commit. `evaluation: null` deletes the path. */
-export interface PathUpdate {
-  path: string
-  evaluation: CID | null
-  output: CID | null
-  hit?: boolean
-  /** Keep this commit time instead of now (imports). */
-  time?: number
-  imported?: boolean
-}
-
-export interface CommitOptions {
-  /** Append even when the head already points at the same evaluation. */
-  force?: boolean
-  /** Skip an update whose time is not newer than the current head (imports). */
-  onlyIfNewer?: boolean
-}
-
-export interface CommitResult {
-  /** Updates that appended a history entry, with their sequence numbers. */
-  appended: Array<{ path: string, seq: number }>
-  /** Updates that changed nothing (same head, or older than the head). */
-  skipped: string[]
-}
-
+const LEASE_TTL = 60_000
 const DEFAULT_INLINE = 1024 * 1024
 const DEFAULT_CHUNK = 1024 * 1024
 const DEFAULT_FILE_THRESHOLD = 128 * 1024
@@ -113,7 +95,7 @@ export async function openStore (options: StoreOptions = {}): Promise<Store> {
   let release: () => Promise<void>
   const kind = options.backend ?? 'classic'
   if (kind === 'classic') {
-    const opened = await openClassic(options.location ?? defaultLocation(), options.classic)
+    const opened = await openShared(options.location ?? defaultLocation(), options.classic)
     backend = opened.backend
     release = opened.release
   } else if (kind === 'memory') {
@@ -165,6 +147,7 @@ export class Store {
   readonly chunkSize: number
   readonly fileThreshold: number
   readonly #release: () => Promise<void>
+  readonly #locks = new Mutexes()
   #closed = false
 
   constructor (backend: Backend, release: () => Promise<void>, hash: number, options: StoreOptions) {
@@ -230,15 +213,24 @@ export class Store {
     await this.backend.batch(pending.ops, options)
   }
 
+  /** A read that takes the synchronous path when the backend offers it now. */
+  async #get (space: Space, key: Uint8Array): Promise<Uint8Array | undefined> {
+    const getSync = this.backend.getSync
+    if (getSync !== undefined) {
+      const v = getSync(space, key)
+      if (v !== NOT_SYNC) return v
+    }
+    return await this.backend.get(space, key)
+  }
+
   async hasBlock (cid: CID): Promise<boolean> {
     this.#check()
-    const v = this.backend.getSync !== undefined ? this.backend.getSync('blocks', cid.bytes) : await this.backend.get('blocks', cid.bytes)
-    return v !== undefined
+    return (await this.#get('blocks', cid.bytes)) !== undefined
   }
 
   /** The stored form of a block (inline or file marker), without reading a file. */
   async #raw (cid: CID): Promise<Uint8Array | undefined> {
-    return this.backend.getSync !== undefined ? this.backend.getSync('blocks', cid.bytes) : await this.backend.get('blocks', cid.bytes)
+    return await this.#get('blocks', cid.bytes)
   }
 
   /**
@@ -377,15 +369,23 @@ export class Store {
     const chunks: CID[] = []
     // Hash the next chunk while earlier ones are being written.
     const inFlight: Array<Promise<void>> = []
-    for (let off = 0; off < size; off += this.chunkSize) {
-      const view = bytes.subarray(off, Math.min(size, off + this.chunkSize))
-      const chunk = this.backend.files === undefined ? view.slice() : view
-      const cid = cidOf(chunk, RAW_CODE, this.hash)
-      chunks.push(cid)
-      inFlight.push(this.stageBlock(cid, chunk, pending))
-      if (inFlight.length >= 4) await inFlight.shift()
+    try {
+      for (let off = 0; off < size; off += this.chunkSize) {
+        const view = bytes.subarray(off, Math.min(size, off + this.chunkSize))
+        const chunk = this.backend.files === undefined ? view.slice() : view
+        const cid = cidOf(chunk, RAW_CODE, this.hash)
+        chunks.push(cid)
+        const p = this.stageBlock(cid, chunk, pending)
+        // Handled below; without this a failure seen while awaiting an earlier write counts as unhandled.
+        p.catch(() => {})
+        inFlight.push(p)
+        if (inFlight.length >= 4) await inFlight.shift()
+      }
+      await Promise.all(inFlight)
+    } catch (err) {
+      await Promise.allSettled(inFlight)
+      throw err
     }
-    await Promise.all(inFlight)
     const cid = await this.stageNode({ enc, type, size, chunkSize: this.chunkSize, chunks }, pending)
     return { cid, enc, ...(type === undefined ? {} : { type }), size, chunks: chunks.length }
   }
@@ -502,18 +502,9 @@ export class Store {
   }
 
   /** The memo entry under a key, or undefined. */
-  lookupMemoSync (key: Uint8Array): MemoEntry | undefined | null {
-    if (this.backend.getSync === undefined) return null
-    this.#check()
-    const v = this.backend.getSync('memo', key)
-    return v === undefined ? undefined : toMemoEntry(decodeNode(v, 'memo entry'))
-  }
-
   async lookupMemo (key: Uint8Array): Promise<MemoEntry | undefined> {
     this.#check()
-    const sync = this.lookupMemoSync(key)
-    if (sync !== null) return sync
-    const v = await this.backend.get('memo', key)
+    const v = await this.#get('memo', key)
     return v === undefined ? undefined : toMemoEntry(decodeNode(v, 'memo entry'))
   }
 
@@ -535,7 +526,7 @@ export class Store {
   async headEntry (path: string): Promise<PathEntry | undefined> {
     this.#check()
     validatePath(path)
-    const v = this.backend.getSync !== undefined ? this.backend.getSync('paths', pathKey(path)) : await this.backend.get('paths', pathKey(path))
+    const v = await this.#get('paths', pathKey(path))
     if (v === undefined) return undefined
     const { seq, entry } = decodeHead(v)
     return { path, seq, ...toHistoryEntry(decodeNode(entry, 'history entry')) }
@@ -574,87 +565,51 @@ export class Store {
     }
   }
 
-  /** Take a named lock shared by every user of this store. */
-  async lock (name: string): Promise<Lock> {
+  /**
+   * Take a named lock held across every process using this store (a lease
+   * in the database, released if the holding process dies). Waits for it.
+   */
+  async lock (name: string, mode: LeaseMode = 'exclusive'): Promise<Lock> {
     this.#check()
-    return await this.backend.lock(name)
+    // Waiters of this process queue here instead of polling the database.
+    const local = mode === 'exclusive' ? await this.#locks.acquire(name) : () => {}
+    const holder = newHolder(mode, LEASE_TTL)
+    try {
+      let delay = 1
+      while (true) {
+        const r = await this.backend.lease({ op: 'acquire', name, holder })
+        if (r.granted) break
+        await new Promise((resolve) => setTimeout(resolve, delay + Math.random() * delay))
+        delay = Math.min(50, delay * 1.5)
+      }
+    } catch (err) {
+      local()
+      throw err
+    }
+    let released = false
+    return {
+      release: async () => {
+        if (released) return
+        released = true
+        try {
+          await this.backend.lease({ op: 'release', name, holder })
+        } finally {
+          local()
+        }
+      }
+    }
   }
 
   /**
-   * Append history entries for several paths in one atomic batch, after
-   * `pending` (content first). A path whose head already points at the same
-   * evaluation gets no new entry. Throws DDS_OVERLAPPING_PATH if a path would
-   * be a directory of a live path (or the reverse).
+   * Append history entries for several paths in one atomic batch, together
+   * with `pending` (content first). A path whose head already points at the
+   * same evaluation gets no new entry. Throws DDS_OVERLAPPING_PATH if a path
+   * would be a directory of a live path (or the reverse).
    */
   async commit (updates: PathUpdate[], pending: Pending = new Pending(), options: CommitOptions = {}): Promise<CommitResult> {
     this.#check()
     for (const u of updates) validatePath(u.path)
-    const lock = await this.backend.lock('commit')
-    try {
-      const result: CommitResult = { appended: [], skipped: [] }
-      const heads = new Map<string, { seq: number, entry: HistoryEntry | undefined }>()
-      const headOf = async (path: string): Promise<{ seq: number, entry: HistoryEntry | undefined }> => {
-        const known = heads.get(path)
-        if (known !== undefined) return known
-        const v = await this.backend.get('paths', pathKey(path))
-        const h = v === undefined ? { seq: 0, entry: undefined } : (() => { const d = decodeHead(v); return { seq: d.seq, entry: toHistoryEntry(decodeNode(d.entry, 'history entry')) } })()
-        heads.set(path, h)
-        return h
-      }
-      const live = new Set<string>()
-      for (const u of updates) {
-        const head = await headOf(u.path)
-        const time = u.time ?? Date.now()
-        if (options.force !== true && head.entry !== undefined && sameCid(head.entry.evaluation, u.evaluation)) {
-          result.skipped.push(u.path)
-          continue
-        }
-        if (options.onlyIfNewer === true && head.entry !== undefined && head.entry.time >= time) {
-          result.skipped.push(u.path)
-          continue
-        }
-        if (u.evaluation !== null) {
-          live.add(u.path)
-          await this.#checkOverlap(u.path, updates, headOf)
-        }
-        const entry: HistoryEntry = { time, evaluation: u.evaluation, output: u.evaluation === null ? null : u.output }
-        if (u.hit === true) entry.hit = true
-        if (u.imported === true) entry.imported = true
-        const bytes = encodeNode(entry)
-        const seq = head.seq + 1
-        heads.set(u.path, { seq, entry })
-        pending.add({ type: 'put', space: 'history', key: historyKey(u.path, seq), value: bytes })
-        pending.add({ type: 'put', space: 'paths', key: pathKey(u.path), value: encodeHead(seq, bytes) })
-        result.appended.push({ path: u.path, seq })
-      }
-      await this.backend.batch(pending.ops, { sync: true })
-      return result
-    } finally {
-      await lock.release()
-    }
-  }
-
-  async #checkOverlap (path: string, updates: PathUpdate[], headOf: (p: string) => Promise<{ seq: number, entry: HistoryEntry | undefined }>): Promise<void> {
-    const inBatch = (p: string): PathUpdate | undefined => {
-      let found: PathUpdate | undefined
-      for (const u of updates) if (u.path === p) found = u
-      return found
-    }
-    for (const a of ancestors(path)) {
-      const u = inBatch(a)
-      const alive = u !== undefined ? u.evaluation !== null : ((await headOf(a)).entry?.evaluation ?? null) !== null
-      if (alive) throw overlapError(a, path)
-    }
-    // Any live path below `path`?
-    for await (const [key, value] of this.backend.entries('paths', { gt: pathKey(path + '/'), lt: pathKey(path + '0') })) {
-      const p = keyPath(key)
-      const u = inBatch(p)
-      const alive = u !== undefined ? u.evaluation !== null : toHistoryEntry(decodeNode(decodeHead(value).entry, 'history entry')).evaluation !== null
-      if (alive) throw overlapError(path, p)
-    }
-    for (const u of updates) {
-      if (u.evaluation !== null && u.path.startsWith(path + '/')) throw overlapError(path, u.path)
-    }
+    return await this.backend.commit(updates, pending.ops, options)
   }
 
   /** Delete a path: append a tombstone to its history. */
@@ -677,17 +632,6 @@ export class Store {
   get hashName (): HashName {
     return this.hash === SHA256_CODE ? 'sha2-256' : 'blake3'
   }
-}
-
-function overlapError (dir: string, path: string): DdsError {
-  return new DdsError(ErrorCodes.OVERLAPPING_PATH,
-    `paths ${dir} and ${path} overlap: ${dir} would be a directory of ${path} (delete one of them first)`,
-    { data: { path, other: dir } })
-}
-
-function sameCid (a: CID | null | undefined, b: CID | null | undefined): boolean {
-  if (a === null || a === undefined || b === null || b === undefined) return a === b || (a == null && b == null)
-  return a.equals(b)
 }
 
 function allocate (root: ArtifactRoot): Uint8Array {

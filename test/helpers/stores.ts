@@ -3,7 +3,9 @@
  * fails on demand (to prove that failed writes leave nothing visible).
  */
 import { openStore, type Store, type StoreOptions } from '../../store/store.js'
-import type { Backend, BatchOp, BlobFiles, Lock, RangeOptions, Space } from '../../store/backend.js'
+import { NOT_SYNC, type Backend, type BatchOp, type BlobFiles, type RangeOptions, type Space } from '../../store/backend.js'
+import type { CommitOptions, CommitResult, PathUpdate } from '../../store/commit.js'
+import type { LeaseRequest, LeaseResult } from '../../store/leases.js'
 
 export interface BackendCase {
   name: 'classic' | 'memory'
@@ -38,7 +40,7 @@ export class FailingBackend implements Backend {
   failFileWriteAt = 0
   #fileWrites = 0
   readonly files: BlobFiles | undefined
-  readonly getSync: ((space: Space, key: Uint8Array) => Uint8Array | undefined) | undefined
+  readonly getSync: ((space: Space, key: Uint8Array) => Uint8Array | undefined | typeof NOT_SYNC) | undefined
 
   constructor (inner: Backend) {
     this.inner = inner
@@ -80,7 +82,15 @@ export class FailingBackend implements Backend {
 
   entries (space: Space, range?: RangeOptions): AsyncIterable<[Uint8Array, Uint8Array]> { return this.inner.entries(space, range) }
   keys (space: Space, range?: RangeOptions): AsyncIterable<Uint8Array> { return this.inner.keys(space, range) }
-  async lock (name: string): Promise<Lock> { return await this.inner.lock(name) }
+  async commit (updates: PathUpdate[], staged: BatchOp[], options?: CommitOptions): Promise<CommitResult> {
+    if (this.failBatchWith !== undefined && (this.failBatchWith === 'paths' || this.failBatchWith === 'history' || staged.some((op) => op.space === this.failBatchWith))) {
+      this.failBatchWith = undefined
+      throw Object.assign(new Error('injected batch failure'), { code: 'EIO' })
+    }
+    return await this.inner.commit(updates, staged, options)
+  }
+
+  async lease (request: LeaseRequest): Promise<LeaseResult> { return await this.inner.lease(request) }
   async close (): Promise<void> { await this.inner.close() }
 }
 

@@ -2,7 +2,7 @@ import t from 'tap'
 import { storeSuite } from './suite.js'
 import { classic } from '../helpers/stores.js'
 import { openStore } from '../../store/store.js'
-import { openClassic } from '../../store/backend.js'
+import { openShared } from '../../store/shared.js'
 import { DdsError } from '../../store/errors.js'
 
 storeSuite(classic)
@@ -20,7 +20,7 @@ t.test('classic: a store written by another format version is refused', async (t
     t.equal((err as DdsError).data.found, '999')
   }
   // The refused open released the directory: it can be opened again by the registry.
-  const again = await openClassic(dir)
+  const again = await openShared(dir)
   await again.release()
 })
 

@@ -4,7 +4,8 @@
 import t, { type Test } from 'tap'
 import { CID } from 'multiformats/cid'
 import { openStore, Pending, type Store } from '../../store/store.js'
-import { openClassic, openMemory } from '../../store/backend.js'
+import { openMemory } from '../../store/backend.js'
+import { openShared } from '../../store/shared.js'
 import { DdsError } from '../../store/errors.js'
 import { cidOf, RAW_CODE } from '../../store/hash.js'
 import type { CodeManifest } from '../../store/records.js'
@@ -230,7 +231,7 @@ export function storeSuite (bc: BackendCase): void {
   })
 
   t.test(`${bc.name}: a failed batch leaves nothing visible, and the next run succeeds`, async (tt) => {
-    const inner = bc.name === 'classic' ? (await openClassic(tt.testdir())) : { backend: await openMemory(), release: async () => {} }
+    const inner = bc.name === 'classic' ? (await openShared(tt.testdir())) : { backend: await openMemory(), release: async () => {} }
     const failing = new FailingBackend(inner.backend)
     const store = await openStore({ backend: failing, chunkSize: 128 * 1024, inlineLimit: 128 * 1024, fileThreshold: 64 * 1024 })
     tt.teardown(async () => { await store.close().catch(() => {}); await inner.release() })
@@ -265,7 +266,7 @@ export function storeSuite (bc: BackendCase): void {
     const raw = await store.backend.get('blocks', small.cid.bytes)
     tt.ok(raw !== undefined)
     const tampered = (raw as Uint8Array).slice()
-    tampered[tampered.byteLength - 1] ^= 1
+    tampered[tampered.byteLength - 1] = (tampered[tampered.byteLength - 1] ?? 0) ^ 1
     await store.backend.batch([{ type: 'put', space: 'blocks', key: small.cid.bytes, value: tampered }])
     try {
       await store.readArtifact(small.cid)
@@ -282,7 +283,7 @@ export function storeSuite (bc: BackendCase): void {
       const { join } = await import('node:path')
       const file = join(store.backend.files.directory, chunk.toString().slice(-2), chunk.toString())
       const bytes = await readFile(file)
-      bytes[100] ^= 0x40
+      bytes[100] = (bytes[100] ?? 0) ^ 0x40
       await writeFile(file, bytes)
       tt.equal(await code(async () => await store.readArtifact(big.cid)), 'DDS_INTEGRITY', 'flipped bit in a chunk file')
       await writeFile(file, bytes.subarray(0, 10))

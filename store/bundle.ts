@@ -1,0 +1,546 @@
+/**
+ * Bundles: CARv1 files that move paths between stores.
+ *
+ * The root of a bundle is a `BundleManifest` node naming the exported paths
+ * with their history entries (oldest first; only the head unless the history
+ * was asked for). Every block those entries reach follows, each once: records,
+ * code manifests, artifact roots and chunks, called and loaded evaluations,
+ * and the stored argument blocks.
+ *
+ * A bundle is untrusted input. Import reads the file twice: the first pass
+ * checks every block against its CID and that the graph is complete, without
+ * writing anything; the second writes the blocks (re-hashed, in case the file
+ * changed meanwhile), then commits the paths and memo entries in one batch.
+ * Every refusal is DDS_BUNDLE_INVALID with `data.problem` saying what was
+ * wrong and, when a block is to blame, `data.cid`; the store is left as it was.
+ */
+import { open as fsOpen, rename, rm, type FileHandle } from 'node:fs/promises'
+import { dirname, basename, join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { CarWriter } from '@ipld/car/writer'
+import * as dagCbor from '@ipld/dag-cbor'
+import { CID } from 'multiformats/cid'
+import { DdsError, ErrorCodes } from './errors.js'
+import { cidOf, matches, DAG_CBOR_CODE, RAW_CODE, SHA256_CODE, BLAKE3_CODE } from './hash.js'
+import { encodeNode, toBundleManifest, type BundleManifest, type HistoryEntry, type MemoEntry } from './records.js'
+import { ancestors, validatePath } from './paths.js'
+import { Pending, type Store, type PathUpdate } from './store.js'
+import { BlockIndex, entryLinks, required, walkStore, type Link } from './verify.js'
+import type { BatchOp } from './backend.js'
+
+/** The bundle format this code writes and reads. */
+export const BUNDLE_FORMAT = 'dds-bundle/1'
+
+// ---------------------------------------------------------------------- export
+
+export interface ExportOptions {
+  /** Export every history entry of each path (deletions included), not only its head. */
+  history?: boolean
+  /** Called as blocks are written; `total` (bytes of blocks) is known after a first, cheap walk. */
+  onProgress?: (progress: { blocks: number, bytes: number, total: number }) => void
+}
+
+export interface ExportResult {
+  /** CID of the bundle manifest (the CAR root). */
+  root: CID
+  manifest: BundleManifest
+  /** Blocks written, manifest included, and their bytes. */
+  blocks: number
+  bytes: number
+}
+
+function entryOf (e: HistoryEntry): HistoryEntry {
+  const out: HistoryEntry = { time: e.time, evaluation: e.evaluation, output: e.output }
+  if (e.hit === true) out.hit = true
+  if (e.imported === true) out.imported = true
+  return out
+}
+
+/**
+ * Write the paths (their heads, or with `history` their whole history) and
+ * everything they reach to a CARv1 file. The file appears under its name only
+ * once complete. Throws DDS_PATH_NOT_FOUND for a path with no value, and
+ * DDS_NOT_FOUND when the store lacks a block the paths need.
+ *
+ * @example
+ * const { root } = await exportBundle(store, ['/data/clean', '/models/clf'], 'models.car')
+ */
+export async function exportBundle (store: Store, paths: string[], file: string, options: ExportOptions = {}): Promise<ExportResult> {
+  if (!Array.isArray(paths) || paths.length === 0) throw new TypeError('exportBundle() needs at least one path')
+  if (typeof file !== 'string' || file === '') throw new TypeError('exportBundle() needs a file name')
+  const manifest: BundleManifest = { format: BUNDLE_FORMAT, created: Date.now(), paths: Object.create(null) as Record<string, HistoryEntry[]> }
+  for (const path of [...new Set(paths)].sort()) {
+    validatePath(path)
+    let entries: HistoryEntry[]
+    if (options.history === true) {
+      entries = []
+      for await (const e of store.history(path)) entries.push(entryOf(e))
+      entries.reverse()
+    } else {
+      const head = await store.head(path)
+      entries = head === undefined ? [] : [entryOf(head)]
+    }
+    if (entries.length === 0) throw new DdsError(ErrorCodes.PATH_NOT_FOUND, `path ${path} holds no value`, { data: { path } })
+    manifest.paths[path] = entries
+  }
+  const roots: Link[] = Object.values(manifest.paths).flatMap((es) => es.flatMap(entryLinks))
+
+  let total = 0
+  const onProgress = options.onProgress
+  if (onProgress !== undefined) {
+    // Sizes without reading the chunks: artifact roots say how big their chunks are.
+    for await (const v of walkStore(store, roots, { readLeaves: false })) {
+      total += v.bytes?.byteLength ?? v.link.size ?? 0
+    }
+  }
+
+  const manifestBytes = encodeNode(manifest)
+  const root = cidOf(manifestBytes, DAG_CBOR_CODE, store.hash)
+  const tmp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`)
+  const fh = await fsOpen(tmp, 'wx')
+  let blocks = 0
+  let bytes = 0
+  try {
+    const { writer, out } = CarWriter.create([root])
+    const produce = async (): Promise<void> => {
+      try {
+        await writer.put({ cid: root, bytes: manifestBytes })
+        blocks++
+        bytes += manifestBytes.byteLength
+        const written = new Set<string>([root.toString()])
+        for await (const v of walkStore(store, roots)) {
+          const id = v.link.cid.toString()
+          if (!v.present) {
+            if (!required(v.link.role)) continue
+            throw new DdsError(ErrorCodes.NOT_FOUND, `${v.link.role} ${id} is missing from the store (run dds verify)`, { data: { cid: id, role: v.link.role } })
+          }
+          if (v.error !== undefined) throw v.error
+          if (written.has(id) || v.bytes === undefined) continue
+          written.add(id)
+          await writer.put({ cid: v.link.cid, bytes: v.bytes })
+          blocks++
+          bytes += v.bytes.byteLength
+          onProgress?.({ blocks, bytes, total })
+        }
+      } finally {
+        await writer.close()
+      }
+    }
+    const consume = async (): Promise<void> => {
+      // Small pieces (lengths, CIDs, records) are gathered into one write.
+      let parts: Uint8Array[] = []
+      let size = 0
+      let position = 0
+      const flush = async (): Promise<void> => {
+        if (parts.length === 0) return
+        await fh.writev(parts, position)
+        position += size
+        parts = []
+        size = 0
+      }
+      for await (const chunk of out) {
+        parts.push(chunk)
+        size += chunk.byteLength
+        if (size >= 1 << 20) await flush()
+      }
+      await flush()
+    }
+    await Promise.all([produce(), consume()])
+    await fh.datasync()
+    await fh.close()
+    await rename(tmp, file)
+  } catch (err) {
+    await fh.close().catch(() => {})
+    await rm(tmp, { force: true })
+    throw err
+  }
+  return { root, manifest, blocks, bytes }
+}
+
+// ---------------------------------------------------------------------- reading CARv1
+
+/** What was wrong with a bundle (`data.problem` of DDS_BUNDLE_INVALID). */
+export type BundleProblem =
+  | 'truncated' | 'header' | 'too-large' | 'cid' | 'hash-mismatch' | 'duplicate'
+  | 'root' | 'manifest' | 'path' | 'missing' | 'malformed' | 'wrong-size' | 'inconsistent' | 'changed'
+
+function invalid (problem: BundleProblem, message: string, data: Record<string, unknown> = {}, cause?: unknown): DdsError {
+  return new DdsError(ErrorCodes.BUNDLE_INVALID, `invalid bundle: ${message}`, { data: { problem, ...data }, ...(cause === undefined ? {} : { cause }) })
+}
+
+const HEADER_LIMIT = 64 * 1024
+const READ_BUFFER = 1 << 20
+
+/** A sequential reader of a CARv1 file that refuses what does not fit in the file or the limits. */
+class CarFile {
+  readonly #fh: FileHandle
+  readonly size: number
+  readonly #maxBlock: number
+  #buf = new Uint8Array(READ_BUFFER)
+  #start = 0 // file offset of #buf[0]
+  #len = 0
+  #pos = 0 // offset into #buf
+
+  constructor (fh: FileHandle, size: number, maxBlock: number) {
+    this.#fh = fh
+    this.size = size
+    this.#maxBlock = maxBlock
+  }
+
+  get offset (): number {
+    return this.#start + this.#pos
+  }
+
+  async #fill (): Promise<boolean> {
+    const rest = this.#len - this.#pos
+    this.#buf.copyWithin(0, this.#pos, this.#len)
+    this.#start += this.#pos
+    this.#pos = 0
+    this.#len = rest
+    const { bytesRead } = await this.#fh.read(this.#buf, rest, this.#buf.byteLength - rest, this.#start + rest)
+    this.#len += bytesRead
+    return bytesRead > 0
+  }
+
+  /** A varint, or undefined at the end of the file. */
+  async varint (): Promise<number | undefined> {
+    let value = 0
+    let shift = 1
+    for (let i = 0; ; i++) {
+      if (this.#pos === this.#len && !(await this.#fill())) {
+        if (i === 0) return undefined
+        throw invalid('truncated', `the file ends inside a length at byte ${this.offset}`, { offset: this.offset })
+      }
+      const b = this.#buf[this.#pos++] as number
+      value += (b & 0x7f) * shift
+      if ((b & 0x80) === 0) {
+        if (i > 0 && b === 0) throw invalid('header', `a length at byte ${this.offset} is not minimally encoded`, { offset: this.offset })
+        return value
+      }
+      shift *= 128
+      if (i >= 7) throw invalid('too-large', `a length at byte ${this.offset} is absurd`, { offset: this.offset })
+    }
+  }
+
+  /** The next `n` bytes, as a fresh array. */
+  async exactly (n: number): Promise<Uint8Array> {
+    if (this.offset + n > this.size) throw invalid('truncated', `a section at byte ${this.offset} needs ${n} bytes, the file has ${this.size - this.offset} left`, { offset: this.offset })
+    const out = new Uint8Array(n)
+    const have = Math.min(n, this.#len - this.#pos)
+    out.set(this.#buf.subarray(this.#pos, this.#pos + have), 0)
+    this.#pos += have
+    let filled = have
+    while (filled < n) {
+      // Large sections are read straight into their own array.
+      const { bytesRead } = await this.#fh.read(out, filled, n - filled, this.#start + this.#len)
+      if (bytesRead === 0) throw invalid('truncated', `the file ends inside a section at byte ${this.#start + this.#len}`, { offset: this.#start + this.#len })
+      filled += bytesRead
+      this.#start += this.#len + bytesRead
+      this.#len = 0
+      this.#pos = 0
+    }
+    return out
+  }
+
+  async header (): Promise<CID> {
+    const n = await this.varint()
+    if (n === undefined || n === 0) throw invalid(n === undefined ? 'truncated' : 'header', 'the file has no CAR header')
+    if (n > HEADER_LIMIT) throw invalid('header', `the CAR header claims ${n} bytes`)
+    const bytes = await this.exactly(n)
+    let header: unknown
+    try {
+      header = dagCbor.decode(bytes)
+    } catch (err) {
+      throw invalid('header', 'the CAR header is not dag-cbor (not a CAR file)', {}, err)
+    }
+    const h = header as { version?: unknown, roots?: unknown }
+    if (header === null || typeof header !== 'object' || h.version !== 1) {
+      throw invalid('header', h !== null && typeof h === 'object' && h.version === 2 ? 'CARv2 files are not bundles' : 'not a CARv1 header')
+    }
+    if (!Array.isArray(h.roots) || h.roots.length !== 1) throw invalid('root', 'a bundle has exactly one root')
+    const root = CID.asCID(h.roots[0])
+    if (root === null) throw invalid('root', 'the root is not a CID')
+    return root
+  }
+
+  /** The next block (not yet verified), or undefined at the end. */
+  async block (): Promise<{ cid: CID, bytes: Uint8Array, offset: number } | undefined> {
+    const offset = this.offset
+    const n = await this.varint()
+    if (n === undefined) return undefined
+    if (n > this.#maxBlock + 128) throw invalid('too-large', `a section at byte ${offset} claims ${n} bytes, more than the ${this.#maxBlock} allowed`, { offset })
+    const section = await this.exactly(n)
+    let cid: CID
+    let bytes: Uint8Array
+    try {
+      [cid, bytes] = CID.decodeFirst(section)
+    } catch (err) {
+      throw invalid('cid', `the section at byte ${offset} does not start with a CID`, { offset }, err)
+    }
+    if (cid.version !== 1 || (cid.code !== RAW_CODE && cid.code !== DAG_CBOR_CODE) ||
+        (cid.multihash.code !== SHA256_CODE && cid.multihash.code !== BLAKE3_CODE) || cid.multihash.size !== 32) {
+      throw invalid('cid', `block ${cid} uses a CID version, codec or hash dds does not write`, { offset, cid: cid.toString() })
+    }
+    return { cid, bytes, offset }
+  }
+}
+
+async function openBundle (file: string, maxBlock: number): Promise<{ car: CarFile, close: () => Promise<void> }> {
+  let fh: FileHandle
+  try {
+    fh = await fsOpen(file, 'r')
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') throw new DdsError(ErrorCodes.NOT_FOUND, `bundle file ${file} does not exist`, { cause: err, data: { file } })
+    throw err
+  }
+  const { size } = await fh.stat()
+  return { car: new CarFile(fh, size, maxBlock), close: async () => { await fh.close() } }
+}
+
+// ---------------------------------------------------------------------- import
+
+export interface ImportOptions {
+  /** Largest block accepted (default 64 MiB). */
+  maxBlockSize?: number
+  /** Called as the file is read: once for the verifying pass, once for the writing pass. */
+  onProgress?: (progress: { phase: 'verify' | 'write', bytes: number, total: number }) => void
+}
+
+/** What happened to one path of a bundle. */
+export interface ImportedPath {
+  path: string
+  /** History entries appended. */
+  appended: number
+  /** Entries not appended: the store's head is newer, or already the same evaluation. */
+  skipped: number
+  /** Set when the bundle's newest entry did not become the head: the store has a newer one, or the same. */
+  kept?: 'newer' | 'same'
+}
+
+export interface ImportResult {
+  root: CID
+  manifest: BundleManifest
+  /** Blocks in the bundle, blocks written (new to the store) and their bytes. */
+  blocks: number
+  written: number
+  bytes: number
+  /** Memo entries written. */
+  memo: number
+  paths: ImportedPath[]
+}
+
+/**
+ * Import a bundle file into a store. Nothing becomes visible unless the whole
+ * bundle is valid and complete: refusals are DDS_BUNDLE_INVALID (with
+ * `data.problem`, and `data.cid` for a block at fault) and leave the paths,
+ * heads, history and memo entries as they were. Entries keep their original
+ * time and are marked `imported`; a path whose head in the store is newer
+ * keeps it. Memo entries are written so that re-running the same code is a
+ * cache hit.
+ *
+ * @example
+ * const result = await importBundle(store, 'models.car')
+ * for (const p of result.paths) if (p.kept === 'newer') console.warn(`${p.path}: kept the newer local head`)
+ */
+export async function importBundle (store: Store, file: string, options: ImportOptions = {}): Promise<ImportResult> {
+  if (typeof file !== 'string' || file === '') throw new TypeError('importBundle() needs a file name')
+  const maxBlock = options.maxBlockSize ?? 64 * 1024 * 1024
+  if (!Number.isSafeInteger(maxBlock) || maxBlock <= 0) throw new RangeError('maxBlockSize must be a positive integer')
+  const onProgress = options.onProgress
+
+  // ---- pass 1: verify, write nothing
+  const index = new BlockIndex()
+  let root: CID
+  let manifest: BundleManifest | undefined
+  let blocks = 0
+  let fileSize: number
+  {
+    const { car, close } = await openBundle(file, maxBlock)
+    fileSize = car.size
+    try {
+      root = await car.header()
+      let lastReport = 0
+      for (let b = await car.block(); b !== undefined; b = await car.block()) {
+        const id = b.cid.toString()
+        if (!matches(b.cid, b.bytes)) throw invalid('hash-mismatch', `block ${id} does not match its CID`, { cid: id, offset: b.offset })
+        if (index.has(b.cid)) throw invalid('duplicate', `block ${id} appears twice`, { cid: id, offset: b.offset })
+        index.add(b.cid, b.bytes)
+        blocks++
+        if (b.cid.equals(root)) manifest = readManifest(root, b.bytes)
+        if (onProgress !== undefined && car.offset - lastReport >= 4 << 20) {
+          lastReport = car.offset
+          onProgress({ phase: 'verify', bytes: car.offset, total: car.size })
+        }
+      }
+      onProgress?.({ phase: 'verify', bytes: car.size, total: car.size })
+    } finally {
+      await close()
+    }
+  }
+  if (manifest === undefined) throw invalid('root', `the root block ${root.toString()} is not in the bundle`, { cid: root.toString() })
+  const m = manifest
+
+  const roots: Link[] = []
+  for (const [path, entries] of Object.entries(m.paths)) {
+    for (const e of entries) {
+      if ((e.evaluation === null) !== (e.output === null)) throw invalid('inconsistent', `an entry of ${path} has an output without an evaluation, or the reverse`, { path })
+      roots.push(...entryLinks(e))
+    }
+  }
+  const { problems, reached } = index.check(roots, 'import')
+  const first = problems[0]
+  if (first !== undefined) {
+    const cid = first.cid?.toString()
+    throw invalid(first.problem as BundleProblem, `${first.message}${first.from === undefined ? '' : ` (linked from ${first.from.toString()})`}`, { ...(cid === undefined ? {} : { cid }), ...(first.role === undefined ? {} : { role: first.role }) })
+  }
+  for (const [path, entries] of Object.entries(m.paths)) {
+    for (const e of entries) {
+      if (e.evaluation === null || e.output === null) continue
+      const record = index.record(e.evaluation)
+      if (record === undefined || record.output.toString() !== e.output.toString()) {
+        throw invalid('inconsistent', `an entry of ${path} names output ${e.output.toString()}, its evaluation produced another`, { path, cid: e.evaluation.toString() })
+      }
+    }
+  }
+
+  // What the store has now decides which heads move and which memo entries to replace.
+  const updates: PathUpdate[] = []
+  const kept = new Map<string, 'newer' | 'same'>()
+  const moving: CID[] = []
+  for (const [path, entries] of Object.entries(m.paths)) {
+    const last = entries[entries.length - 1] as HistoryEntry
+    const head = await store.headEntry(path)
+    if (head !== undefined && head.time >= last.time) kept.set(path, 'newer')
+    else if (head !== undefined && sameCid(head.evaluation, last.evaluation)) kept.set(path, 'same')
+    else {
+      if (last.evaluation !== null) {
+        moving.push(last.evaluation)
+        await checkOverlap(store, path, m)
+      }
+    }
+    for (const e of entries) {
+      const u: PathUpdate = { path, evaluation: e.evaluation, output: e.output, time: e.time, imported: true }
+      if (e.hit === true) u.hit = true
+      updates.push(u)
+    }
+  }
+  const replace = new Set<string>()
+  const stack = [...moving]
+  while (stack.length > 0) {
+    const c = stack.pop() as CID
+    if (replace.has(c.toString())) continue
+    replace.add(c.toString())
+    stack.push(...(index.record(c)?.calls ?? []))
+  }
+
+  // ---- pass 2: write the blocks, then commit paths and memo entries together
+  const lock = await store.lock('gc')
+  try {
+    let written = 0
+    let bytes = 0
+    const done = new Set<string>()
+    const { car, close } = await openBundle(file, maxBlock)
+    try {
+      if (car.size !== fileSize) throw invalid('changed', 'the bundle file changed while it was imported')
+      await car.header()
+      let pending = new Pending()
+      let pendingBytes = 0
+      let lastReport = 0
+      for (let b = await car.block(); b !== undefined; b = await car.block()) {
+        const id = b.cid.toString()
+        if (!reached.has(id) || done.has(id)) continue
+        done.add(id)
+        if (await store.hasBlock(b.cid)) continue
+        if (!matches(b.cid, b.bytes)) throw invalid('changed', `block ${id} changed while the bundle was imported`, { cid: id })
+        await store.stageBlock(b.cid, b.bytes, pending)
+        written++
+        bytes += b.bytes.byteLength
+        pendingBytes += b.bytes.byteLength
+        if (pending.ops.length >= 1024 || pendingBytes >= 32 << 20) {
+          await store.write(pending)
+          pending = new Pending()
+          pendingBytes = 0
+        }
+        if (onProgress !== undefined && car.offset - lastReport >= 4 << 20) {
+          lastReport = car.offset
+          onProgress({ phase: 'write', bytes: car.offset, total: car.size })
+        }
+      }
+      await store.write(pending)
+      onProgress?.({ phase: 'write', bytes: car.size, total: car.size })
+    } finally {
+      await close()
+    }
+    if (done.size !== reached.size) throw invalid('changed', 'the bundle file changed while it was imported')
+
+    const final = new Pending()
+    let memo = 0
+    for (const [cid, record] of index.records()) {
+      const id = cid.toString()
+      if (!reached.has(id)) continue
+      const existing = await store.lookupMemo(record.signature)
+      if (existing !== undefined && (existing.evaluation.equals(cid) || !replace.has(id))) continue
+      const value = encodeNode({ evaluation: cid, output: record.output, loads: record.loads } satisfies MemoEntry)
+      final.add({ type: 'put', space: 'memo', key: record.signature, value } satisfies BatchOp)
+      memo++
+    }
+    const result = await store.commit(updates, final, { onlyIfNewer: true })
+    const paths: ImportedPath[] = Object.entries(m.paths).map(([path, entries]) => {
+      const appended = result.appended.filter((a) => a.path === path).length
+      const k = kept.get(path)
+      return { path, appended, skipped: entries.length - appended, ...(k === undefined ? {} : { kept: k }) }
+    })
+    return { root, manifest: m, blocks, written, bytes, memo, paths }
+  } finally {
+    await lock.release()
+  }
+}
+
+function readManifest (root: CID, bytes: Uint8Array): BundleManifest {
+  if (root.code !== DAG_CBOR_CODE) throw invalid('manifest', 'the root is not a bundle manifest', { cid: root.toString() })
+  let m: BundleManifest
+  try {
+    m = toBundleManifest(dagCbor.decode(bytes))
+  } catch (err) {
+    throw invalid('manifest', 'the root is not a bundle manifest', { cid: root.toString() }, err)
+  }
+  for (const [path, entries] of Object.entries(m.paths)) {
+    try {
+      validatePath(path)
+    } catch (err) {
+      throw invalid('path', `the bundle names an invalid path ${JSON.stringify(path)}`, { path }, err)
+    }
+    if (entries.length === 0) throw invalid('manifest', `the bundle has no entry for ${path}`, { path })
+    let t = -Infinity
+    for (const e of entries) {
+      if (!Number.isSafeInteger(e.time) || e.time < 0 || e.time < t) throw invalid('manifest', `the entries of ${path} are not in time order`, { path })
+      t = e.time
+    }
+  }
+  if (Object.keys(m.paths).length === 0) throw invalid('manifest', 'the bundle names no path')
+  return m
+}
+
+/** Refuse, before anything is written, a path that would be a directory of a live path or the reverse. */
+async function checkOverlap (store: Store, path: string, m: BundleManifest): Promise<void> {
+  const liveInBundle = (p: string): boolean | undefined => {
+    const es = m.paths[p]
+    return es === undefined ? undefined : (es[es.length - 1] as HistoryEntry).evaluation !== null
+  }
+  for (const a of ancestors(path)) {
+    const inBundle = liveInBundle(a)
+    if (inBundle === true || (inBundle === undefined && await store.head(a) !== undefined)) throw overlap(a, path)
+  }
+  for await (const e of store.paths({ prefix: path })) {
+    if (e.path !== path && liveInBundle(e.path) !== false) throw overlap(path, e.path)
+  }
+}
+
+function overlap (dir: string, path: string): DdsError {
+  return new DdsError(ErrorCodes.OVERLAPPING_PATH, `paths ${dir} and ${path} overlap: delete one of them before importing`, { data: { path, other: dir } })
+}
+
+function sameCid (a: CID | null, b: CID | null): boolean {
+  return a === null || b === null ? a === b : a.equals(b)
+}

@@ -1,0 +1,192 @@
+/**
+ * Garbage collection: delete the blocks that no retained history entry and no
+ * memo entry reaches. Mark first (walk from the roots), then sweep (delete
+ * index entries, then blocks, then files), so that at no point does an entry
+ * point at a deleted block.
+ */
+import type { CID } from 'multiformats/cid'
+import { ErrorCodes, isDdsError } from './errors.js'
+import { BLOCK_FILE, historyKey, parseFileMarker } from './keys.js'
+import type { BatchOp } from './backend.js'
+import type { Store } from './store.js'
+import { entryLinks, linksOf, walkStore, type Link } from './verify.js'
+
+export interface GcOptions {
+  /**
+   * Keep only the newest N history entries of each path (N >= 1; deletions
+   * count). Memo entries whose evaluation is no longer reachable from the
+   * retained history are dropped too. Default: keep all history and every
+   * memo entry, so gc only frees blocks nothing points at.
+   */
+  keepHistory?: number
+  /** Compute what would be freed, change nothing. */
+  dryRun?: boolean
+  /**
+   * Spare what a concurrent writer may still be committing: memo entries of
+   * evaluations that ended less than this long ago, and blob files with no
+   * index entry younger than this. Default one hour.
+   */
+  graceMs?: number
+  /** Called as marking and sweeping advance. */
+  onProgress?: (progress: { phase: 'mark' | 'sweep', done: number }) => void
+}
+
+/** What gc freed (or, with `dryRun`, would free). */
+export interface GcReport {
+  dryRun: boolean
+  /** Blocks deleted, and their payload bytes. */
+  blocks: number
+  bytes: number
+  /** History entries dropped (only with `keepHistory`). */
+  history: number
+  /** Memo entries dropped (only with `keepHistory`). */
+  memo: number
+  /** Blob files with no index entry removed, and their bytes. */
+  files: number
+  fileBytes: number
+  /** Blocks kept. */
+  kept: number
+}
+
+const BATCH = 1000
+const HOUR = 60 * 60 * 1000
+
+/**
+ * Collect garbage in a store. Takes the store's `gc` lock while it runs.
+ *
+ * @example
+ * const report = await gc(store, { keepHistory: 3 })
+ * console.log(`freed ${report.blocks} blocks, ${report.bytes} bytes`)
+ */
+export async function gc (store: Store, options: GcOptions = {}): Promise<GcReport> {
+  const keep = options.keepHistory
+  if (keep !== undefined && (!Number.isSafeInteger(keep) || keep < 1)) throw new RangeError('keepHistory must be an integer >= 1')
+  const grace = options.graceMs ?? HOUR
+  if (!Number.isFinite(grace) || grace < 0) throw new RangeError('graceMs must be a number >= 0')
+  const dryRun = options.dryRun === true
+  const progress = options.onProgress
+
+  const lock = await store.lock('gc')
+  try {
+    // ---- mark
+    const marked = new Set<string>()
+    const seen = new Set<string>()
+    const evaluations = new Set<string>()
+    let done = 0
+    const mark = async (roots: Link[]): Promise<void> => {
+      for await (const visit of walkStore(store, roots, { seen, readLeaves: false })) {
+        const id = visit.link.cid.toString()
+        marked.add(id)
+        if (visit.link.role === 'evaluation') evaluations.add(id)
+        if (visit.error !== undefined && visit.bytes !== undefined) {
+          // A block that is not what its role says still links what it links: keep all of it.
+          await mark(genericLinks(visit.link.cid, visit.bytes))
+        }
+        if (++done % 1000 === 0) progress?.({ phase: 'mark', done })
+      }
+    }
+
+    const dropHistory: Uint8Array[] = []
+    for await (const head of store.paths({ deleted: true })) {
+      let n = 0
+      for await (const entry of store.history(head.path)) {
+        if (keep !== undefined && n >= keep) {
+          dropHistory.push(historyKey(head.path, entry.seq))
+          continue
+        }
+        n++
+        await mark(entryLinks(entry))
+      }
+      // The head is its own copy of the last entry: it is always a root.
+      await mark(entryLinks(head))
+    }
+
+    const dropMemo: Uint8Array[] = []
+    const memoRoots: Link[][] = []
+    const now = Date.now()
+    for await (const { key, entry } of store.memoEntries()) {
+      const links: Link[] = [{ cid: entry.evaluation, role: 'evaluation' }, { cid: entry.output, role: 'artifact' }]
+      if (keep === undefined || evaluations.has(entry.evaluation.toString()) || await recent(store, entry.evaluation, now - grace)) {
+        memoRoots.push(links)
+      } else {
+        dropMemo.push(key)
+      }
+    }
+    for (const links of memoRoots) await mark(links)
+
+    // ---- sweep: index entries first, so nothing ever points at a deleted block
+    const ops: BatchOp[] = [
+      ...dropHistory.map((key) => ({ type: 'del' as const, space: 'history' as const, key })),
+      ...dropMemo.map((key) => ({ type: 'del' as const, space: 'memo' as const, key }))
+    ]
+    if (!dryRun && ops.length > 0) await store.backend.batch(ops, { sync: true })
+
+    let blocks = 0
+    let bytes = 0
+    let kept = 0
+    const indexed = new Set<string>()
+    let doomed: CID[] = []
+    const flush = async (): Promise<void> => {
+      if (!dryRun && doomed.length > 0) await store.deleteBlocks(doomed)
+      doomed = []
+    }
+    for await (const cid of store.blockCIDs()) {
+      const id = cid.toString()
+      indexed.add(id)
+      if (marked.has(id)) {
+        kept++
+        continue
+      }
+      blocks++
+      bytes += await storedSize(store, cid)
+      doomed.push(cid)
+      if (doomed.length >= BATCH) {
+        await flush()
+        progress?.({ phase: 'sweep', done: blocks })
+      }
+    }
+    await flush()
+
+    let files = 0
+    let fileBytes = 0
+    const blobs = store.backend.files
+    if (blobs !== undefined) {
+      for await (const f of blobs.list()) {
+        if (indexed.has(f.name) || marked.has(f.name) || now - f.mtimeMs < grace) continue
+        files++
+        fileBytes += f.size
+        if (!dryRun) await blobs.remove(f.name)
+      }
+    }
+    return { dryRun, blocks, bytes, history: dropHistory.length, memo: dropMemo.length, files, fileBytes, kept }
+  } finally {
+    await lock.release()
+  }
+}
+
+/** True when the evaluation ended after `since` (a run that may not have committed its paths yet). */
+async function recent (store: Store, evaluation: CID, since: number): Promise<boolean> {
+  try {
+    const record = await store.getEvaluation(evaluation)
+    return record.started + record.duration >= since
+  } catch (err) {
+    if (isDdsError(err, ErrorCodes.NOT_FOUND) || isDdsError(err, ErrorCodes.INTEGRITY)) return false
+    throw err
+  }
+}
+
+async function storedSize (store: Store, cid: CID): Promise<number> {
+  const raw = await store.backend.get('blocks', cid.bytes)
+  if (raw === undefined) return 0
+  if (raw[0] === BLOCK_FILE && raw.byteLength === 9) return parseFileMarker(raw).size
+  return raw.byteLength - 1
+}
+
+function genericLinks (cid: CID, bytes: Uint8Array): Link[] {
+  try {
+    return linksOf(cid, bytes, 'input')
+  } catch (err) {
+    if (isDdsError(err)) return []
+    throw err
+  }
+}

@@ -1,0 +1,284 @@
+/**
+ * A LevelDB store used by several processes at once.
+ *
+ * LevelDB lets one process hold a directory. The process that holds it (the
+ * leader) works on it directly and serves the others over a unix socket;
+ * the others (followers) send it their reads and atomic writes. Large blobs
+ * are files, read and written by every process directly. When the leader
+ * closes the store, exits or dies, the operating system releases the
+ * directory, its followers' connections drop, and the first of them to open
+ * the directory leads in turn; requests in flight are sent again (each is
+ * safe to repeat). A leader about to run user code while others are
+ * connected hands the directory over first, so that a long computation never
+ * keeps the others waiting. Locks live in the database as leases, so a change
+ * of leader loses none.
+ */
+import { createHash } from 'node:crypto'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { unlink } from 'node:fs/promises'
+import { DdsError, ErrorCodes } from './errors.js'
+import {
+  canonicalLocation, DirectoryBlobs, LockedError, NOT_SYNC, openLevelExclusive,
+  type Backend, type BatchOp, type ClassicOptions, type LevelBackend, type RangeOptions, type Space
+} from './backend.js'
+import { ConnectionLost, RpcClient, RpcServer } from './rpc.js'
+import type { CommitOptions, CommitResult, PathUpdate } from './commit.js'
+import type { LeaseRequest, LeaseResult } from './leases.js'
+
+export interface SharedOptions extends ClassicOptions {
+  /** Give up opening after this many ms of the directory being neither free nor served (default 60 s). */
+  openTimeout?: number
+}
+
+/** The socket a store's leader listens on (short, outside the store: socket paths are limited to ~100 bytes). */
+export function socketPath (location: string): string {
+  const id = createHash('sha256').update(location).digest('hex').slice(0, 24)
+  return join(tmpdir(), `dds-${id}.sock`)
+}
+
+function sleep (ms: number): Promise<void> {
+  return new Promise((resolve) => { setTimeout(resolve, ms) })
+}
+
+export class SharedBackend implements Backend {
+  readonly kind = 'classic'
+  readonly location: string
+  readonly files: DirectoryBlobs
+  readonly #options: SharedOptions
+  readonly #socket: string
+  #leader: { db: LevelBackend, server: RpcServer } | undefined
+  #client: RpcClient | undefined
+  #electing: Promise<void> | undefined
+  #closed = false
+  /** Local operations using the leader's database right now. */
+  #busy = 0
+  #idle: Array<() => void> = []
+  #handingOver: Promise<void> | undefined
+  /** How often this process took or gave up the lead (for tests and benchmarks). */
+  readonly stats = { elections: 0, handovers: 0, retries: 0 }
+
+  constructor (location: string, options: SharedOptions = {}) {
+    this.location = location
+    this.#options = options
+    this.#socket = socketPath(location)
+    this.files = new DirectoryBlobs(location, { sync: options.syncFiles === true })
+  }
+
+  /** 'leader', 'follower' or 'none' (between the two). */
+  get role (): 'leader' | 'follower' | 'none' {
+    return this.#leader !== undefined ? 'leader' : this.#client !== undefined && !this.#client.isClosed ? 'follower' : 'none'
+  }
+
+  readonly getSync = (space: Space, key: Uint8Array): Uint8Array | undefined | typeof NOT_SYNC => {
+    const l = this.#leader
+    if (l === undefined || this.#handingOver !== undefined || l.db.getSync === undefined) return NOT_SYNC
+    return l.db.getSync(space, key)
+  }
+
+  async #ensure (): Promise<void> {
+    if (this.#closed) throw new DdsError(ErrorCodes.STORE_CLOSED, 'the store is closed')
+    if (this.#handingOver !== undefined) await this.#handingOver
+    if (this.#leader !== undefined) return
+    if (this.#client !== undefined && !this.#client.isClosed) return
+    this.#electing ??= this.#elect().finally(() => { this.#electing = undefined })
+    await this.#electing
+  }
+
+  async #elect (): Promise<void> {
+    this.#client = undefined
+    const deadline = Date.now() + (this.#options.openTimeout ?? 60_000)
+    let delay = 1
+    while (true) {
+      if (this.#closed) throw new DdsError(ErrorCodes.STORE_CLOSED, 'the store is closed')
+      try {
+        this.#client = await RpcClient.connect(this.#socket)
+        return
+      } catch {
+        // Nobody serves the socket: the directory may be free.
+      }
+      try {
+        const db = await openLevelExclusive(this.location, this.#options)
+        // Only the holder of the directory touches the socket file.
+        await unlink(this.#socket).catch(() => {})
+        const server = new RpcServer(db)
+        try {
+          await server.listen(this.#socket)
+        } catch (err) {
+          await db.close()
+          throw new DdsError(ErrorCodes.STORE_UNAVAILABLE, `cannot serve store ${this.location} on ${this.#socket}`, { cause: err, data: { location: this.location } })
+        }
+        this.#leader = { db, server }
+        this.stats.elections++
+        return
+      } catch (err) {
+        if (!(err instanceof LockedError)) throw err
+      }
+      if (Date.now() > deadline) {
+        throw new DdsError(ErrorCodes.STORE_UNAVAILABLE, `store ${this.location} is held by another process that does not answer`, { data: { location: this.location } })
+      }
+      // The holder is starting up or going away: try again shortly, with jitter.
+      await sleep(delay + Math.random() * delay)
+      delay = Math.min(50, delay * 2)
+    }
+  }
+
+  /** Run `local` on the leader's database or `remote` through the leader, retrying when the leader changes. */
+  async #op<T> (local: (db: LevelBackend) => Promise<T>, remote: (c: RpcClient) => Promise<T>): Promise<T> {
+    while (true) {
+      await this.#ensure()
+      const leader = this.#leader
+      if (leader !== undefined) {
+        this.#busy++
+        try {
+          return await local(leader.db)
+        } finally {
+          if (--this.#busy === 0) for (const f of this.#idle.splice(0)) f()
+        }
+      }
+      const client = this.#client
+      if (client === undefined) continue
+      try {
+        return await remote(client)
+      } catch (err) {
+        if (!(err instanceof ConnectionLost)) throw err
+        this.stats.retries++
+        if (this.#client === client) this.#client = undefined
+      }
+    }
+  }
+
+  async get (space: Space, key: Uint8Array): Promise<Uint8Array | undefined> {
+    return await this.#op(async (db) => await db.get(space, key), async (c) => (await c.call('get', { space, key }) as Uint8Array | null) ?? undefined)
+  }
+
+  async getMany (space: Space, keys: Uint8Array[]): Promise<Array<Uint8Array | undefined>> {
+    return await this.#op(async (db) => await db.getMany(space, keys), async (c) => (await c.call('getMany', { space, keys }) as Array<Uint8Array | null>).map((v) => v ?? undefined))
+  }
+
+  async batch (ops: BatchOp[], options: { sync?: boolean } = {}): Promise<void> {
+    if (ops.length === 0) return
+    await this.#op(async (db) => { await db.batch(ops, options) }, async (c) => { await c.call('batch', { ops, sync: options.sync === true }) })
+  }
+
+  async commit (updates: PathUpdate[], staged: BatchOp[], options: CommitOptions = {}): Promise<CommitResult> {
+    return await this.#op(async (db) => await db.commit(updates, staged, options), async (c) => await c.call('commit', { updates, staged, options }) as CommitResult)
+  }
+
+  async lease (request: LeaseRequest): Promise<LeaseResult> {
+    return await this.#op(async (db) => await db.lease(request), async (c) => await c.call('lease', { request }) as LeaseResult)
+  }
+
+  entries (space: Space, range: RangeOptions = {}): AsyncIterable<[Uint8Array, Uint8Array]> {
+    return this.#pages(space, range, false) as AsyncIterable<[Uint8Array, Uint8Array]>
+  }
+
+  keys (space: Space, range: RangeOptions = {}): AsyncIterable<Uint8Array> {
+    return this.#pages(space, range, true) as AsyncIterable<Uint8Array>
+  }
+
+  /** Iterate in pages, so that a change of leader between pages only resumes after the last key seen. */
+  async * #pages (space: Space, range: RangeOptions, keysOnly: boolean): AsyncIterable<unknown> {
+    let r: RangeOptions = { ...range }
+    let left = range.limit ?? Number.POSITIVE_INFINITY
+    while (left > 0) {
+      const limit = Math.min(512, left)
+      const page = await this.#op(async (db) => {
+        const out: unknown[] = []
+        if (keysOnly) for await (const k of db.keys(space, { ...r, limit })) out.push(k)
+        else for await (const kv of db.entries(space, { ...r, limit })) out.push(kv)
+        return out
+      }, async (c) => await c.call('page', { space, range: wire(r), limit, keysOnly }) as unknown[])
+      if (page.length === 0) return
+      yield * page
+      left -= page.length
+      if (page.length < limit) return
+      const last = (keysOnly ? page[page.length - 1] : (page[page.length - 1] as [Uint8Array])[0]) as Uint8Array
+      r = range.reverse === true ? { ...withoutUpper(r), lt: last, reverse: true } : { ...withoutLower(r), gt: last }
+    }
+  }
+
+  async yieldIfShared (): Promise<void> {
+    const l = this.#leader
+    if (l === undefined || l.server.connections === 0 || this.#handingOver !== undefined) return
+    this.#handingOver = this.#stepDown(l).finally(() => { this.#handingOver = undefined })
+    await this.#handingOver
+  }
+
+  async #stepDown (l: { db: LevelBackend, server: RpcServer }): Promise<void> {
+    await l.server.close()
+    if (this.#busy > 0) await new Promise<void>((resolve) => { this.#idle.push(resolve) })
+    this.#leader = undefined
+    // Flush first, so that the next holder opens without replaying a long log.
+    await l.db.flush()
+    await l.db.close()
+    this.stats.handovers++
+  }
+
+  async close (): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    await this.#electing?.catch(() => {})
+    await this.#handingOver?.catch(() => {})
+    const l = this.#leader
+    if (l !== undefined) {
+      await l.server.close()
+      if (this.#busy > 0) await new Promise<void>((resolve) => { this.#idle.push(resolve) })
+      this.#leader = undefined
+      if (l.server.connections > 0) await l.db.flush()
+      await l.db.close()
+    }
+    this.#client?.close()
+    this.#client = undefined
+  }
+}
+
+function wire (r: RangeOptions): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const k of ['gt', 'gte', 'lt', 'lte'] as const) if (r[k] !== undefined) out[k] = r[k]
+  if (r.reverse === true) out.reverse = true
+  return out
+}
+
+function withoutLower (r: RangeOptions): RangeOptions {
+  const { gt: _gt, gte: _gte, ...rest } = r
+  return rest
+}
+
+function withoutUpper (r: RangeOptions): RangeOptions {
+  const { lt: _lt, lte: _lte, ...rest } = r
+  return rest
+}
+
+interface Registered { backend: SharedBackend, refs: number }
+// One backend per directory per process: a second LevelDB open of a directory
+// in the same process fails and, in failing, drops the process's lock on it.
+const registry = new Map<string, Registered>()
+
+/**
+ * Open (or share) the backend of a store directory. Every call must be
+ * matched by a call of `release` on the result.
+ */
+export async function openShared (location: string, options: SharedOptions = {}): Promise<{ backend: SharedBackend, release: () => Promise<void> }> {
+  const key = canonicalLocation(location)
+  let entry = registry.get(key)
+  if (entry === undefined) {
+    entry = { backend: new SharedBackend(key, options), refs: 0 }
+    registry.set(key, entry)
+  }
+  entry.refs++
+  const current = entry
+  let released = false
+  return {
+    backend: current.backend,
+    release: async () => {
+      if (released) return
+      released = true
+      current.refs--
+      if (current.refs === 0) {
+        if (registry.get(key) === current) registry.delete(key)
+        await current.backend.close()
+      }
+    }
+  }
+}
