@@ -13,7 +13,7 @@ import { DdsError, ErrorCodes, isDdsError } from '../store/errors.js'
 import { openStore, Pending, Store, type PathUpdate } from '../store/store.js'
 import { validatePath, ancestors } from '../store/paths.js'
 import type { LoadRef, MemoEntry } from '../store/records.js'
-import { hashValueBlock, loadsKey, memoKey, valueDigest, type HashContext } from './value-hash.js'
+import { hashValueBlock, identity, loadsKey, memoKey, valueDigest, type HashContext } from './value-hash.js'
 import { annotationsOf, identityGiven } from './annotations.js'
 import { SignatureEngine, type CodeSignature } from './signature/index.js'
 import type { AnyFunction, Dds, DdsEvent, DdsOptions, Kept } from './interface.js'
@@ -125,6 +125,11 @@ export class DdsInstance implements Dds {
     const hashFunction = (fn: Function, label: string): Uint8Array => this.#hashFunction(fn, label)
     this.#inputCtx = { mode: 'input', identityOf, givenIdentity: identityGiven, hashFunction }
     this.#capturedCtx = { mode: 'captured', identityOf, givenIdentity: identityGiven, hashFunction, maxElements: this.#maxCaptured }
+  }
+
+  /** Which store a function uses is not part of what it computes. */
+  [identity] (): string {
+    return 'dds-ts'
   }
 
   #emit (event: DdsEvent): void {
@@ -290,36 +295,48 @@ export class DdsInstance implements Dds {
       const frame: Frame = { run, path, keyHex, parent, loads: new Map(), calls: [] }
       const started = Date.now()
       const t0 = performance.now()
+      // Another process waiting on the store should not wait for this computation.
+      await this.store.backend.yieldIfShared?.()
       const value = await this.#als.run(frame, () => fn(...args))
       const duration = performance.now() - t0
 
       const pending = new Pending()
-      let art
+      // Garbage collection must not remove a block between staging and the batch that references it.
+      const guard = await this.store.lock('gc', 'shared')
       try {
-        art = await this.store.stageArtifact(value, pending, 'value')
-      } catch (err) {
-        if (isDdsError(err, ErrorCodes.UNSERIALIZABLE)) {
-          throw new DdsError(ErrorCodes.UNSERIALIZABLE, `cannot store the value returned for ${path}: ${err.message}`, { cause: err, data: { ...err.data, path } })
-        }
-        throw err
+        return await this.#store(value, path, frame, sig, inputs, key, started, duration, pending)
+      } finally {
+        await guard.release()
       }
-      // Small arguments are kept as blocks under their identity, so `dds show` can print them.
-      for (const h of inputs) {
-        if (h.bytes !== undefined && h.bytes.byteLength <= INPUT_BLOCK_LIMIT) await this.store.stageBlock(h.cid, h.bytes, pending)
-      }
-      const loads = [...frame.loads.values()]
-      const keys = [key]
-      if (loads.length > 0) keys.push(loadsKey(key, loads))
-      const { evaluation } = await this.store.stageEvaluation(sig.manifest, {
-        kind: 'keep', path, fn: sig.fn, signature: key, inputs: inputs.map((h) => h.cid), loads, calls: frame.calls, output: art.cid, started, duration
-      }, keys, pending)
-      await this.store.write(pending)
-      this.#remember(value, art.cid)
-      this.#emit({ type: 'computed', path, evaluation, duration })
-      return { value, evaluation, output: art.cid, loads, hit: false }
     } finally {
       await lock.release()
     }
+  }
+
+  async #store (value: unknown, path: string, frame: Frame, sig: CodeSignature, inputs: Hashed[], key: Uint8Array, started: number, duration: number, pending: Pending): Promise<Outcome> {
+    let art
+    try {
+      art = await this.store.stageArtifact(value, pending, 'value')
+    } catch (err) {
+      if (isDdsError(err, ErrorCodes.UNSERIALIZABLE)) {
+        throw new DdsError(ErrorCodes.UNSERIALIZABLE, `cannot store the value returned for ${path}: ${err.message}`, { cause: err, data: { ...err.data, path } })
+      }
+      throw err
+    }
+    // Small arguments are kept as blocks under their identity, so `dds show` can print them.
+    for (const h of inputs) {
+      if (h.bytes !== undefined && h.bytes.byteLength <= INPUT_BLOCK_LIMIT) await this.store.stageBlock(h.cid, h.bytes, pending)
+    }
+    const loads = [...frame.loads.values()]
+    const keys = [key]
+    if (loads.length > 0) keys.push(loadsKey(key, loads))
+    const { evaluation } = await this.store.stageEvaluation(sig.manifest, {
+      kind: 'keep', path, fn: sig.fn, signature: key, inputs: inputs.map((h) => h.cid), loads, calls: frame.calls, output: art.cid, started, duration
+    }, keys, pending)
+    await this.store.write(pending)
+    this.#remember(value, art.cid)
+    this.#emit({ type: 'computed', path, evaluation, duration })
+    return { value, evaluation, output: art.cid, loads, hit: false }
   }
 
   /** After a hit, the paths its nested keeps wrote are part of this run too. */

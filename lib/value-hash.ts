@@ -19,6 +19,15 @@ const SHA256 = 0x12
 /** Reserved key of type envelopes; user objects holding it are escaped. */
 const TAG = '$dds'
 
+/**
+ * A method an object (or its class) can define to declare its identity: the
+ * value it returns is hashed instead of the object.
+ *
+ * @example
+ * class Warehouse { [identity] () { return `warehouse:${this.name}` } }
+ */
+export const identity: unique symbol = Symbol.for('dds-ts.identity')
+
 export interface HashContext {
   /** `'input'` refuses class instances; `'captured'` hashes them by class and fields. */
   mode: 'input' | 'captured'
@@ -95,6 +104,8 @@ export function canonicalize (root: unknown, label: string, ctx: HashContext): u
     if (identity !== undefined) return { [TAG]: 'artifact', cid: identity }
     const given = ctx.givenIdentity?.(obj)
     if (given !== undefined) return { [TAG]: 'id', id: given }
+    const declare = (obj as { [identity]?: unknown })[identity]
+    if (typeof declare === 'function') return { [TAG]: 'declared', v: visit(declare.call(obj), `${at}[identity]()`) }
     if (ArrayBuffer.isView(obj)) {
       const bytes = new Uint8Array(obj.buffer, obj.byteOffset, obj.byteLength)
       if (obj instanceof DataView) return { [TAG]: 'DataView', h: rawLink(bytes) }

@@ -85,16 +85,20 @@ export async function exportBundle (store: Store, paths: string[], file: string,
   }
   const roots: Link[] = Object.values(manifest.paths).flatMap((es) => es.flatMap(entryLinks))
 
+  // A first walk, without reading the chunks, counts the blocks: the manifest
+  // carries the count so that a bundle cut at a block boundary is refused.
   let total = 0
-  const onProgress = options.onProgress
-  if (onProgress !== undefined) {
-    // Sizes without reading the chunks: artifact roots say how big their chunks are.
-    for await (const v of walkStore(store, roots, { readLeaves: false })) {
-      total += v.bytes?.byteLength ?? v.link.size ?? 0
-    }
+  const present = new Set<string>()
+  for await (const v of walkStore(store, roots, { readLeaves: false })) {
+    if (!v.present) continue
+    const id = v.link.cid.toString()
+    if (present.has(id)) continue
+    present.add(id)
+    total += v.bytes?.byteLength ?? v.link.size ?? 0
   }
+  const onProgress = options.onProgress
 
-  const manifestBytes = encodeNode(manifest)
+  const manifestBytes = encodeNode({ ...manifest, blocks: present.size + 1 })
   const root = cidOf(manifestBytes, DAG_CBOR_CODE, store.hash)
   const tmp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`)
   const fh = await fsOpen(tmp, 'wx')
@@ -161,7 +165,7 @@ export async function exportBundle (store: Store, paths: string[], file: string,
 
 /** What was wrong with a bundle (`data.problem` of DDS_BUNDLE_INVALID). */
 export type BundleProblem =
-  | 'truncated' | 'header' | 'too-large' | 'cid' | 'hash-mismatch' | 'duplicate'
+  | 'truncated' | 'count' | 'header' | 'too-large' | 'cid' | 'hash-mismatch' | 'duplicate'
   | 'root' | 'manifest' | 'path' | 'missing' | 'malformed' | 'wrong-size' | 'inconsistent' | 'changed'
 
 function invalid (problem: BundleProblem, message: string, data: Record<string, unknown> = {}, cause?: unknown): DdsError {
@@ -354,6 +358,7 @@ export async function importBundle (store: Store, file: string, options: ImportO
   let root: CID
   let manifest: BundleManifest | undefined
   let blocks = 0
+  let count: number | undefined
   let fileSize: number
   {
     const { car, close } = await openBundle(file, maxBlock)
@@ -367,7 +372,7 @@ export async function importBundle (store: Store, file: string, options: ImportO
         if (index.has(b.cid)) throw invalid('duplicate', `block ${id} appears twice`, { cid: id, offset: b.offset })
         index.add(b.cid, b.bytes)
         blocks++
-        if (b.cid.equals(root)) manifest = readManifest(root, b.bytes)
+        if (b.cid.equals(root)) ({ manifest, count } = readManifest(root, b.bytes))
         if (onProgress !== undefined && car.offset - lastReport >= 4 << 20) {
           lastReport = car.offset
           onProgress({ phase: 'verify', bytes: car.offset, total: car.size })
@@ -394,6 +399,7 @@ export async function importBundle (store: Store, file: string, options: ImportO
     const cid = first.cid?.toString()
     throw invalid(first.problem as BundleProblem, `${first.message}${first.from === undefined ? '' : ` (linked from ${first.from.toString()})`}`, { ...(cid === undefined ? {} : { cid }), ...(first.role === undefined ? {} : { role: first.role }) })
   }
+  if (count !== undefined && count !== blocks) throw invalid('count', `the bundle holds ${blocks} blocks, its manifest says ${count}`, { blocks, expected: count })
   for (const [path, entries] of Object.entries(m.paths)) {
     for (const e of entries) {
       if (e.evaluation === null || e.output === null) continue
@@ -486,7 +492,7 @@ export async function importBundle (store: Store, file: string, options: ImportO
       memo++
     }
     const result = await store.commit(updates, final, { onlyIfNewer: true })
-    const paths: ImportedPath[] = Object.entries(m.paths).map(([path, entries]) => {
+    const paths: ImportedPath[] = Object.entries(m.paths).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([path, entries]) => {
       const appended = result.appended.filter((a) => a.path === path).length
       const k = kept.get(path)
       return { path, appended, skipped: entries.length - appended, ...(k === undefined ? {} : { kept: k }) }
@@ -497,14 +503,18 @@ export async function importBundle (store: Store, file: string, options: ImportO
   }
 }
 
-function readManifest (root: CID, bytes: Uint8Array): BundleManifest {
+function readManifest (root: CID, bytes: Uint8Array): { manifest: BundleManifest, count: number | undefined } {
   if (root.code !== DAG_CBOR_CODE) throw invalid('manifest', 'the root is not a bundle manifest', { cid: root.toString() })
   let m: BundleManifest
+  let count: unknown
   try {
-    m = toBundleManifest(dagCbor.decode(bytes))
+    const node = dagCbor.decode(bytes)
+    m = toBundleManifest(node)
+    count = (node as { blocks?: unknown }).blocks
   } catch (err) {
     throw invalid('manifest', 'the root is not a bundle manifest', { cid: root.toString() }, err)
   }
+  if (count !== undefined && (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 1)) throw invalid('manifest', 'the block count of the manifest is not a count', { cid: root.toString() })
   for (const [path, entries] of Object.entries(m.paths)) {
     try {
       validatePath(path)
@@ -519,7 +529,7 @@ function readManifest (root: CID, bytes: Uint8Array): BundleManifest {
     }
   }
   if (Object.keys(m.paths).length === 0) throw invalid('manifest', 'the bundle names no path')
-  return m
+  return { manifest: m, count: count as number | undefined }
 }
 
 /** Refuse, before anything is written, a path that would be a directory of a live path or the reverse. */

@@ -1,0 +1,4 @@
+import { keepSuite } from './keep-suite.js'
+import { classic } from '../helpers/stores.js'
+
+keepSuite(classic)
