@@ -100,8 +100,8 @@ export function canonicalize (root: unknown, label: string, ctx: HashContext): u
     }
     if (value === null) return null
     const obj = value as object
-    const identity = ctx.identityOf?.(obj)
-    if (identity !== undefined) return { [TAG]: 'artifact', cid: identity }
+    const stored = ctx.identityOf?.(obj)
+    if (stored !== undefined) return { [TAG]: 'artifact', cid: stored }
     const given = ctx.givenIdentity?.(obj)
     if (given !== undefined) return { [TAG]: 'id', id: given }
     const declare = (obj as { [identity]?: unknown })[identity]
