@@ -1,0 +1,18 @@
+/**
+ * The weather pipeline: each step is kept at its own path, so a step runs
+ * again only when its code (with everything it calls) or its inputs change.
+ */
+import { keep } from 'dds-ts'
+import { parseCsv } from './src/csv.js'
+import { cleanRows } from './src/clean.js'
+import { cityStats } from './src/stats.js'
+import { fitSeasonal } from './src/model.js'
+import { renderReport } from './src/report.js'
+
+export async function pipeline (csvText: string): Promise<string> {
+  const rows = await keep('/weather/rows', parseCsv, csvText)
+  const clean = await keep('/weather/clean', cleanRows, rows)
+  const stats = await keep('/weather/stats', cityStats, clean)
+  const models = await keep('/weather/model', fitSeasonal, clean)
+  return await keep('/weather/report', renderReport, stats, models)
+}
