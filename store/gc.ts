@@ -106,7 +106,7 @@ export async function gc (store: Store, options: GcOptions = {}): Promise<GcRepo
     const now = Date.now()
     for await (const { key, entry } of store.memoEntries()) {
       const links: Link[] = [{ cid: entry.evaluation, role: 'evaluation' }, { cid: entry.output, role: 'artifact' }]
-      if (keep === undefined || evaluations.has(entry.evaluation.toString()) || await recent(store, entry.evaluation, now - grace)) {
+      if (keep === undefined || evaluations.has(entry.evaluation.toString()) || (grace > 0 && await recent(store, entry.evaluation, now - grace))) {
         memoRoots.push(links)
       } else {
         dropMemo.push(key)
