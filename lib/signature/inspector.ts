@@ -1,0 +1,243 @@
+/**
+ * The in-process V8 inspector, used synchronously: where a function is
+ * defined (`[[FunctionLocation]]`), which scripts are loaded (scriptId -> URL
+ * and source map URL), and the variables a function closes over
+ * (`[[Scopes]]`).
+ *
+ * A same-thread `node:inspector` Session answers `post` before returning when
+ * given a callback; no port is opened and nothing is printed. Connecting fails
+ * under Node's permission model, and then the engine falls back to other ways.
+ */
+import { Session } from 'node:inspector'
+
+/** A value as the inspector describes it. */
+export interface RemoteValue {
+  type: string
+  subtype?: string
+  value?: unknown
+  unserializableValue?: string
+  objectId?: string
+  description?: string
+}
+
+/** A 0-based location in a script. */
+export interface Location {
+  scriptId: string
+  line: number
+  column: number
+}
+
+/** One entry of a function's scope chain, innermost first. */
+export interface ScopeRef {
+  /** `Closure`, `Block`, `Module`, `Script`, `Global`, `Catch`, `With`, `Eval`, `Local`. */
+  kind: string
+  objectId: string
+}
+
+/** What the inspector knows about a function object. */
+export interface FunctionDetails {
+  location: Location | undefined
+  scopes: ScopeRef[]
+  /** For bound functions: the target, `this` and the bound arguments. */
+  bound?: { target: RemoteValue, thisArg: RemoteValue | undefined, args: RemoteValue | undefined }
+}
+
+/** A loaded script. */
+export interface ScriptInfo {
+  url: string
+  sourceMapURL: string
+}
+
+interface Property {
+  name: string
+  value?: RemoteValue
+}
+
+/** The global slot used to hand objects between JS and the inspector for an instant. */
+const SLOT = 'dds-ts.signature.slot'
+const SLOT_EXPR = `globalThis[Symbol.for(${JSON.stringify(SLOT)})]`
+const slotKey = Symbol.for(SLOT)
+const STORE_THIS = `function () { 'use strict'; ${SLOT_EXPR} = this }`
+
+/**
+ * A connected in-process inspector session.
+ *
+ * @example
+ * const bridge = InspectorBridge.connect()
+ * const details = bridge?.details(fn, 'group-1')
+ * bridge?.release('group-1')
+ */
+export class InspectorBridge {
+  private readonly scripts = new Map<string, ScriptInfo>()
+
+  private constructor (private readonly session: Session) {
+    session.on('Debugger.scriptParsed', (message) => {
+      const p = message.params
+      this.scripts.set(p.scriptId, { url: p.url, sourceMapURL: p.sourceMapURL ?? '' })
+    })
+  }
+
+  /**
+   * Connect, or `undefined` when the inspector is not available (Node's
+   * permission model, a runtime without `node:inspector`).
+   *
+   * @example
+   * const bridge = InspectorBridge.connect()
+   */
+  static connect (): InspectorBridge | undefined {
+    try {
+      const session = new Session()
+      session.connect()
+      const bridge = new InspectorBridge(session)
+      // Prove the session answers synchronously before relying on it.
+      bridge.post('Runtime.evaluate', { expression: '1', silent: true })
+      return bridge
+    } catch {
+      return undefined
+    }
+  }
+
+  /**
+   * Send a command and return its answer, synchronously.
+   *
+   * @example
+   * bridge.post('Runtime.evaluate', { expression: '1 + 1' })
+   */
+  post<T = any> (method: string, params: Record<string, unknown> = {}): T {
+    let done = false
+    let error: Error | null = null
+    let result: unknown
+    this.session.post(method, params, (err: Error | null, res?: unknown) => {
+      done = true
+      error = err
+      result = res
+    })
+    if (!done) throw new Error(`inspector did not answer ${method} synchronously`)
+    if (error !== null) throw error
+    return result as T
+  }
+
+  /**
+   * The URL and source map URL of a script. Scripts loaded since the last
+   * look-up are learnt by briefly enabling the Debugger domain, which replays
+   * every loaded script; it is disabled again at once.
+   *
+   * @example
+   * bridge.script('42') // { url: 'file:///p/src/a.ts', sourceMapURL: 'data:...' }
+   */
+  script (scriptId: string): ScriptInfo | undefined {
+    let info = this.scripts.get(scriptId)
+    if (info === undefined) {
+      try {
+        this.post('Debugger.enable')
+      } finally {
+        this.post('Debugger.disable')
+      }
+      info = this.scripts.get(scriptId)
+    }
+    return info
+  }
+
+  private remote (value: unknown, group: string): RemoteValue {
+    const g = globalThis as Record<symbol, unknown>
+    g[slotKey] = value
+    try {
+      return this.post<{ result: RemoteValue }>('Runtime.evaluate', { expression: SLOT_EXPR, objectGroup: group, silent: true }).result
+    } finally {
+      delete g[slotKey]
+    }
+  }
+
+  private properties (objectId: string): { result: Property[], internalProperties?: Property[] } {
+    return this.post('Runtime.getProperties', { objectId, ownProperties: true, generatePreview: false })
+  }
+
+  /**
+   * Location, scope chain and bound-function parts of a function.
+   *
+   * @example
+   * bridge.details(fn, 'g').location // { scriptId: '42', line: 3, column: 17 }
+   */
+  details (fn: Function, group: string): FunctionDetails {
+    const ro = this.remote(fn, group)
+    if (ro.objectId === undefined) return { location: undefined, scopes: [] }
+    const internal = this.properties(ro.objectId).internalProperties ?? []
+    const get = (name: string): RemoteValue | undefined => internal.find((p) => p.name === name)?.value
+    const target = get('[[TargetFunction]]')
+    if (target !== undefined) {
+      return { location: undefined, scopes: [], bound: { target, thisArg: get('[[BoundThis]]'), args: get('[[BoundArgs]]') } }
+    }
+    const loc = get('[[FunctionLocation]]')?.value as { scriptId: string, lineNumber: number, columnNumber: number } | undefined
+    const location = loc === undefined ? undefined : { scriptId: loc.scriptId, line: loc.lineNumber, column: loc.columnNumber }
+    const scopes: ScopeRef[] = []
+    const scopesRo = get('[[Scopes]]')
+    if (scopesRo?.objectId !== undefined) {
+      for (const s of this.properties(scopesRo.objectId).result) {
+        if (!/^\d+$/.test(s.name) || s.value?.objectId === undefined) continue
+        const kind = (s.value.description ?? '').split(' ')[0] ?? ''
+        scopes.push({ kind, objectId: s.value.objectId })
+      }
+    }
+    return { location, scopes }
+  }
+
+  /**
+   * The variables held by one scope object, by name.
+   *
+   * @example
+   * bridge.variables(details.scopes[0]).get('factor') // { type: 'number', value: 3 }
+   */
+  variables (scope: ScopeRef): Map<string, RemoteValue> {
+    const out = new Map<string, RemoteValue>()
+    for (const p of this.properties(scope.objectId).result) {
+      if (p.value !== undefined) out.set(p.name, p.value)
+    }
+    return out
+  }
+
+  /**
+   * Bring a described value back into JavaScript.
+   *
+   * @example
+   * bridge.value({ type: 'number', value: 3 }) // 3
+   */
+  value (ro: RemoteValue): unknown {
+    if (ro.objectId === undefined) {
+      if (ro.type === 'undefined') return undefined
+      if (ro.unserializableValue !== undefined) return parseUnserializable(ro.unserializableValue)
+      return ro.value
+    }
+    const g = globalThis as Record<symbol, unknown>
+    try {
+      this.post('Runtime.callFunctionOn', { objectId: ro.objectId, functionDeclaration: STORE_THIS, silent: true })
+      return g[slotKey]
+    } finally {
+      delete g[slotKey]
+    }
+  }
+
+  /**
+   * Release the remote objects of a group.
+   *
+   * @example
+   * bridge.release('g')
+   */
+  release (group: string): void {
+    try {
+      this.post('Runtime.releaseObjectGroup', { objectGroup: group })
+    } catch {
+      // Releasing is housekeeping; a failure leaves a few remote handles alive.
+    }
+  }
+}
+
+function parseUnserializable (text: string): unknown {
+  switch (text) {
+    case 'NaN': return Number.NaN
+    case 'Infinity': return Number.POSITIVE_INFINITY
+    case '-Infinity': return Number.NEGATIVE_INFINITY
+    case '-0': return -0
+  }
+  if (text.endsWith('n')) return BigInt(text.slice(0, -1))
+  return undefined
+}
