@@ -417,8 +417,8 @@ export async function importBundle (store: Store, file: string, options: ImportO
   for (const [path, entries] of Object.entries(m.paths)) {
     const last = entries[entries.length - 1] as HistoryEntry
     const head = await store.headEntry(path)
-    if (head !== undefined && head.time >= last.time) kept.set(path, 'newer')
-    else if (head !== undefined && sameCid(head.evaluation, last.evaluation)) kept.set(path, 'same')
+    if (head !== undefined && sameCid(head.evaluation, last.evaluation)) kept.set(path, 'same')
+    else if (head !== undefined && head.time >= last.time) kept.set(path, 'newer')
     else {
       if (last.evaluation !== null) {
         moving.push(last.evaluation)

@@ -1,0 +1,147 @@
+#!/usr/bin/env node
+/**
+ * `dds`: look into a store. Each command is its own module, loaded when used.
+ * Data goes to stdout, diagnostics to stderr. Exit codes: 0 ok, 1 a coded
+ * error (its code on stderr), 2 a usage mistake.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { isDdsError } from '../../store/errors.js'
+import { Context, UsageError, type Command } from './context.js'
+
+const commands: Record<string, { summary: string, load: () => Promise<{ command: Command }> }> = {
+  ls: { summary: 'list paths: current evaluation, output size, last update', load: async () => await import('./commands/ls.js') },
+  log: { summary: 'the history of a path, newest first', load: async () => await import('./commands/log.js') },
+  show: { summary: 'one evaluation: function, code, inputs, loads, calls, output', load: async () => await import('./commands/show.js') },
+  cat: { summary: 'print an artifact (bytes and strings as they are, values as JSON)', load: async () => await import('./commands/cat.js') },
+  why: { summary: 'what changed between two evaluations of a path', load: async () => await import('./commands/why.js') },
+  graph: { summary: 'the lineage graph as DOT, Mermaid or an SVG picture', load: async () => await import('./commands/graph.js') },
+  export: { summary: 'write paths and all they reach to a bundle (CAR file)', load: async () => await import('./commands/export.js') },
+  import: { summary: 'verify a bundle, then add its paths to the store', load: async () => await import('./commands/import.js') },
+  verify: { summary: 're-hash every block and check that every entry reaches complete data', load: async () => await import('./commands/verify.js') },
+  gc: { summary: 'delete blocks nothing reaches (optionally trimming history)', load: async () => await import('./commands/gc.js') },
+  rm: { summary: 'delete paths (their history stays until gc trims it)', load: async () => await import('./commands/rm.js') }
+}
+
+const common: NonNullable<ParseArgsConfig['options']> = {
+  store: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' }
+}
+
+function mainHelp (): string {
+  const width = Math.max(...Object.keys(commands).map((c) => c.length))
+  return [
+    'Usage: dds <command> [options]',
+    '',
+    'Look into a dds store: what is stored, what ran, why it re-ran; move paths between stores.',
+    '',
+    'Commands:',
+    ...Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Options of every command:',
+    '  --store DIR  the store (default: $DDS_STORE, else .dds)',
+    '  --json       print data as JSON (CIDs as strings)',
+    '  -h, --help   explain the command, with an example',
+    '',
+    'Exit status: 0 success, 1 an error (its DDS_ code on stderr), 2 a usage mistake.',
+    'Run `dds <command> --help` for details.',
+    ''
+  ].join('\n')
+}
+
+function commandHelp (name: string, c: Command): string {
+  const opts: Array<[string, string]> = [
+    ...(c.optionHelp ?? []),
+    ['--store DIR', 'the store (default: $DDS_STORE, else .dds)'],
+    ['--json', 'print data as JSON'],
+    ['-h, --help', 'this help']
+  ]
+  const width = Math.max(...opts.map(([o]) => o.length))
+  return [
+    `Usage: ${c.usage}`,
+    '',
+    c.description.trim(),
+    '',
+    'Options:',
+    ...opts.map(([o, d]) => `  ${o.padEnd(width)}  ${d}`),
+    '',
+    'Example:',
+    ...c.example.trim().split('\n').map((l) => `  ${l}`),
+    ''
+  ].join('\n')
+  void name
+}
+
+async function main (argv: string[]): Promise<number> {
+  const name = argv[0]
+  if (name === undefined) {
+    process.stderr.write(mainHelp())
+    return 2
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
+    const topic = argv[1]
+    if (name === 'help' && topic !== undefined && Object.hasOwn(commands, topic)) return await main([topic, '--help'])
+    process.stdout.write(mainHelp())
+    return 0
+  }
+  if (name === '--version') {
+    const { readFile } = await import('node:fs/promises')
+    const pkg = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
+    process.stdout.write(`${pkg.version}\n`)
+    return 0
+  }
+  const entry = Object.hasOwn(commands, name) ? commands[name] : undefined
+  if (entry === undefined) {
+    process.stderr.write(`dds: unknown command ${JSON.stringify(name)}\n\n${mainHelp()}`)
+    return 2
+  }
+  const { command } = await entry.load()
+  let ctx: Context
+  try {
+    const parsed = parseArgs({ args: argv.slice(1), options: { ...common, ...command.options }, allowPositionals: true, strict: true })
+    if (parsed.values.help === true) {
+      process.stdout.write(commandHelp(name, command))
+      return 0
+    }
+    const [min, max] = command.positionals
+    const n = parsed.positionals.length
+    if (n < min || n > max) throw new UsageError(n < min ? 'missing argument' : `unexpected argument ${JSON.stringify(parsed.positionals[max])}`)
+    ctx = new Context(name, parsed.positionals, parsed.values)
+  } catch (err) {
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true) {
+      process.stderr.write(`dds ${name}: ${(err as Error).message}\nUsage: ${command.usage}\nRun \`dds ${name} --help\` for details.\n`)
+      return 2
+    }
+    throw err
+  }
+  try {
+    return (await command.run(ctx)) ?? 0
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`dds ${name}: ${err.message}\nUsage: ${command.usage}\n`)
+      return 2
+    }
+    if (isDdsError(err)) {
+      if (ctx.json) process.stderr.write(JSON.stringify(err.toJSON()) + '\n')
+      else process.stderr.write(`dds ${name}: ${err.code}: ${err.message}\n`)
+      return 1
+    }
+    if ((err as NodeJS.ErrnoException).code === 'EPIPE') return 0
+    throw err
+  } finally {
+    await ctx.close().catch(() => {})
+  }
+}
+
+// A reader that stops early (`dds cat x | head`) is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0)
+  throw err
+})
+
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code
+}, (err: unknown) => {
+  process.stderr.write(`dds: unexpected error: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`)
+  process.exitCode = 1
+})

@@ -1,0 +1,231 @@
+/**
+ * "Why did it re-run": what differs between two evaluations, named precisely
+ * (which declaration in which file, which runtime value, which package
+ * version, which argument, which upstream path), from their records and code
+ * manifests.
+ */
+import type { CID } from 'multiformats/cid'
+import { DdsError, ErrorCodes } from '../store/errors.js'
+import { validatePath } from '../store/paths.js'
+import type { Store } from '../store/store.js'
+import type { CodeManifest, EvaluationRecord, LoadRef, PathEntry } from '../store/records.js'
+
+/** How one named thing differs. */
+export type Delta = 'changed' | 'added' | 'removed'
+
+/** One difference between two evaluations. */
+export type Change =
+  /** A declaration the function reaches (`src/clean.ts#normalize`) was edited, newly reached or no longer reached. */
+  | { kind: 'declaration', change: Delta, name: string, file: string | undefined, declaration: string }
+  /** A runtime value the code reads (`src/config.ts#N`, `closure:factor`) has another value. */
+  | { kind: 'value', change: Delta, name: string }
+  /** An imported package has another version, or is newly or no longer imported. */
+  | { kind: 'package', change: Delta, name: string, old?: string, new?: string }
+  /** A name the analysis could not read appeared or disappeared. */
+  | { kind: 'unavailable', change: Delta, name: string }
+  /** The version pinned by hand changed. */
+  | { kind: 'pinned', change: Delta, old?: string, new?: string }
+  /** The signature algorithm changed (a dds-ts upgrade). */
+  | { kind: 'algorithm', change: 'changed', old: string, new: string }
+  /** An argument (by position) has another identity. */
+  | { kind: 'argument', change: Delta, index: number, old?: CID, new?: CID }
+  /** An upstream path the function loaded held another value. */
+  | { kind: 'load', change: Delta, path: string, old?: LoadRef, new?: LoadRef }
+  /** A nested keep produced another evaluation (a consequence, listed for completeness). */
+  | { kind: 'call', change: Delta, path: string, old?: CID, new?: CID }
+  /** The function itself was renamed or moved. */
+  | { kind: 'function', change: 'changed', field: 'name' | 'file' | 'line', old: string, new: string }
+
+/** One side of a comparison. */
+export interface Side {
+  evaluation: CID
+  record: EvaluationRecord
+  manifest: CodeManifest
+  /** History sequence number, when the side was taken from the path's history. */
+  seq?: number
+  /** When the history entry was committed. */
+  time?: number
+}
+
+export interface Comparison {
+  old: Side
+  new: Side
+  /** Same memo key: same code signature and same arguments. */
+  sameSignature: boolean
+  /** Nothing differs: same signature and same loaded values (a re-run for another reason). */
+  identical: boolean
+  changes: Change[]
+}
+
+export interface WhyResult extends Comparison {
+  path: string
+}
+
+/** A history sequence number of the path, or an evaluation CID. */
+export type EvaluationRef = number | CID
+
+function bytesEqual (a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b
+  if (a.byteLength !== b.byteLength) return false
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
+function keysOf (a: Record<string, unknown>, b: Record<string, unknown>): string[] {
+  return [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()
+}
+
+function fileOf (declaration: string): { file: string | undefined, declaration: string } {
+  const i = declaration.lastIndexOf('#')
+  return i === -1 ? { file: undefined, declaration } : { file: declaration.slice(0, i), declaration: declaration.slice(i + 1) }
+}
+
+function delta (inOld: boolean, inNew: boolean): Delta {
+  return inOld && inNew ? 'changed' : inNew ? 'added' : 'removed'
+}
+
+/** The differences between two code manifests. */
+export function compareManifests (a: CodeManifest, b: CodeManifest): Change[] {
+  const out: Change[] = []
+  if (a.algorithm !== b.algorithm) out.push({ kind: 'algorithm', change: 'changed', old: a.algorithm, new: b.algorithm })
+  if (a.pinned !== b.pinned) {
+    out.push({ kind: 'pinned', change: delta(a.pinned !== undefined, b.pinned !== undefined), ...(a.pinned === undefined ? {} : { old: a.pinned }), ...(b.pinned === undefined ? {} : { new: b.pinned }) })
+  }
+  for (const name of keysOf(a.declarations, b.declarations)) {
+    const x = a.declarations[name]
+    const y = b.declarations[name]
+    if (!bytesEqual(x, y)) out.push({ kind: 'declaration', change: delta(x !== undefined, y !== undefined), name, ...fileOf(name) })
+  }
+  for (const name of keysOf(a.values, b.values)) {
+    const x = a.values[name]
+    const y = b.values[name]
+    if (!bytesEqual(x, y)) out.push({ kind: 'value', change: delta(x !== undefined, y !== undefined), name })
+  }
+  for (const name of keysOf(a.packages, b.packages)) {
+    const x = a.packages[name]
+    const y = b.packages[name]
+    if (x !== y) out.push({ kind: 'package', change: delta(x !== undefined, y !== undefined), name, ...(x === undefined ? {} : { old: x }), ...(y === undefined ? {} : { new: y }) })
+  }
+  const ua = new Set(a.unavailable)
+  const ub = new Set(b.unavailable)
+  for (const name of [...new Set([...ua, ...ub])].sort()) {
+    if (ua.has(name) !== ub.has(name)) out.push({ kind: 'unavailable', change: ub.has(name) ? 'added' : 'removed', name })
+  }
+  return out
+}
+
+/** The differences between two evaluation records (arguments, loads, calls, function), given their manifests' differences. */
+async function compareRecords (store: Store, a: EvaluationRecord, b: EvaluationRecord): Promise<Change[]> {
+  const out: Change[] = []
+  for (let i = 0; i < Math.max(a.inputs.length, b.inputs.length); i++) {
+    const x = a.inputs[i]
+    const y = b.inputs[i]
+    if (x !== undefined && y !== undefined && x.equals(y)) continue
+    out.push({ kind: 'argument', change: delta(x !== undefined, y !== undefined), index: i, ...(x === undefined ? {} : { old: x }), ...(y === undefined ? {} : { new: y }) })
+  }
+  const la = new Map(a.loads.map((l) => [l.path, l]))
+  const lb = new Map(b.loads.map((l) => [l.path, l]))
+  for (const path of [...new Set([...la.keys(), ...lb.keys()])].sort()) {
+    const x = la.get(path)
+    const y = lb.get(path)
+    if (x !== undefined && y !== undefined && x.output.equals(y.output)) continue
+    out.push({ kind: 'load', change: delta(x !== undefined, y !== undefined), path, ...(x === undefined ? {} : { old: x }), ...(y === undefined ? {} : { new: y }) })
+  }
+  const ca = await callsByPath(store, a.calls)
+  const cb = await callsByPath(store, b.calls)
+  for (const path of [...new Set([...ca.keys(), ...cb.keys()])].sort()) {
+    const x = ca.get(path)
+    const y = cb.get(path)
+    if (x !== undefined && y !== undefined && x.equals(y)) continue
+    out.push({ kind: 'call', change: delta(x !== undefined, y !== undefined), path, ...(x === undefined ? {} : { old: x }), ...(y === undefined ? {} : { new: y }) })
+  }
+  if (a.fn.name !== b.fn.name) out.push({ kind: 'function', change: 'changed', field: 'name', old: a.fn.name, new: b.fn.name })
+  if ((a.fn.file ?? '') !== (b.fn.file ?? '')) out.push({ kind: 'function', change: 'changed', field: 'file', old: a.fn.file ?? '', new: b.fn.file ?? '' })
+  return out
+}
+
+async function callsByPath (store: Store, calls: CID[]): Promise<Map<string, CID>> {
+  const out = new Map<string, CID>()
+  for (const c of calls) {
+    const record = await store.getEvaluation(c).catch(() => undefined)
+    out.set(record?.path ?? c.toString(), c)
+  }
+  return out
+}
+
+async function side (store: Store, evaluation: CID, entry?: PathEntry): Promise<Side> {
+  const record = await store.getEvaluation(evaluation)
+  const manifest = await store.getManifest(record.code)
+  return { evaluation, record, manifest, ...(entry === undefined ? {} : { seq: entry.seq, time: entry.time }) }
+}
+
+/**
+ * Compare two evaluations: what in the code, the arguments and the loaded
+ * paths differs between them.
+ *
+ * @example
+ * const c = await compareEvaluations(store, oldCid, newCid)
+ * for (const ch of c.changes) if (ch.kind === 'declaration') console.log(ch.change, ch.name)
+ */
+export async function compareEvaluations (store: Store, oldEvaluation: CID, newEvaluation: CID): Promise<Comparison> {
+  return await compareSides(store, await side(store, oldEvaluation), await side(store, newEvaluation))
+}
+
+async function compareSides (store: Store, a: Side, b: Side): Promise<Comparison> {
+  const changes = [...compareManifests(a.manifest, b.manifest), ...await compareRecords(store, a.record, b.record)]
+  const sameSignature = bytesEqual(a.record.signature, b.record.signature)
+  const identical = a.evaluation.equals(b.evaluation) || (sameSignature && !changes.some((c) => c.kind === 'load'))
+  return { old: a, new: b, sameSignature, identical, changes }
+}
+
+/**
+ * Why a path was recomputed: compare two of its evaluations. By default the
+ * newest value of the path and the one before it that came from another
+ * evaluation; `old`/`new` select others by history sequence number or by
+ * evaluation CID (`new` defaults to the current head). Throws
+ * DDS_PATH_NOT_FOUND when the path has no value, DDS_NOT_FOUND when it has
+ * no second evaluation to compare with or a sequence number is not in its
+ * history.
+ *
+ * @example
+ * const w = await why(store, '/data/clean')
+ * if (w.identical) console.log('nothing changed: identical signature')
+ */
+export async function why (store: Store, path: string, options: { old?: EvaluationRef, new?: EvaluationRef } = {}): Promise<WhyResult> {
+  validatePath(path)
+  const entries: PathEntry[] = []
+  for await (const e of store.history(path)) entries.push(e)
+  const live = entries.filter((e) => e.evaluation !== null)
+  if (live.length === 0) throw new DdsError(ErrorCodes.PATH_NOT_FOUND, `path ${path} holds no value`, { data: { path } })
+
+  const pick = async (ref: EvaluationRef): Promise<Side> => {
+    if (typeof ref === 'number') {
+      const e = entries.find((x) => x.seq === ref)
+      if (e === undefined || e.evaluation === null) {
+        throw new DdsError(ErrorCodes.NOT_FOUND, `${path} has no value at history entry ${ref}`, { data: { path, seq: ref } })
+      }
+      return await side(store, e.evaluation, e)
+    }
+    const e = live.find((x) => (x.evaluation as CID).equals(ref))
+    return await side(store, ref, e)
+  }
+
+  let newer: Side
+  if (options.new !== undefined) newer = await pick(options.new)
+  else {
+    const head = entries[0] as PathEntry
+    if (head.evaluation === null) throw new DdsError(ErrorCodes.PATH_NOT_FOUND, `path ${path} was deleted; name the evaluations to compare`, { data: { path } })
+    newer = await side(store, head.evaluation, head)
+  }
+  let older: Side
+  if (options.old !== undefined) older = await pick(options.old)
+  else {
+    const start = newer.seq === undefined ? 0 : live.findIndex((e) => e.seq === newer.seq) + 1
+    const prev = live.slice(start).find((e) => !(e.evaluation as CID).equals(newer.evaluation))
+    if (prev === undefined) {
+      throw new DdsError(ErrorCodes.NOT_FOUND, `${path} has only one evaluation in its history: nothing to compare`, { data: { path } })
+    }
+    older = await side(store, prev.evaluation as CID, prev)
+  }
+  return { path, ...await compareSides(store, older, newer) }
+}
