@@ -553,9 +553,12 @@ export class SignatureEngine {
    */
   private textPart (fn: Function, info: FunctionInfo | undefined, warnings: string[], unavailable: string[] = []): StaticPart {
     const text = Function.prototype.toString.call(fn)
+    if (text.includes('[native code]')) return this.nativePart(fn)
     const parsed = parseFunctionText(text)
     let canon: string
     const names: string[] = []
+    const notes = [...warnings]
+    const missing = [...unavailable]
     if (parsed !== undefined) {
       const scopes = analyzeScopes(parsed.program)
       canon = canonicalText(parsed.node, localRenamer(scopes, parsed.node.start, parsed.node.end))
@@ -566,14 +569,18 @@ export class SignatureEngine {
       }
     } else {
       canon = normalizeText(text)
-      if (text.includes('[native code]')) return this.nativePart(fn)
-      warnings = [...warnings, `the text of ${fn.name || 'the function'} could not be parsed; it is hashed as normalised text`]
+      if (!parserAvailable()) {
+        notes.push('no parser is available (native addons refused?): only the function\'s own text is hashed, not the code it reaches')
+        missing.push('static-analysis')
+      } else {
+        notes.push(`the text of ${fn.name || 'the function'} could not be parsed; it is hashed as normalised text`)
+      }
     }
     const entry = `text:${fn.name}`
-    const part = this.emptyPart(entry, info ?? { name: fn.name }, warnings)
+    const part = this.emptyPart(entry, info ?? { name: fn.name }, notes)
     part.declarations.set(entry, sha256(canon))
     part.scopeNames = names.sort()
-    for (const u of unavailable) part.unavailable.add(u)
+    for (const u of missing) part.unavailable.add(u)
     return part
   }
 
@@ -581,6 +588,7 @@ export class SignatureEngine {
 
   private staticWithoutInspector (fn: Function, options: SignatureOptions, optionsKey: string): StaticPart {
     const note = 'the inspector is unavailable: the function was located by call site and name, and run-time values (closure variables, computed constants) are not part of the signature'
+    if (!parserAvailable()) return this.textPart(fn, undefined, [note])
     this.epoch++
     const frames = callSiteFrames((file) => this.resolver.selfPackage(file) !== undefined)
     const candidates: string[] = []
