@@ -10,7 +10,7 @@ import t from 'tap'
 import { ALGORITHM, codeSignature, SignatureEngine } from '../../../lib/signature/index.js'
 import type { SignatureOptions } from '../../../lib/signature/index.js'
 import { DdsError, ErrorCodes } from '../../../store/errors.js'
-import { makeHashValue } from './stub.js'
+import { makeHashValue } from './fixtures/stub.js'
 
 const FILE = 'test/lib/signature/engine.test.ts'
 const source = readFileSync(fileURLToPath(import.meta.url), 'utf8')

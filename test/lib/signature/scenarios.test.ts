@@ -7,8 +7,8 @@
 import t from 'tap'
 import { createProject } from '../../helpers/project.js'
 import type { Runner, TempProject } from '../../helpers/project.js'
-import { fixtureFiles, TARGETS } from './fixture.js'
-import type { DriverOutput } from './fixture.js'
+import { fixtureFiles, TARGETS } from './fixtures/scenario.js'
+import type { DriverOutput } from './fixtures/scenario.js'
 
 type Edit = [file: string, search: string, replacement: string]
 
