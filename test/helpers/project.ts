@@ -92,9 +92,20 @@ function childEnv (extra: Record<string, string> | undefined): NodeJS.ProcessEnv
   return env
 }
 
+/**
+ * The test runner wraps `spawn` to inject its coverage hooks into children
+ * through NODE_OPTIONS, after our environment is built; `env -u` removes them
+ * again just before Node starts (the hooks also refuse to load under Node's
+ * permission model).
+ */
+const envBin = existsSync('/usr/bin/env') ? '/usr/bin/env' : undefined
+
 function exec (args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null, stdout: string, stderr: string }> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    const [cmd, argv] = envBin === undefined
+      ? [process.execPath, args]
+      : [envBin, ['-u', 'NODE_OPTIONS', '-u', 'NODE_V8_COVERAGE', process.execPath, ...args]]
+    const child = spawn(cmd, argv, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d })
