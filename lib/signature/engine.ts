@@ -282,12 +282,13 @@ export class SignatureEngine {
           const reader = new ValueReader(bridge, group, fn, details, analysis?.entryFile ?? '', analysis?.handles ?? new Map())
           for (const need of part.needs) {
             const r = reader.read(need)
+            if (r === undefined && need.optional) continue
             if (r === undefined) unreadable.push(need.label)
             values.push({ label: need.label, plan: r?.plan, fixedDigest: undefined })
             firstValues.push(r?.value)
           }
           for (const name of part.scopeNames) {
-            const need: ValueNeed = { label: `closure:${name}`, immutable: false, sites: [{ kind: 'closure', name, depth: 0 }, { kind: 'module', file: '', name }] }
+            const need: ValueNeed = { label: `closure:${name}`, immutable: false, optional: true, sites: [{ kind: 'closure', name, depth: 0 }, { kind: 'module', file: '', name }] }
             const r = reader.read(need)
             // Free names not found in any scope are globals.
             if (r === undefined) continue
@@ -296,6 +297,7 @@ export class SignatureEngine {
           }
         } else {
           for (const need of part.needs) {
+            if (need.optional) continue
             unreadable.push(need.label)
             values.push({ label: need.label, plan: undefined, fixedDigest: undefined })
             firstValues.push(undefined)

@@ -32,6 +32,12 @@ export interface ValueNeed {
   label: string
   /** Cannot be re-bound once initialised (`const`, or never assigned): its value object is fixed. */
   immutable: boolean
+  /**
+   * Reached only through the initialisers of other bindings whose values are
+   * hashed (`const data = load(); const N = data.length`): its value is
+   * covered by theirs, and such bindings are often not readable at run time.
+   */
+  optional: boolean
   sites: ValueSite[]
 }
 
@@ -110,6 +116,8 @@ class Reach {
   private readonly seen = new Set<AstNode>()
   private readonly seenExports = new Set<string>()
   private readonly queue: Array<() => void> = []
+  /** Set while following the references of a unit whose own value is hashed. */
+  private inValueUnit = false
   entryScope: Scope | undefined
 
   constructor (private readonly host: GraphHost, readonly keys: Keys, private readonly ignore: ReadonlySet<string>) {}
@@ -137,10 +145,11 @@ class Reach {
   private addValue (label: string, immutable: boolean, sites: ValueSite[]): void {
     const existing = this.values.get(label)
     if (existing === undefined) {
-      this.values.set(label, { label, immutable, sites })
+      this.values.set(label, { label, immutable, optional: this.inValueUnit, sites })
       return
     }
     existing.immutable &&= immutable
+    existing.optional &&= this.inValueUnit
     for (const s of sites) if (!existing.sites.some((e) => JSON.stringify(e) === JSON.stringify(s))) existing.sites.push(s)
   }
 
@@ -156,13 +165,20 @@ class Reach {
 
   // ---- units ----------------------------------------------------------
 
-  /** Hash a unit and queue what it references. */
-  private unit (index: ModuleIndex, key: string, nodes: AstNode[], own: ReadonlySet<Binding>): string {
+  /** Hash a unit and queue what it references. `valueUnit`: the unit's own value is hashed. */
+  private unit (index: ModuleIndex, key: string, nodes: AstNode[], own: ReadonlySet<Binding>, valueUnit = false): string {
     let k = key
     for (let n = 2; this.owners.has(k) && this.owners.get(k) !== nodes[0]; n++) k = `${key}~${n}`
     this.owners.set(k, nodes[0]!)
     this.declarations.set(k, unitHash(index, nodes).hash)
-    this.queue.push(() => this.references(index, k, nodes, own))
+    this.queue.push(() => {
+      this.inValueUnit = valueUnit
+      try {
+        this.references(index, k, nodes, own)
+      } finally {
+        this.inValueUnit = false
+      }
+    })
     return k
   }
 
@@ -228,7 +244,7 @@ class Reach {
     const own = new Set<Binding>()
     for (const other of index.scopes.program.vars.values()) if (other.decl === b.decl) own.add(other)
     own.add(b)
-    this.unit(index, key, nodes, own)
+    this.unit(index, key, nodes, own, vc === 'runtime')
   }
 
   /** A binding of an enclosing function: its declaration when it is code or a literal, else its value from the closure. */
@@ -273,7 +289,7 @@ class Reach {
     else if (vc === 'code' && site !== undefined) this.addHandle(index.file, site)
     if (this.seen.has(node)) return
     this.seen.add(node)
-    this.unit(index, key, [node], new Set())
+    this.unit(index, key, [node], new Set(), vc === 'runtime')
   }
 
   // ---- imports and exports --------------------------------------------

@@ -199,6 +199,8 @@ t.test('unhashable values', async (t) => {
   t.same(s.manifest.unavailable, ['closure:box'], 'an unhashable captured value is reported, not hashed')
   t.ok(s.warnings.length > 0)
   t.throws(() => sig(usesHelper, { deps: [box] }), { code: ErrorCodes.UNHASHABLE }, 'an unhashable explicit dependency throws')
+  const tooLarge = (): Uint8Array => { throw new DdsError(ErrorCodes.VALUE_TOO_LARGE, 'too large') }
+  t.throws(() => new SignatureEngine().signature(readsComputed, { hashValue: tooLarge }), { code: ErrorCodes.VALUE_TOO_LARGE }, 'a value over the bound is refused with the hasher\'s error')
 })
 
 t.test('a function reaching itself through its values terminates', async (t) => {

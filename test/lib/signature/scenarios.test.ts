@@ -27,7 +27,7 @@ const DRIVER = 'src/driver.ts'
 const variants: Variant[] = [
   { name: '9: body edit', edits: [['src/pipeline.ts', "leftPad('a').length\n", "leftPad('a').length + 1\n"]], changed: ['target'] },
   { name: '10: helper in the same file', edits: [['src/pipeline.ts', 'return x + LOCAL_K', 'return x + LOCAL_K + 1']], changed: ['target'] },
-  { name: '10: helper in another file', edits: [['src/util/math.ts', 'return deep(x) * RATE', 'return deep(x) * RATE * 2']], changed: ['target'] },
+  { name: '10: helper in another file', edits: [['src/util/math.ts', 'return deep(x) * RATE * BOOST', 'return deep(x) * RATE * BOOST * 2']], changed: ['target'] },
   { name: '10: helper two imports deep through a barrel', edits: [['src/util/deep.ts', 'return x + 1', 'return x + 2']], changed: ['target', 'viaDeep'] },
   { name: '11: unreached function in the same file', edits: [['src/pipeline.ts', 'return x * 2', 'return x * 5']], changed: ['unrelated'] },
   {
@@ -56,7 +56,7 @@ const variants: Variant[] = [
     edits: [
       ['src/pipeline.ts', '  return x + LOCAL_K\n', '\n    return   x+LOCAL_K;\n\n'],
       ['src/pipeline.ts', 'for (const value of values) total += value', 'for ( const value of values )\n    total\t+=  value'],
-      ['src/util/math.ts', 'return deep(x) * RATE', 'return deep( x )*RATE']
+      ['src/util/math.ts', 'return deep(x) * RATE * BOOST', 'return deep( x )*RATE*  BOOST']
     ],
     changed: []
   },
@@ -123,10 +123,11 @@ const base = createProject(fixtureFiles())
 process.on('exit', () => base.remove())
 await base.build()
 const baseline = await runBoth(base)
-const [n5, n3, factor] = await Promise.all([
+const [n5, n3, factor, boost] = await Promise.all([
   runBoth(base, { SIG_N: '5' }),
   runBoth(base, { SIG_N: '3' }),
-  runBoth(base, { SIG_FACTOR: '4' })
+  runBoth(base, { SIG_FACTOR: '4' }),
+  runBoth(base, { SIG_BOOST: '2' })
 ])
 const results = await pool(variants, 2, async (v) => {
   const p = base.copy()
@@ -163,10 +164,11 @@ t.test('what the baseline signatures contain', async (t) => {
   const s = baseline.tsx.signatures
   t.same(Object.keys(s.target!.declarations).sort(), [
     'src/config.ts#FROM_ENV', 'src/config.ts#RATE', 'src/pipeline.ts#LOCAL_K', 'src/pipeline.ts#helperSame',
-    'src/pipeline.ts#target', 'src/util/deep.ts#deep', 'src/util/math.ts#applyRate'
+    'src/pipeline.ts#target', 'src/util/deep.ts#deep', 'src/util/math.ts#BOOST', 'src/util/math.ts#applyRate'
   ], 'target reaches its helpers through the barrel, and the constants it reads')
   t.same(s.target!.packages, { fakedep: '1.0.0' }, 'a package counts by name and version, its code is not analysed')
-  t.same(Object.keys(s.target!.values), ['src/config.ts#FROM_ENV'], 'a computed constant is a value')
+  t.same(Object.keys(s.target!.values).sort(), ['src/config.ts#FROM_ENV', 'src/util/math.ts#BOOST'], 'computed constants are values, also in other modules')
+  t.same(Object.keys(s.usesRows!.values), ['src/config.ts#ROWS'], 'a constant computed from another is read; the other is covered by it')
   t.same(Object.keys(s.viaMap!.declarations).sort(), ['src/pipeline.ts#g', 'src/pipeline.ts#viaMap'], '14: a function passed as a value is reached')
   t.ok(s.usesClass!.declarations['src/model.ts#Model'], '15: the instantiated class is reached whole')
   t.same(Object.keys(s.scaler!.values), ['closure:factor'], '16: a closure variable is a value')
@@ -187,6 +189,7 @@ t.test('16: same source, different run-time values', async (t) => {
     t.same(changedTargets(n5![r], baseline[r]), ['target', 'computedN'], `${r}: a computed constant changes with the environment`)
     t.same(changedTargets(n3![r], baseline[r]), [], `${r}: the same value gives the same signature`)
     t.same(changedTargets(factor![r], baseline[r]), ['scaler'], `${r}: a closure variable is a dependency by value`)
+    t.same(changedTargets(boost![r], baseline[r]), ['target'], `${r}: a computed constant read by a helper in another file, through a barrel`)
   }
 })
 
