@@ -16,13 +16,13 @@
  */
 import { open as fsOpen, rename, rm, type FileHandle } from 'node:fs/promises'
 import { dirname, basename, join } from 'node:path'
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { CarWriter } from '@ipld/car/writer'
 import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
 import { DdsError, ErrorCodes } from './errors.js'
 import { cidOf, matches, DAG_CBOR_CODE, RAW_CODE, SHA256_CODE, BLAKE3_CODE } from './hash.js'
-import { encodeNode, toBundleManifest, type BundleManifest, type HistoryEntry, type MemoEntry } from './records.js'
+import { encodeNode, toBundleManifest, type BundleManifest, type EvaluationRecord, type HistoryEntry, type MemoEntry } from './records.js'
 import { ancestors, validatePath } from './paths.js'
 import { Pending, type Store, type PathUpdate } from './store.js'
 import { BlockIndex, entryLinks, required, walkStore, type Link } from './verify.js'
@@ -480,16 +480,27 @@ export async function importBundle (store: Store, file: string, options: ImportO
     }
     if (done.size !== reached.size) throw invalid('changed', 'the bundle file changed while it was imported')
 
+    // One memo key may answer several evaluations of the bundle (same code and
+    // arguments, other loaded values): the newest entries' evaluations come
+    // first and take the primary key; each also gets its key with its loads.
     const final = new Pending()
     let memo = 0
-    for (const [cid, record] of index.records()) {
+    const claimed = new Set<string>()
+    for (const cid of memoOrder(m, index, reached)) {
+      const record = index.record(cid) as EvaluationRecord
       const id = cid.toString()
-      if (!reached.has(id)) continue
-      const existing = await store.lookupMemo(record.signature)
-      if (existing !== undefined && (existing.evaluation.equals(cid) || !replace.has(id))) continue
       const value = encodeNode({ evaluation: cid, output: record.output, loads: record.loads } satisfies MemoEntry)
-      final.add({ type: 'put', space: 'memo', key: record.signature, value } satisfies BatchOp)
-      memo++
+      const keys = [record.signature]
+      if (record.loads.length > 0) keys.push(loadsKey(record.signature, record.loads))
+      for (const [i, key] of keys.entries()) {
+        const k = Buffer.from(key).toString('hex')
+        if (claimed.has(k)) continue
+        claimed.add(k)
+        const existing = await store.lookupMemo(key)
+        if (existing !== undefined && (existing.evaluation.equals(cid) || i > 0 || !replace.has(id))) continue
+        final.add({ type: 'put', space: 'memo', key, value } satisfies BatchOp)
+        memo++
+      }
     }
     const result = await store.commit(updates, final, { onlyIfNewer: true })
     const paths: ImportedPath[] = Object.entries(m.paths).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([path, entries]) => {
@@ -501,6 +512,39 @@ export async function importBundle (store: Store, file: string, options: ImportO
   } finally {
     await lock.release()
   }
+}
+
+/** Evaluations to write memo entries for: newest history entries first, then what they call, then the rest. */
+function memoOrder (m: BundleManifest, index: BlockIndex, reached: Set<string>): CID[] {
+  const out: CID[] = []
+  const seen = new Set<string>()
+  const visit = (start: CID): void => {
+    const stack = [start]
+    while (stack.length > 0) {
+      const c = stack.pop() as CID
+      const id = c.toString()
+      if (seen.has(id) || !reached.has(id)) continue
+      const record = index.record(c)
+      if (record === undefined) continue
+      seen.add(id)
+      out.push(c)
+      for (let i = record.calls.length - 1; i >= 0; i--) stack.push(record.calls[i] as CID)
+    }
+  }
+  const entries = Object.values(m.paths).flatMap((es) => es).sort((a, b) => b.time - a.time)
+  for (const e of entries) if (e.evaluation !== null) visit(e.evaluation)
+  for (const [cid] of index.records()) visit(cid)
+  return out
+}
+
+/**
+ * The memo key of a call together with the values of the paths it loaded.
+ * The same formula as `loadsKey` of lib/value-hash.ts, which the run engine
+ * writes next to the primary key; store/ cannot import lib/.
+ */
+function loadsKey (key: Uint8Array, loads: Array<{ path: string, output: CID }>): Uint8Array {
+  const sorted = [...loads].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+  return new Uint8Array(createHash('sha256').update(dagCbor.encode({ key, loads: sorted.map((l) => [l.path, l.output]) })).digest())
 }
 
 function readManifest (root: CID, bytes: Uint8Array): { manifest: BundleManifest, count: number | undefined } {

@@ -123,11 +123,11 @@ function waitDrain (stream: NodeJS.WriteStream): Promise<void> {
   })
 }
 
-/** A TSV cell: no tab or newline may break the line. */
+/** A TSV cell: no tab or newline may break the line (absent values are "-"). */
 function cell (v: string | number | undefined | null): string {
   if (v === undefined || v === null) return '-'
   const s = String(v)
-  return s === '' ? '-' : s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r')
+  return s === '' ? '-' : s.replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r')
 }
 
 // ------------------------------------------------------------------ naming evaluations and artifacts

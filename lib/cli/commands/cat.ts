@@ -25,8 +25,9 @@ $ dds cat /stats/summary
 }`,
   positionals: [1, 1],
   async run (ctx) {
+    const target = parseTarget(ctx.args[0] as string)
     const store = await ctx.store()
-    const cid = await artifactOf(store, parseTarget(ctx.args[0] as string))
+    const cid = await artifactOf(store, target)
     const info = await store.artifactInfo(cid)
     const asBytes = ctx.flag('raw') || (!ctx.json && info.enc !== 'cbor-x/1')
     if (asBytes) {

@@ -10,8 +10,9 @@ export const command: Command = {
   description: `
 The history of PATH, newest first, one entry per line: sequence number,
 time, status (computed: the function ran; hit: the value came from the
-store; deleted; ",imported" when the entry came with a bundle), evaluation,
-output, function and its duration in milliseconds.
+store; deleted), evaluation, output, function, and how long the function
+took when it ran (milliseconds). --json also tells which entries came with
+an imported bundle.
 Sequence numbers name entries elsewhere: dds show PATH@SEQ, dds why PATH OLD NEW.`,
   options: { n: { type: 'string', short: 'n' } },
   optionHelp: [['-n N', 'only the newest N entries']],
@@ -38,12 +39,12 @@ $ dds log /data/clean
           ctx.note(`${path}@${e.seq}: ${err.code}: ${err.message}`)
         }
       }
-      const status = (e.evaluation === null ? 'deleted' : e.hit === true ? 'hit' : 'computed') + (e.imported === true ? ',imported' : '')
+      const status = e.evaluation === null ? 'deleted' : e.hit === true ? 'hit' : 'computed'
       if (ctx.json) {
         rows.push({
           seq: e.seq,
           time: iso(e.time),
-          status: e.evaluation === null ? 'deleted' : e.hit === true ? 'hit' : 'computed',
+          status,
           imported: e.imported === true,
           evaluation: e.evaluation?.toString() ?? null,
           output: e.output?.toString() ?? null,

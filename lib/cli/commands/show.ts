@@ -47,8 +47,9 @@ load	/data/raw	bafyreiak…	bafkreib2…
 output	bafyreig2…	cbor-x/1	61`,
   positionals: [1, 1],
   async run (ctx) {
+    const target = parseTarget(ctx.args[0] as string)
     const store = await ctx.store()
-    const { evaluation, record } = await evaluationOf(store, parseTarget(ctx.args[0] as string))
+    const { evaluation, record } = await evaluationOf(store, target)
     const manifest = await store.getManifest(record.code)
     const info = await store.artifactInfo(record.output)
     const inputs = []

@@ -1,0 +1,130 @@
+/**
+ * Run the real `dds` binary (the compiled dist/lib/cli/main.js) and real
+ * pipelines: a temporary project whose script keeps several paths, with
+ * nested keeps and loads, run in fresh processes.
+ */
+import { spawn } from 'node:child_process'
+import { mkdirSync, symlinkSync } from 'node:fs'
+import { join } from 'node:path'
+import { createProject, repoRoot, type TempProject } from '../../helpers/project.js'
+
+export const MAIN = join(repoRoot, 'dist', 'lib', 'cli', 'main.js')
+
+export interface Result {
+  code: number | null
+  stdout: string
+  stderr: string
+  /** stdout as bytes. */
+  bytes: Buffer
+}
+
+function env (extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const e: NodeJS.ProcessEnv = { ...process.env, ...extra }
+  delete e.NODE_OPTIONS
+  delete e.NODE_V8_COVERAGE
+  delete e.DDS_STORE
+  return { ...e, ...extra }
+}
+
+/** Run `dds ...args` (with `--store` added when given) and collect its output. */
+export function dds (args: string[], options: { store?: string, cwd?: string, env?: Record<string, string> } = {}): Promise<Result> {
+  const argv = [MAIN, ...args, ...(options.store === undefined ? [] : ['--store', options.store])]
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, argv, { cwd: options.cwd ?? repoRoot, env: env(options.env), stdio: ['ignore', 'pipe', 'pipe'] })
+    const out: Buffer[] = []
+    const err: Buffer[] = []
+    child.stdout.on('data', (d: Buffer) => out.push(d))
+    child.stderr.on('data', (d: Buffer) => err.push(d))
+    child.on('error', reject)
+    child.on('close', (code) => {
+      const bytes = Buffer.concat(out)
+      resolve({ code, stdout: bytes.toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), bytes })
+    })
+  })
+}
+
+/** Lines of TSV output, split in fields. */
+export function rows (stdout: string): string[][] {
+  return stdout.split('\n').filter((l) => l !== '').map((l) => l.split('\t'))
+}
+
+/** Make `import ... from 'dds-ts'` resolve to this repository in a temporary project. */
+export function linkDdsTs (p: TempProject): void {
+  mkdirSync(p.path('node_modules'), { recursive: true })
+  symlinkSync(repoRoot, p.path('node_modules/dds-ts'), 'dir')
+}
+
+export const RAW_CSV = 'city,t\nparis,12\nlyon,15\nnice,18\n'
+
+const STEPS = `import { readFileSync } from 'node:fs'
+import { keep, load } from 'dds-ts'
+
+export const SCALE = 10
+
+function normalize (t: number): number {
+  return t * SCALE
+}
+
+export function readRaw (file: string): string {
+  return readFileSync(file, 'utf8')
+}
+
+export function parseRows (raw: string): Array<{ city: string, t: number }> {
+  return raw.trim().split('\\n').slice(1).map((line) => {
+    const [city, t] = line.split(',')
+    return { city: city as string, t: normalize(Number(t)) }
+  })
+}
+
+export function mean (xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0) / xs.length
+}
+
+export async function summary (): Promise<{ n: number, mean: number }> {
+  const rows = await load<Array<{ t: number }>>('/data/rows')
+  const m = await keep('/stats/mean', mean, rows.map((r) => r.t))
+  return { n: rows.length, mean: m }
+}
+
+export function bigArray (n: number): Float64Array {
+  const out = new Float64Array(n)
+  for (let i = 0; i < n; i++) out[i] = Math.sin(i) * SCALE
+  return out
+}
+`
+
+const RUN = `import { configure, evaluate, keep, closeDefault } from 'dds-ts'
+import { readRaw, parseRows, summary, bigArray } from './steps.js'
+
+const computed: string[] = []
+const hits: string[] = []
+configure({ store: process.env.PIPELINE_STORE, onEvent: (e) => {
+  if (e.type === 'computed') computed.push(e.path)
+  if (e.type === 'hit') hits.push(e.path)
+} })
+await evaluate(async () => {
+  const raw = await keep('/data/raw', readRaw, 'data/raw.csv')
+  await keep('/data/rows', parseRows, raw)
+  await keep('/stats/summary', summary)
+  await keep('/data/big', bigArray, Number(process.env.BIG_N ?? '300000'))
+})
+await closeDefault()
+console.log(JSON.stringify({ computed: computed.sort(), hits: hits.sort() }))
+`
+
+/**
+ * The pipeline project: /data/raw (a CSV file read as a string), /data/rows
+ * (parsed, through a helper and a module constant), /stats/summary (loads
+ * /data/rows, keeps /stats/mean inside), /data/big (a 2.4 MB Float64Array,
+ * several chunks).
+ */
+export function pipelineProject (): TempProject {
+  const p = createProject({ 'data/raw.csv': RAW_CSV, 'src/steps.ts': STEPS, 'src/run.ts': RUN })
+  linkDdsTs(p)
+  return p
+}
+
+/** Run the pipeline in a fresh process against `store`; returns which paths were computed and which were hits. */
+export async function runPipeline (p: TempProject, store: string, env: Record<string, string> = {}): Promise<{ computed: string[], hits: string[] }> {
+  return await p.run('tsx', 'src/run.ts', { env: { PIPELINE_STORE: store, ...env } }) as { computed: string[], hits: string[] }
+}
