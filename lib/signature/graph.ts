@@ -24,7 +24,7 @@ export type ValueSite =
   /** A top-level variable of a module, read from the scope chain of a function defined in it. */
   | { kind: 'module', file: string, name: string }
   /** An import binding of a module (a live binding to the export), optionally a property of a namespace. */
-  | { kind: 'import', file: string, local: string, prop: string | undefined }
+  | { kind: 'import', file: string, local: string, prop: string | undefined, spec: string, imported: string }
 
 /** A binding whose value is part of the signature. */
 export interface ValueNeed {
@@ -46,6 +46,9 @@ export interface HandleSite {
   file: string
   local: string
   prop: string | undefined
+  /** The import's specifier and imported name, for code compiled to CommonJS where `local` no longer exists. */
+  spec: string
+  imported: string
 }
 
 /** The static part of a signature, computed once per function location. */
@@ -303,7 +306,7 @@ class Reach {
   private followImport (index: ModuleIndex, b: Binding, g: RefGroup): void {
     const imp = index.imports.get(b)!
     const props = imp.imported === '*' && !g.bare && g.props.size > 0 ? [...g.props] : undefined
-    this.resolveSpec(index, imp.spec, imp.kind, imp.imported, props, { file: index.file, local: b.name, prop: undefined })
+    this.resolveSpec(index, imp.spec, imp.kind, imp.imported, props, { file: index.file, local: b.name, prop: undefined, spec: imp.spec, imported: imp.imported })
   }
 
   private resolveSpec (index: ModuleIndex, spec: string, kind: 'import' | 'require', imported: string, props: string[] | undefined, site: HandleSite | undefined): void {

@@ -142,7 +142,7 @@ export class ProjectResolver {
       }
       return { kind: 'missing', reason: r.error ?? 'not found' }
     }
-    return this.classify(r.path, isBare(spec) || spec.startsWith('#'))
+    return this.classify(r.path)
   }
 
   private resolveWithoutResolver (fromFile: string, spec: string): Resolution {
@@ -152,17 +152,15 @@ export class ProjectResolver {
     }
     const base = spec.startsWith('file:') ? fileURLToPath(spec) : isAbsolute(spec) ? spec : join(dirname(fromFile), spec)
     const candidates = [base, ...EXTENSIONS.map((e) => base + e), ...(base.endsWith('.js') ? ['.ts', '.tsx'].map((e) => base.slice(0, -3) + e) : [])]
-    for (const c of candidates) if (existsSync(c) && statSync(c).isFile()) return this.classify(c, false)
+    for (const c of candidates) if (existsSync(c) && statSync(c).isFile()) return this.classify(c)
     return { kind: 'missing', reason: 'resolver unavailable' }
   }
 
-  private classify (path: string, viaPackageSpecifier: boolean): Resolution {
+  private classify (path: string): Resolution {
     const own = this.selfPackage(path)
     if (own !== undefined) return { kind: 'package', ...own }
-    if (viaPackageSpecifier && inNodeModules(path)) {
-      const id = this.packageOfFile(path)
-      if (id !== undefined) return { kind: 'package', ...id }
-    }
+    // The path is as the specifier leads (symlinks not followed), so a package
+    // linked into node_modules from elsewhere still counts as a package.
     if (inNodeModules(path)) {
       const id = this.packageOfFile(path)
       if (id !== undefined) return { kind: 'package', ...id }
@@ -189,8 +187,14 @@ export class ProjectResolver {
     const hit = this.pkgJson.get(dir)
     if (hit !== undefined) return hit
     let out: PackageJson | null = null
+    const file = join(dir, 'package.json')
+    // Most directories on the way up have none: checking first avoids the cost of a thrown error.
+    if (!existsSync(file)) {
+      this.pkgJson.set(dir, null)
+      return null
+    }
     try {
-      const json = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown, version?: unknown }
+      const json = JSON.parse(readFileSync(file, 'utf8')) as { name?: unknown, version?: unknown }
       out = { dir, name: typeof json.name === 'string' ? json.name : undefined, version: typeof json.version === 'string' ? json.version : undefined }
     } catch {
       out = null

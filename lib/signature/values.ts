@@ -101,11 +101,40 @@ export class ValueReader {
     const fn = this.handle(site.file)
     if (fn === undefined) return { found: false, value: undefined }
     const local = this.lookup(fn, site.local, true, 0)
-    if (!local.found) return local
+    if (!local.found) return this.readCompiledImport(fn, site)
     if (site.prop === undefined) return { ...local, plan: { kind: 'scope', fn, name: site.local, depth: 0, moduleLevel: true } }
     const obj = local.value
     if (obj === null || (typeof obj !== 'object' && typeof obj !== 'function')) return { found: false, value: undefined }
     return { found: true, value: (obj as Record<string, unknown>)[site.prop], plan: { kind: 'property', object: obj, prop: site.prop } }
+  }
+
+  /**
+   * Compilers to CommonJS replace `import { x } from './config.js'` by a
+   * module object and property reads: tsc by `config_js_1.x`, esbuild (tsx)
+   * by `import_config.x`. Read the export through that object.
+   */
+  private readCompiledImport (fn: Function, site: HandleSite): { found: boolean, value: unknown, plan?: ReadPlan } {
+    if (site.imported === '*' && site.prop === undefined) return { found: false, value: undefined }
+    const last = site.spec.split('/').pop() ?? site.spec
+    const ident = (text: string): string => text.replace(/[^A-Za-z0-9_$]/g, '_').replace(/\$/g, '\\$')
+    const pattern = new RegExp(`^(?:${ident(last)}_\\d+|import_${ident(last.replace(/\.[^.]*$/, ''))}\\d*)$`)
+    const prop = site.imported === '*' ? site.prop! : site.imported
+    for (const s of [...this.chain(fn)].reverse()) {
+      if (!isModuleLevel(s.ref.kind)) continue
+      s.vars ??= this.bridge.variables(s.ref)
+      for (const [name, ro] of s.vars) {
+        if (!pattern.test(name) || ro.objectId === undefined) continue
+        const obj = this.bridge.value(ro)
+        if (obj === null || typeof obj !== 'object' || !(prop in obj)) continue
+        const value = (obj as Record<string, unknown>)[prop]
+        if (site.imported !== '*' && site.prop !== undefined) {
+          if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return { found: false, value: undefined }
+          return { found: true, value: (value as Record<string, unknown>)[site.prop], plan: { kind: 'property', object: value, prop: site.prop } }
+        }
+        return { found: true, value, plan: { kind: 'property', object: obj, prop } }
+      }
+    }
+    return { found: false, value: undefined }
   }
 
   private readSite (site: ValueSite): { found: boolean, value: unknown, plan?: ReadPlan } {
