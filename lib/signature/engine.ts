@@ -529,7 +529,15 @@ export class SignatureEngine {
   }
 
   private fromAnalysis (index: ModuleIndex, located: Located, options: SignatureOptions, fn: Function, warnings: string[]): StaticPart {
-    const analysis = analyzeFunction(this.host, index, located, new Set(options.ignore ?? []), fn.name)
+    let analysis: StaticAnalysis
+    try {
+      analysis = analyzeFunction(this.host, index, located, new Set(options.ignore ?? []), fn.name)
+    } catch (err) {
+      // Code the analysis does not understand must not break the caller's
+      // run: hash the function's own text and say what was lost.
+      const key = this.displayKey(index.file)
+      return this.textPart(fn, undefined, [...warnings, `analysis of ${key} failed (${(err as Error).message}); only the function's own text is hashed`], [key])
+    }
     return {
       entry: analysis.entry,
       info: analysis.info,

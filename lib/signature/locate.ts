@@ -21,7 +21,12 @@ export function isFunctionLike (node: AstNode): boolean {
   return FUNCTION_TYPES.has(node.type)
 }
 
-/** The children of a node, in visitor-key order. */
+/**
+ * The child nodes of a node, in visitor-key order.
+ *
+ * @example
+ * children(program).length === program.body.length
+ */
 export function children (node: AstNode): AstNode[] {
   const out: AstNode[] = []
   for (const key of childKeys(node.type)) {
@@ -91,7 +96,12 @@ export function ancestorsOf (program: AstNode, target: AstNode): AstNode[] | und
   return undefined
 }
 
-/** Every function or class node of a program, in source order. */
+/**
+ * Every function or class node of a program, in source order, with its ancestors.
+ *
+ * @example
+ * allFunctions(program).map((l) => nodeName(l))
+ */
 export function allFunctions (program: AstNode): Located[] {
   const out: Located[] = []
   const walk = (node: AstNode, path: AstNode[]): void => {

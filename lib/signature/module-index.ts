@@ -397,7 +397,12 @@ export function classifyInit (init: AstNode | null | undefined): ValueClass {
   }
 }
 
-/** Whether a binding is immutable once initialised (a `const`, or a `let` or parameter never assigned). */
+/**
+ * Whether a binding is immutable once initialised (a `const`, or a `let` or parameter never assigned).
+ *
+ * @example
+ * isImmutable(index.scopes.program.vars.get('counter')!) // false when some code does `counter++`
+ */
 export function isImmutable (binding: Binding): boolean {
   if (binding.kind === 'var') return false
   return !binding.written

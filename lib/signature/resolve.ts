@@ -60,7 +60,12 @@ function isBare (spec: string): boolean {
   return !(spec.startsWith('./') || spec.startsWith('../') || spec === '.' || spec === '..' || spec.startsWith('/') || spec.startsWith('#') || spec.startsWith('file:') || isAbsolute(spec))
 }
 
-/** The package name of a bare specifier: `@scope/name` or `name`. */
+/**
+ * The package name of a bare specifier: `@scope/name` or `name`.
+ *
+ * @example
+ * packageNameOf('@ipld/dag-cbor/utils') // '@ipld/dag-cbor'
+ */
 export function packageNameOf (spec: string): string {
   const parts = spec.split('/')
   return spec.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0] ?? spec

@@ -92,7 +92,12 @@ const RUNTIME_TS = new Set([
   'TSImportEqualsDeclaration', 'TSExternalModuleReference', 'TSExportAssignment', 'TSParameterProperty', 'TSQualifiedName'
 ])
 
-/** Expression wrappers that only carry a type. */
+/**
+ * Expression wrappers that only carry a type (and parentheses): the code is their `expression`.
+ *
+ * @example
+ * while (TS_WRAPPERS.has(node.type)) node = node.expression
+ */
 export const TS_WRAPPERS = new Set(['TSAsExpression', 'TSSatisfiesExpression', 'TSNonNullExpression', 'TSTypeAssertion', 'TSInstantiationExpression', 'ParenthesizedExpression'])
 
 /**
@@ -113,7 +118,12 @@ export function isTypeOnly (node: AstNode): boolean {
   return false
 }
 
-/** True for a TS `this` parameter (`function f(this: X)`), which has no run-time existence. */
+/**
+ * True for a TS `this` parameter (`function f(this: X)`), which has no run-time existence.
+ *
+ * @example
+ * fn.params.filter((p) => !isThisParam(p))
+ */
 export function isThisParam (param: AstNode): boolean {
   return param.type === 'Identifier' && param.name === 'this'
 }
@@ -125,7 +135,12 @@ function stringKey (node: AstNode | null | undefined): string | undefined {
   return undefined
 }
 
-/** The static name of a member access, `x.p` or `x['p']`. */
+/**
+ * The static name of a member access, `x.p` or `x['p']`; `undefined` when computed.
+ *
+ * @example
+ * memberName(parseExpr('cfg.RATE')) // 'RATE'
+ */
 export function memberName (member: AstNode): string | undefined {
   if (!member.computed) return member.property?.type === 'PrivateIdentifier' ? undefined : member.property?.name
   return stringKey(member.property)

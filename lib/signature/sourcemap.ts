@@ -61,7 +61,12 @@ function decodeDataUrl (url: string): string | undefined {
   }
 }
 
-/** The `sourceMappingURL` comment at the end of a generated file, if any. */
+/**
+ * The `sourceMappingURL` comment at the end of a generated file, if any.
+ *
+ * @example
+ * sourceMappingComment('f()\n//# sourceMappingURL=a.js.map\n') // 'a.js.map'
+ */
 export function sourceMappingComment (text: string): string | undefined {
   const tail = text.slice(-Math.min(text.length, 64 * 1024 + 1024))
   const m = /\/\/[#@] sourceMappingURL=(\S+)\s*$/.exec(tail)

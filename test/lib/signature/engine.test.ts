@@ -55,6 +55,18 @@ class Box {
   static make (): Box { return new Box() }
 }
 
+const api = {
+  run (): number { return helperTop(2) },
+  other: (): number => 1
+}
+
+const wrap = <T>(f: () => T): (() => T) => f
+const wrapped = wrap(() => helperTop(3))
+
+async function * stream (): AsyncGenerator<number> {
+  yield helperTop(1)
+}
+
 class Opaque {
   constructor (readonly id: number) {}
 }
@@ -135,6 +147,19 @@ t.test('methods are hashed with their class', async (t) => {
   const getter = Object.getOwnPropertyDescriptor(Box.prototype, 'doubled')!.get!
   t.equal(sig(getter).manifest.entry, `${FILE}#Box/get:doubled`)
   t.not(hex(open.digest), hex(make.digest), 'two methods of one class differ')
+})
+
+t.test('object-literal methods, inline arrows, generators', async (t) => {
+  const run = sig(api.run)
+  t.equal(run.manifest.entry, `${FILE}#api/run`)
+  t.ok(run.manifest.declarations[`${FILE}#api`], 'an object-literal method is hashed with its object')
+  t.equal(sig(api.other).manifest.entry, `${FILE}#api/other`)
+  const w = sig(wrapped)
+  t.equal(w.manifest.entry, `${FILE}#wrapped/~`, 'an arrow passed inline is named by the declaration around it')
+  t.same(Object.keys(w.manifest.declarations).sort(), [`${FILE}#FACTOR`, `${FILE}#helperTop`, `${FILE}#wrapped/~`])
+  const g = sig(stream)
+  t.equal(g.manifest.entry, `${FILE}#stream`)
+  t.ok(g.manifest.declarations[`${FILE}#helperTop`])
 })
 
 t.test('functions without a file', async (t) => {
