@@ -45,6 +45,9 @@ import type { ReadPlan } from './values.js'
 /** The signature algorithm version, folded into every manifest. */
 export const ALGORITHM = 'dds-sig/1'
 
+/** When this process started, in ms since the epoch (as file mtimes). */
+const PROCESS_START = performance.timeOrigin
+
 const CODE_EXTENSIONS = new Set(['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs'])
 
 /** Markers bundlers leave in their output. */
@@ -103,7 +106,10 @@ interface FileEntry {
   mtimeMs: number
   size: number
   epoch: number
+  /** The file as read from disk. */
   loaded: LoadedFile
+  /** What the analysis uses, after comparison with the loaded code. */
+  result: LoadedFile
 }
 
 function isPrimitive (v: unknown): boolean {
@@ -150,6 +156,7 @@ export class SignatureEngine {
   private readonly bound = new WeakMap<Function, BoundParts>()
   private epoch = 0
   private groups = 0
+  private loaded: { epoch: number, map: Map<string, { generated: string | undefined, content: string | undefined }> } | undefined
   private readonly host: GraphHost
 
   constructor (options: EngineOptions = {}) {
@@ -221,23 +228,31 @@ export class SignatureEngine {
 
   private load (file: string): LoadedFile {
     const cached = this.files.get(file)
-    if (cached !== undefined && cached.epoch === this.epoch) return cached.loaded
+    if (cached !== undefined && cached.epoch === this.epoch) return cached.result
     let st
     try {
       st = statSync(file)
     } catch (err) {
       return { kind: 'error', message: `cannot read: ${(err as Error).message}` }
     }
+    let disk: LoadedFile
     if (cached !== undefined && cached.mtimeMs === st.mtimeMs && cached.size === st.size) {
-      cached.epoch = this.epoch
-      return cached.loaded
+      disk = cached.loaded
+    } else {
+      let bytes: Buffer
+      try {
+        bytes = readFileSync(file)
+      } catch (err) {
+        return { kind: 'error', message: `cannot read: ${(err as Error).message}` }
+      }
+      disk = this.fromContent(file, bytes)
     }
-    let bytes: Buffer
-    try {
-      bytes = readFileSync(file)
-    } catch (err) {
-      return { kind: 'error', message: `cannot read: ${(err as Error).message}` }
-    }
+    const result = this.againstLoaded(file, st.mtimeMs, disk)
+    this.files.set(file, { mtimeMs: st.mtimeMs, size: st.size, epoch: this.epoch, loaded: disk, result })
+    return result
+  }
+
+  private fromContent (file: string, bytes: Uint8Array): LoadedFile {
     const contentKey = `${file}\0${Buffer.from(sha256(bytes)).toString('hex')}`
     let loaded = this.byContent.get(contentKey)
     if (loaded === undefined) {
@@ -246,12 +261,65 @@ export class SignatureEngine {
       } else if (!parserAvailable()) {
         loaded = { kind: 'error', message: 'no parser available' }
       } else {
-        loaded = { kind: 'code', index: buildModuleIndex(file, bytes.toString('utf8')) }
+        loaded = { kind: 'code', index: buildModuleIndex(file, Buffer.from(bytes).toString('utf8')) }
       }
       this.byContent.set(contentKey, loaded)
     }
-    this.files.set(file, { mtimeMs: st.mtimeMs, size: st.size, epoch: this.epoch, loaded })
     return loaded
+  }
+
+  /**
+   * Check a source file against the code that was loaded from it, so that a
+   * signature never describes a newer file than the code that runs. A source
+   * map that embeds the source tells exactly what was compiled: when the file
+   * has changed since, the embedded version is analysed. Otherwise a file
+   * modified after this process started, or a source newer than the compiled
+   * file that runs (tsc without a rebuild), means the running code is not
+   * known: the file is reported, which also keeps this signature apart from
+   * the signature of the code on disk.
+   */
+  private againstLoaded (file: string, mtimeMs: number, disk: LoadedFile): LoadedFile {
+    if (disk.kind !== 'code') return disk
+    const info = this.loadedSources().get(file)
+    if (info === undefined) return disk
+    if (info.content !== undefined) {
+      if (info.content === disk.index.text) return disk
+      const loaded = this.fromContent(file, Buffer.from(info.content, 'utf8'))
+      if (loaded.kind !== 'code') return disk
+      return { ...loaded, note: 'changed on disk since it was loaded; the loaded version is analysed' }
+    }
+    if (mtimeMs > PROCESS_START) return { ...disk, stale: 'was modified after this process started: the code that runs may differ' }
+    if (info.generated !== undefined) {
+      try {
+        const generated = statSync(info.generated).mtimeMs
+        if (mtimeMs > generated + 1) return { ...disk, stale: `is newer than the compiled ${this.displayKey(info.generated)} that runs: rebuild` }
+        if (generated > PROCESS_START) return { ...disk, stale: `was recompiled into ${this.displayKey(info.generated)} after this process started: the code that runs may differ` }
+      } catch {
+        // The compiled file is gone: nothing to compare with.
+      }
+    }
+    return disk
+  }
+
+  /** The user's loaded scripts by original source: the compiled file that runs, and the source text embedded in its map. */
+  private loadedSources (): Map<string, { generated: string | undefined, content: string | undefined }> {
+    if (this.loaded !== undefined && this.loaded.epoch === this.epoch) return this.loaded.map
+    const map = new Map<string, { generated: string | undefined, content: string | undefined }>()
+    const bridge = this.bridge()
+    for (const script of bridge?.knownScripts() ?? []) {
+      const generated = fileOfUrl(script.url)
+      if (generated === undefined || inNodeModules(generated) || this.resolver.selfPackage(generated) !== undefined) continue
+      const mapping = this.maps.forScript(script.url, script.sourceMapURL)
+      if (mapping.sources.length === 0) {
+        map.set(generated, { generated: undefined, content: undefined })
+        continue
+      }
+      for (const source of mapping.sources) {
+        map.set(source, { generated: source === generated ? undefined : generated, content: mapping.content(source) })
+      }
+    }
+    this.loaded = { epoch: this.epoch, map }
+    return map
   }
 
   private cycle (fn: Function): CodeSignature {
@@ -515,17 +583,23 @@ export class SignatureEngine {
     }
     const index = loaded.index
     const key = this.displayKey(file)
+    const notes = [...warnings]
+    if (loaded.note !== undefined) notes.push(`${key} ${loaded.note}`)
+    if (loaded.stale !== undefined) notes.push(`${key} ${loaded.stale}`)
+    const lost = loaded.stale === undefined ? [] : [key]
     if (unmapped && /\.[cm]?jsx?$/i.test(file) && looksMinifiedOrBundled(index.text)) {
-      return this.textPart(fn, undefined, [...warnings, `${key} looks minified or bundled and has no usable source map: only the function's own text and closure values are hashed`], [key])
+      return this.textPart(fn, undefined, [...notes, `${key} looks minified or bundled and has no usable source map: only the function's own text and closure values are hashed`], [key])
     }
     if (index.errors.length > 0) {
-      return this.textPart(fn, undefined, [...warnings, `${key} does not parse: ${index.errors[0] ?? ''}`], [key])
+      return this.textPart(fn, undefined, [...notes, `${key} does not parse: ${index.errors[0] ?? ''}`], [key])
     }
     const located = functionAt(index.program, offsetOf(index))
     if (located === undefined) {
-      return this.textPart(fn, undefined, [...warnings, `no function found at the location of ${fn.name || 'the function'} in ${key}`], [key])
+      return this.textPart(fn, undefined, [...notes, `no function found at the location of ${fn.name || 'the function'} in ${key}`], [key, ...lost])
     }
-    return this.fromAnalysis(index, located, options, fn, warnings)
+    const part = this.fromAnalysis(index, located, options, fn, notes)
+    for (const k of lost) part.unavailable.add(k)
+    return part
   }
 
   private fromAnalysis (index: ModuleIndex, located: Located, options: SignatureOptions, fn: Function, warnings: string[]): StaticPart {

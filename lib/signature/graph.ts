@@ -66,7 +66,12 @@ export interface StaticAnalysis {
 
 /** A file as the analysis sees it. */
 export type LoadedFile =
-  | { kind: 'code', index: ModuleIndex }
+  /**
+   * `note`: something worth a warning; `stale`: the code that runs may differ
+   * from this source (edited after it was compiled), so it is reported as
+   * unavailable, which also keeps the signature apart from the real one.
+   */
+  | { kind: 'code', index: ModuleIndex, note?: string, stale?: string }
   | { kind: 'data', hash: Uint8Array }
   | { kind: 'error', message: string }
 
@@ -351,6 +356,11 @@ class Reach {
       this.unavailable.add(key)
       this.warn(`${key} does not parse: ${loaded.index.errors[0] ?? ''}`)
       return undefined
+    }
+    if (loaded.note !== undefined) this.warn(`${key} ${loaded.note}`)
+    if (loaded.stale !== undefined) {
+      this.unavailable.add(key)
+      this.warn(`${key} ${loaded.stale}`)
     }
     return loaded.index
   }

@@ -138,6 +138,17 @@ export class InspectorBridge {
     return info
   }
 
+  /**
+   * The scripts learnt so far (every script loaded before the last look-up of
+   * an unknown script).
+   *
+   * @example
+   * for (const s of bridge.knownScripts()) console.log(s.url)
+   */
+  knownScripts (): Iterable<ScriptInfo> {
+    return this.scripts.values()
+  }
+
   private remote (value: unknown, group: string): RemoteValue {
     const g = globalThis as Record<symbol, unknown>
     g[slotKey] = value
