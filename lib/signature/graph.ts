@@ -5,7 +5,7 @@
  * declaration reached, record packages by version, and list the bindings whose
  * value the source does not determine, with the ways to read them at run time.
  */
-import { basename } from 'node:path'
+import { basename, dirname } from 'node:path'
 import type { FunctionInfo } from '../../store/records.js'
 import { classifyInit, isImmutable, unitHash, unitNodes } from './module-index.js'
 import type { ModuleIndex, ValueClass } from './module-index.js'
@@ -94,7 +94,7 @@ class Keys {
   private readonly entryRoot: string
 
   constructor (private readonly host: GraphHost, entryFile: string) {
-    this.entryRoot = host.root ?? host.resolver.projectRoot(entryFile)?.dir ?? entryFile.slice(0, entryFile.length - basename(entryFile).length - 1)
+    this.entryRoot = host.root ?? host.resolver.projectRoot(entryFile)?.dir ?? dirname(entryFile)
   }
 
   of (file: string): string {

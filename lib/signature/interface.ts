@@ -40,9 +40,10 @@ export interface CodeSignature {
 /** Options of a {@link SignatureEngine}. */
 export interface EngineOptions {
   /**
-   * The project root that declaration keys are relative to. By default each
-   * file's key is relative to the nearest directory with a package.json that
-   * has a name (files of other packages get that package's name as a prefix).
+   * The project root that declaration keys are relative to. By default keys
+   * are relative to the nearest directory with a package.json of the
+   * function's file; files under another package.json get that package's name
+   * as a prefix (`other-pkg:src/x.ts#f`).
    */
   root?: string
   /**

@@ -227,8 +227,8 @@ export class ProjectResolver {
 
   /**
    * The root of the project a file belongs to: the nearest directory with a
-   * package.json that has a name, else the nearest with any package.json
-   * (marker files such as `{"type":"module"}` have no name).
+   * package.json. Declaration keys are relative to it, so they do not depend
+   * on where the project is checked out.
    *
    * @example
    * resolver.projectRoot('/p/src/a.ts') // { dir: '/p', name: 'p' }
@@ -237,19 +237,13 @@ export class ProjectResolver {
     const start = dirname(file)
     const hit = this.rootOfDir.get(start)
     if (hit !== undefined) return hit ?? undefined
-    let firstAny: PackageJson | undefined
-    let found: PackageJson | undefined
+    let found: PackageJson | null = null
     for (let dir = start; ; dir = dirname(dir)) {
-      const pj = this.readPackageJson(dir)
-      if (pj !== null) {
-        firstAny ??= pj
-        if (pj.name !== undefined) { found = pj; break }
-      }
-      if (dirname(dir) === dir) break
+      found = this.readPackageJson(dir)
+      if (found !== null || dirname(dir) === dir) break
     }
-    const root = found ?? firstAny ?? null
-    this.rootOfDir.set(start, root)
-    return root === null ? undefined : { dir: root.dir, name: root.name }
+    this.rootOfDir.set(start, found)
+    return found === null ? undefined : { dir: found.dir, name: found.name }
   }
 }
 
