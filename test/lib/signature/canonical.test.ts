@@ -103,3 +103,8 @@ t.test('JSX references', async (t) => {
   const info = analyzeScopes(parseSource('/virtual/x.tsx', 'export const j = <Comp.Part x={v}><div>{w}</div></Comp.Part>').program)
   t.same([...new Set(info.refs.filter((r) => r.binding === undefined).map((r) => r.name))].sort(), ['Comp', 'v', 'w'])
 })
+
+t.test('the canonical hash is pinned', async (t) => {
+  // A change here changes every stored signature: bump ALGORITHM with it.
+  t.equal(hashOf('export function f(a: number): number {\n  const b = a * 2 // twice\n  return helper(b) + 0x10\n}\n'), '44de4c4a1d7cc90f5da6aed005ea18624ea17ed048e24089436e1a6ba6550eed')
+})
