@@ -154,6 +154,7 @@ export class SignatureEngine {
   private readonly fns = new WeakMap<Function, FnEntry>()
   private readonly active = new Set<Function>()
   private readonly bound = new WeakMap<Function, BoundParts>()
+  private readonly functionFiles = new WeakMap<Function, string | undefined>()
   private epoch = 0
   private groups = 0
   private loaded: { epoch: number, map: Map<string, { generated: string | undefined, content: string | undefined }> } | undefined
@@ -347,7 +348,7 @@ export class SignatureEngine {
       if (options.pin === undefined) {
         if (bridge !== undefined && details !== undefined) {
           const analysis = part.analysis
-          const reader = new ValueReader(bridge, group, fn, details, analysis?.entryFile ?? '', analysis?.handles ?? new Map())
+          const reader = new ValueReader(bridge, group, fn, details, analysis?.entryFile ?? '', analysis?.handles ?? new Map(), (f) => this.fileOfFunction(bridge, f, group))
           for (const need of part.needs) {
             const r = reader.read(need)
             if (r === undefined && need.optional) continue
@@ -529,6 +530,25 @@ export class SignatureEngine {
     const part = this.staticForScript(fn, script?.url ?? '', script?.sourceMapURL ?? '', location, options)
     this.byLocation.set(cacheKey, part)
     return part
+  }
+
+  /** The source file a function is defined in (through its source map), for checking handles. */
+  private fileOfFunction (bridge: InspectorBridge, fn: Function, group: string): string | undefined {
+    if (this.functionFiles.has(fn)) return this.functionFiles.get(fn)
+    const file = this.locateFile(bridge, fn, group)
+    this.functionFiles.set(fn, file)
+    return file
+  }
+
+  private locateFile (bridge: InspectorBridge, fn: Function, group: string): string | undefined {
+    const location = bridge.details(fn, group).location
+    if (location === undefined) return undefined
+    const script = bridge.script(location.scriptId)
+    const generated = script === undefined ? undefined : fileOfUrl(script.url)
+    if (script === undefined || generated === undefined) return undefined
+    const mapping = this.maps.forScript(script.url, script.sourceMapURL)
+    if (mapping.sources.length === 0) return generated
+    return mapping.original(location.line, location.column)?.file ?? generated
   }
 
   private nativePart (fn: Function): StaticPart {

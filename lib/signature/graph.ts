@@ -49,6 +49,12 @@ export interface HandleSite {
   /** The import's specifier and imported name, for code compiled to CommonJS where `local` no longer exists. */
   spec: string
   imported: string
+  /**
+   * The binding is a function or class declared in the file, so its value is
+   * a handle as it is; otherwise (a computed value) functions found in it must
+   * be checked to be defined in the file.
+   */
+  direct?: boolean
 }
 
 /** The static part of a signature, computed once per function location. */
@@ -165,6 +171,8 @@ class Reach {
     let list = this.handles.get(file)
     if (list === undefined) this.handles.set(file, list = [])
     if (!list.some((h) => h.file === site.file && h.local === site.local && h.prop === site.prop)) list.push(site)
+    // Direct handles are cheaper: try them first.
+    list.sort((a, b) => Number(b.direct === true) - Number(a.direct === true))
   }
 
   private ignored (name: string, key: string): boolean {
@@ -242,9 +250,8 @@ class Reach {
       const sites: ValueSite[] = [{ kind: 'module', file: index.file, name: b.name }]
       if (site !== undefined) sites.unshift({ kind: 'import', ...site })
       this.addValue(key, isImmutable(b) || b.kind === 'const', sites)
-    } else if (vc === 'code' && site !== undefined) {
-      this.addHandle(index.file, site)
     }
+    if ((vc === 'code' || vc === 'runtime') && site !== undefined) this.addHandle(index.file, { ...site, direct: vc === 'code' })
     const nodes = unitNodes(index, b)
     const main = nodes[0]!
     if (this.seen.has(main)) return
@@ -294,7 +301,7 @@ class Reach {
     if (this.ignore.has(key)) return
     const vc = classifyInit(node)
     if (vc === 'runtime') this.addValue(key, true, site === undefined ? [] : [{ kind: 'import', ...site }])
-    else if (vc === 'code' && site !== undefined) this.addHandle(index.file, site)
+    if ((vc === 'code' || vc === 'runtime') && site !== undefined) this.addHandle(index.file, { ...site, direct: vc === 'code' })
     if (this.seen.has(node)) return
     this.seen.add(node)
     this.unit(index, key, [node], new Set(), vc === 'runtime')

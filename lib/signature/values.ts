@@ -17,6 +17,16 @@ export type ReadPlan =
   | { kind: 'scope', fn: Function, name: string, depth: number, moduleLevel: boolean }
   | { kind: 'property', object: object, prop: string }
 
+/** The functions a value is or directly holds (array elements, object properties), a bounded number. */
+function functionsIn (value: unknown): Function[] {
+  if (typeof value === 'function') return [value]
+  if (value === null || typeof value !== 'object') return []
+  const items = Array.isArray(value) ? value : Object.values(value)
+  const out: Function[] = []
+  for (const item of items.slice(0, 256)) if (typeof item === 'function' && !out.includes(item)) out.push(item)
+  return out
+}
+
 /** Scope kinds that hold a module's top-level bindings (ESM `Module`, the CommonJS wrapper `Closure`). */
 function isModuleLevel (kind: string): boolean {
   return kind === 'Module' || kind === 'Closure' || kind === 'Script'
@@ -44,6 +54,7 @@ export class ValueReader {
   private readonly chains = new Map<Function, ScopeVars[]>()
   private readonly handleCache = new Map<string, Function | null>()
   private readonly resolving = new Set<string>()
+  private readonly siteValues = new Map<HandleSite, unknown>()
 
   constructor (
     private readonly bridge: InspectorBridge,
@@ -51,7 +62,9 @@ export class ValueReader {
     private readonly entryFn: Function,
     entryDetails: FunctionDetails,
     private readonly entryFile: string,
-    private readonly handles: Map<string, HandleSite[]>
+    private readonly handles: Map<string, HandleSite[]>,
+    /** The original source file a function is defined in, to check candidate handles. */
+    private readonly fileOf: (fn: Function) => string | undefined = () => undefined
   ) {
     this.chains.set(entryFn, entryDetails.scopes.map((ref) => ({ ref, vars: undefined })))
   }
@@ -89,12 +102,42 @@ export class ValueReader {
     this.resolving.add(file)
     let found: Function | undefined
     for (const site of this.handles.get(file) ?? []) {
-      const v = this.readImport(site)
-      if (typeof v.value === 'function') { found = v.value; break }
+      const v = this.siteValue(site)
+      if (site.direct === true && typeof v === 'function') { found = v; break }
+      // A computed value (a function picked at load time, a table of
+      // functions) may hold functions of several files: take one defined here.
+      found = functionsIn(v).find((f) => this.fileOf(f) === file)
+      if (found !== undefined) break
+    }
+    if (found === undefined) {
+      // Imports used only by top-level statements are not kept in the
+      // module's scope; a function of this file may still sit in a value
+      // read for another file (`jump[0x38] = negint.decodeNegint8`).
+      for (const [other, sites] of this.handles) {
+        if (other === file || this.resolving.has(other)) continue
+        for (const site of sites) {
+          found = functionsIn(this.siteValue(site)).find((f) => this.fileOf(f) === file)
+          if (found !== undefined) break
+        }
+        if (found !== undefined) break
+      }
     }
     this.resolving.delete(file)
     this.handleCache.set(file, found ?? null)
     return found
+  }
+
+  /** The value at a handle site, read once per computation. */
+  private siteValue (site: HandleSite): unknown {
+    if (this.siteValues.has(site)) return this.siteValues.get(site)
+    let v: unknown
+    try {
+      v = this.readImport(site).value
+    } catch {
+      v = undefined
+    }
+    this.siteValues.set(site, v)
+    return v
   }
 
   private readImport (site: HandleSite): { found: boolean, value: unknown, plan?: ReadPlan } {

@@ -8,6 +8,7 @@ import t from 'tap'
 import { createProject, distModule } from '../../helpers/project.js'
 
 interface Printed {
+  digest: string
   entry: string
   declarations: Record<string, string>
   packages: Record<string, string>
@@ -21,7 +22,7 @@ import { target } from './app.js'
 const hashValue = (v: unknown) => new Uint8Array(createHash('sha256').update(String(v)).digest())
 const s = codeSignature(target, { hashValue })
 const hex = (u: Uint8Array) => Buffer.from(u).toString('hex')
-console.log(JSON.stringify({ entry: s.manifest.entry, declarations: Object.fromEntries(Object.entries(s.manifest.declarations).map(([k, v]) => [k, hex(v)])), packages: s.manifest.packages, unavailable: s.manifest.unavailable }))
+console.log(JSON.stringify({ digest: hex(s.digest), entry: s.manifest.entry, declarations: Object.fromEntries(Object.entries(s.manifest.declarations).map(([k, v]) => [k, hex(v)])), packages: s.manifest.packages, unavailable: s.manifest.unavailable }))
 `
 
 const p = createProject({
@@ -30,9 +31,21 @@ const p = createProject({
 import { shared } from '../../lib/src/shared.js'
 import { linked } from 'linked-lib'
 import table from './table.json' with { type: 'json' }
+import { handlers } from './dispatch.js'
 
 export function target(x: number): string {
-  return join(String(shared(x) + linked(x)), String(table.rows))
+  return join(String(shared(x) + linked(x) + handlers[0]!(x)), String(table.rows))
+}
+`,
+  'packages/app/src/dispatch.ts': `import * as ops from './ops.js'
+
+export const handlers: Array<(x: number) => number> = []
+handlers[0] = ops.inc
+`,
+  'packages/app/src/ops.ts': `const BIAS = Number(process.env.SIG_BIAS ?? '0')
+
+export function inc(x: number): number {
+  return x + 1 + BIAS
 }
 `,
   'packages/app/src/table.json': '{ "rows": 3 }\n',
@@ -50,10 +63,15 @@ symlinkSync(p.path('packages/linked'), p.path('packages/app/node_modules/linked-
 t.test('monorepo keys, data files, builtins and linked packages', async (t) => {
   const s = await p.run('tsx', 'packages/app/src/driver.ts') as Printed
   t.equal(s.entry, 'src/app.ts#target', 'keys are relative to the function\'s own package')
-  t.same(Object.keys(s.declarations).sort(), ['@demo/lib:src/shared.ts#shared', 'src/app.ts#target', 'src/table.json'])
+  t.same(Object.keys(s.declarations).sort(), [
+    '@demo/lib:src/shared.ts#shared', 'src/app.ts#target', 'src/dispatch.ts#handlers', 'src/ops.ts#BIAS', 'src/ops.ts#inc', 'src/table.json'
+  ])
   t.same(s.packages, { 'linked-lib': '0.3.0', 'node:path': process.versions.node.split('.')[0] })
   t.same(s.unavailable, [])
   p.edit('packages/app/src/table.json', '3', '4')
   const edited = await p.run('tsx', 'packages/app/src/driver.ts') as Printed
   t.not(edited.declarations['src/table.json'], s.declarations['src/table.json'], 'an imported data file counts by content')
+  const biased = await p.run('tsx', 'packages/app/src/driver.ts', { env: { SIG_BIAS: '5' } }) as Printed
+  t.same(biased.unavailable, [], 'a value of a module reached only through a table of functions is read')
+  t.not(biased.digest, edited.digest, 'and it is a dependency')
 })
