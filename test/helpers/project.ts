@@ -155,7 +155,12 @@ export class TempProject {
   /** A copy of the whole project (sources, node_modules, dist) in a new directory. */
   copy (dir?: string): TempProject {
     const root = dir ?? mkdtempSync(join(tmpdir(), 'dds-project-'))
-    cpSync(this.root, root, { recursive: true })
+    try {
+      cpSync(this.root, root, { recursive: true })
+    } catch (err) {
+      if (dir === undefined) rmSync(root, { recursive: true, force: true })
+      throw err
+    }
     return new TempProject(root)
   }
 
