@@ -7,14 +7,23 @@
  * code manifests, artifact roots and chunks, called and loaded evaluations,
  * and the stored argument blocks.
  *
- * A bundle is untrusted input. Import reads the file twice: the first pass
- * checks every block against its CID and that the graph is complete, without
- * writing anything; the second writes the blocks (re-hashed, in case the file
- * changed meanwhile), then commits the paths and memo entries in one batch.
- * Every refusal is DDS_BUNDLE_INVALID with `data.problem` saying what was
- * wrong and, when a block is to blame, `data.cid`; the store is left as it was.
+ * A bundle is untrusted input. Import checks every block against its CID and
+ * that the graph is complete before anything becomes visible: the first pass
+ * hashes every block, writing the large ones that verify as blob files (a
+ * file without an index entry is invisible, exactly as the chunks of a run
+ * before its batch); the second reads the small blocks again (checked against
+ * a checksum of their first reading, and the file against replacement) and
+ * writes them; one last batch adds the large blocks' index entries, the memo
+ * entries and the history entries. Every refusal is DDS_BUNDLE_INVALID with
+ * `data.problem` saying what was wrong and, when a block is to blame,
+ * `data.cid`; the paths, heads, history and memo entries stay as they were
+ * (verified chunk files left by a refused import are removed by gc).
+ * The manifest also counts the blocks, so that a bundle cut at a block
+ * boundary is refused too.
  */
 import { open as fsOpen, rename, rm, type FileHandle } from 'node:fs/promises'
+import type { Stats } from 'node:fs'
+import { crc32 } from 'node:zlib'
 import { dirname, basename, join } from 'node:path'
 import { createHash, randomBytes } from 'node:crypto'
 import { CarWriter } from '@ipld/car/writer'
@@ -22,7 +31,7 @@ import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
 import { DdsError, ErrorCodes } from './errors.js'
 import { cidOf, matches, DAG_CBOR_CODE, RAW_CODE, SHA256_CODE, BLAKE3_CODE } from './hash.js'
-import { encodeNode, toBundleManifest, type BundleManifest, type EvaluationRecord, type HistoryEntry, type MemoEntry } from './records.js'
+import { encodeNode, toBundleManifest, type BundleManifest, type EvaluationRecord, type HistoryEntry } from './records.js'
 import { ancestors, validatePath } from './paths.js'
 import { Pending, type Store, type PathUpdate } from './store.js'
 import { BlockIndex, entryLinks, required, walkStore, type Link } from './verify.js'
@@ -112,20 +121,34 @@ export async function exportBundle (store: Store, paths: string[], file: string,
         blocks++
         bytes += manifestBytes.byteLength
         const written = new Set<string>([root.toString()])
-        for await (const v of walkStore(store, roots)) {
+        // Chunks are read a few ahead, in order, while earlier ones are written.
+        const ahead: Array<{ link: Link, bytes: Uint8Array | Promise<Uint8Array | undefined> }> = []
+        const emit = async (): Promise<void> => {
+          const { link, bytes: pending } = ahead.shift() as (typeof ahead)[number]
+          const data = await pending
+          const id = link.cid.toString()
+          if (data === undefined) throw new DdsError(ErrorCodes.NOT_FOUND, `${link.role} ${id} is missing from the store (run dds verify)`, { data: { cid: id, role: link.role } })
+          if (link.size !== undefined && data.byteLength !== link.size) throw new DdsError(ErrorCodes.INTEGRITY, `chunk ${id} has ${data.byteLength} bytes, ${link.size} expected`, { data: { cid: id } })
+          await writer.put({ cid: link.cid, bytes: data })
+          blocks++
+          bytes += data.byteLength
+          onProgress?.({ blocks, bytes, total })
+        }
+        for await (const v of walkStore(store, roots, { readLeaves: false })) {
           const id = v.link.cid.toString()
           if (!v.present) {
             if (!required(v.link.role)) continue
             throw new DdsError(ErrorCodes.NOT_FOUND, `${v.link.role} ${id} is missing from the store (run dds verify)`, { data: { cid: id, role: v.link.role } })
           }
           if (v.error !== undefined) throw v.error
-          if (written.has(id) || v.bytes === undefined) continue
+          if (written.has(id)) continue
           written.add(id)
-          await writer.put({ cid: v.link.cid, bytes: v.bytes })
-          blocks++
-          bytes += v.bytes.byteLength
-          onProgress?.({ blocks, bytes, total })
+          const data = v.bytes ?? store.getBlock(v.link.cid)
+          if (data instanceof Promise) data.catch(() => {})
+          ahead.push({ link: v.link, bytes: data })
+          if (ahead.length >= 8) await emit()
         }
+        while (ahead.length > 0) await emit()
       } finally {
         await writer.close()
       }
@@ -149,8 +172,9 @@ export async function exportBundle (store: Store, paths: string[], file: string,
       }
       await flush()
     }
+    // No fsync: like a copy, the file is named once complete; a bundle torn by a
+    // power loss is refused on import (every block is checked), never trusted.
     await Promise.all([produce(), consume()])
-    await fh.datasync()
     await fh.close()
     await rename(tmp, file)
   } catch (err) {
@@ -229,7 +253,8 @@ class CarFile {
   /** The next `n` bytes, as a fresh array. */
   async exactly (n: number): Promise<Uint8Array> {
     if (this.offset + n > this.size) throw invalid('truncated', `a section at byte ${this.offset} needs ${n} bytes, the file has ${this.size - this.offset} left`, { offset: this.offset })
-    const out = new Uint8Array(n)
+    // Every byte is filled below (or the read fails): no need to zero 1 GiB first.
+    const out: Uint8Array = n >= 4096 ? Buffer.allocUnsafeSlow(n) : new Uint8Array(n)
     const have = Math.min(n, this.#len - this.#pos)
     out.set(this.#buf.subarray(this.#pos, this.#pos + have), 0)
     this.#pos += have
@@ -277,7 +302,10 @@ class CarFile {
     let cid: CID
     let bytes: Uint8Array
     try {
-      [cid, bytes] = CID.decodeFirst(section)
+      const [c, rest] = CID.decodeFirst(section)
+      // A decoded CID keeps a view of the whole section: copy it, so that keeping the CID does not keep the block.
+      cid = CID.decode(c.bytes.slice())
+      bytes = rest
     } catch (err) {
       throw invalid('cid', `the section at byte ${offset} does not start with a CID`, { offset }, err)
     }
@@ -289,17 +317,19 @@ class CarFile {
   }
 }
 
-async function openBundle (file: string, maxBlock: number): Promise<{ car: CarFile, close: () => Promise<void> }> {
-  let fh: FileHandle
+async function openFile (file: string): Promise<FileHandle> {
   try {
-    fh = await fsOpen(file, 'r')
+    return await fsOpen(file, 'r')
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     if (code === 'ENOENT') throw new DdsError(ErrorCodes.NOT_FOUND, `bundle file ${file} does not exist`, { cause: err, data: { file } })
     throw err
   }
-  const { size } = await fh.stat()
-  return { car: new CarFile(fh, size, maxBlock), close: async () => { await fh.close() } }
+}
+
+/** What changes when a file is written to or replaced. */
+function identity (s: Stats): string {
+  return `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`
 }
 
 // ---------------------------------------------------------------------- import
@@ -351,37 +381,83 @@ export async function importBundle (store: Store, file: string, options: ImportO
   if (typeof file !== 'string' || file === '') throw new TypeError('importBundle() needs a file name')
   const maxBlock = options.maxBlockSize ?? 64 * 1024 * 1024
   if (!Number.isSafeInteger(maxBlock) || maxBlock <= 0) throw new RangeError('maxBlockSize must be a positive integer')
-  const onProgress = options.onProgress
+  // The file stays open for both passes, and its identity is checked after
+  // the second, so that both passes read the same bytes.
+  const fh = await openFile(file)
+  try {
+    return await importFrom(store, fh, maxBlock, options.onProgress)
+  } finally {
+    await fh.close()
+  }
+}
 
-  // ---- pass 1: verify, write nothing
+async function importFrom (store: Store, fh: FileHandle, maxBlock: number, onProgress: ImportOptions['onProgress']): Promise<ImportResult> {
+  // The gc lock keeps a collection from sweeping blocks written here before the commit names them.
+  const lock = await store.lock('gc')
+  try {
+    return await importLocked(store, fh, maxBlock, onProgress)
+  } finally {
+    await lock.release()
+  }
+}
+
+/** A block written as a file during the first pass, whose index entry waits for the commit. */
+interface Staged { cid: CID, ops: BatchOp[], size: number }
+/** A small block, read again (and checked against its first reading) in the second pass. */
+interface Later { cid: CID, offset: number, size: number, crc: number }
+
+async function importLocked (store: Store, fh: FileHandle, maxBlock: number, onProgress: ImportOptions['onProgress']): Promise<ImportResult> {
+  // ---- pass 1: verify every block. Large blocks that verify are written as
+  // blob files now (a file with no index entry is invisible, as when a run
+  // writes its chunks); small ones are only remembered, by offset.
+  const stats = await fh.stat()
   const index = new BlockIndex()
+  const seen = new Set<string>()
+  const staged: Staged[] = []
+  const later: Later[] = []
+  const files = store.backend.files !== undefined
   let root: CID
   let manifest: BundleManifest | undefined
   let blocks = 0
   let count: number | undefined
-  let fileSize: number
   {
-    const { car, close } = await openBundle(file, maxBlock)
-    fileSize = car.size
+    const car = new CarFile(fh, stats.size, maxBlock)
+    root = await car.header()
+    let lastReport = 0
+    // A few files are written while the next blocks are read and hashed.
+    const writing = new Set<Promise<void>>()
     try {
-      root = await car.header()
-      let lastReport = 0
       for (let b = await car.block(); b !== undefined; b = await car.block()) {
-        const id = b.cid.toString()
-        if (!matches(b.cid, b.bytes)) throw invalid('hash-mismatch', `block ${id} does not match its CID`, { cid: id, offset: b.offset })
-        if (index.has(b.cid)) throw invalid('duplicate', `block ${id} appears twice`, { cid: id, offset: b.offset })
-        index.add(b.cid, b.bytes)
+        const { cid, bytes, offset } = b
+        const id = cid.toString()
+        if (!matches(cid, bytes)) throw invalid('hash-mismatch', `block ${id} does not match its CID`, { cid: id, offset })
+        if (seen.has(id)) throw invalid('duplicate', `block ${id} appears twice`, { cid: id, offset })
+        seen.add(id)
+        index.add(cid, bytes)
         blocks++
-        if (b.cid.equals(root)) ({ manifest, count } = readManifest(root, b.bytes))
+        if (cid.equals(root)) ({ manifest, count } = readManifest(root, bytes))
+        if (files && bytes.byteLength >= store.fileThreshold) {
+          const p = (async () => {
+            const pending = new Pending()
+            await store.stageBlock(cid, bytes, pending)
+            if (pending.ops.length > 0) staged.push({ cid, ops: pending.ops, size: bytes.byteLength })
+          })()
+          writing.add(p)
+          p.then(() => writing.delete(p), () => {})
+          if (writing.size >= 4) await Promise.race(writing)
+        } else {
+          later.push({ cid, offset: car.offset - bytes.byteLength, size: bytes.byteLength, crc: crc32(bytes) })
+        }
         if (onProgress !== undefined && car.offset - lastReport >= 4 << 20) {
           lastReport = car.offset
           onProgress({ phase: 'verify', bytes: car.offset, total: car.size })
         }
       }
-      onProgress?.({ phase: 'verify', bytes: car.size, total: car.size })
     } finally {
-      await close()
+      await Promise.allSettled(writing)
     }
+    await Promise.all(writing)
+    onProgress?.({ phase: 'verify', bytes: car.size, total: car.size })
   }
   if (manifest === undefined) throw invalid('root', `the root block ${root.toString()} is not in the bundle`, { cid: root.toString() })
   const m = manifest
@@ -419,11 +495,9 @@ export async function importBundle (store: Store, file: string, options: ImportO
     const head = await store.headEntry(path)
     if (head !== undefined && sameCid(head.evaluation, last.evaluation)) kept.set(path, 'same')
     else if (head !== undefined && head.time >= last.time) kept.set(path, 'newer')
-    else {
-      if (last.evaluation !== null) {
-        moving.push(last.evaluation)
-        await checkOverlap(store, path, m)
-      }
+    else if (last.evaluation !== null) {
+      moving.push(last.evaluation)
+      await checkOverlap(store, path, m)
     }
     for (const e of entries) {
       const u: PathUpdate = { path, evaluation: e.evaluation, output: e.output, time: e.time, imported: true }
@@ -440,78 +514,73 @@ export async function importBundle (store: Store, file: string, options: ImportO
     stack.push(...(index.record(c)?.calls ?? []))
   }
 
-  // ---- pass 2: write the blocks, then commit paths and memo entries together
-  const lock = await store.lock('gc')
-  try {
-    let written = 0
-    let bytes = 0
-    const done = new Set<string>()
-    const { car, close } = await openBundle(file, maxBlock)
-    try {
-      if (car.size !== fileSize) throw invalid('changed', 'the bundle file changed while it was imported')
-      await car.header()
-      let pending = new Pending()
-      let pendingBytes = 0
-      let lastReport = 0
-      for (let b = await car.block(); b !== undefined; b = await car.block()) {
-        const id = b.cid.toString()
-        if (!reached.has(id) || done.has(id)) continue
-        done.add(id)
-        if (await store.hasBlock(b.cid)) continue
-        if (!matches(b.cid, b.bytes)) throw invalid('changed', `block ${id} changed while the bundle was imported`, { cid: id })
-        await store.stageBlock(b.cid, b.bytes, pending)
-        written++
-        bytes += b.bytes.byteLength
-        pendingBytes += b.bytes.byteLength
-        if (pending.ops.length >= 1024 || pendingBytes >= 32 << 20) {
-          await store.write(pending)
-          pending = new Pending()
-          pendingBytes = 0
-        }
-        if (onProgress !== undefined && car.offset - lastReport >= 4 << 20) {
-          lastReport = car.offset
-          onProgress({ phase: 'write', bytes: car.offset, total: car.size })
-        }
-      }
+  // ---- pass 2: the small blocks, read again at their offsets (checked
+  // against their first reading), written in batches.
+  let written = 0
+  let bytes = 0
+  let pending = new Pending()
+  let pendingBytes = 0
+  let done = 0
+  for (const l of later) {
+    const id = l.cid.toString()
+    if (!reached.has(id) || await store.hasBlock(l.cid)) continue
+    const data = new Uint8Array(l.size)
+    const { bytesRead } = await fh.read(data, 0, l.size, l.offset)
+    if (bytesRead !== l.size || crc32(data) !== l.crc) throw invalid('changed', `block ${id} changed while the bundle was imported`, { cid: id })
+    await store.stageBlock(l.cid, data, pending)
+    written++
+    bytes += l.size
+    pendingBytes += l.size
+    if (pending.ops.length >= 1024 || pendingBytes >= 32 << 20) {
       await store.write(pending)
-      onProgress?.({ phase: 'write', bytes: car.size, total: car.size })
-    } finally {
-      await close()
+      pending = new Pending()
+      pendingBytes = 0
     }
-    if (done.size !== reached.size) throw invalid('changed', 'the bundle file changed while it was imported')
-
-    // One memo key may answer several evaluations of the bundle (same code and
-    // arguments, other loaded values): the newest entries' evaluations come
-    // first and take the primary key; each also gets its key with its loads.
-    const final = new Pending()
-    let memo = 0
-    const claimed = new Set<string>()
-    for (const cid of memoOrder(m, index, reached)) {
-      const record = index.record(cid) as EvaluationRecord
-      const id = cid.toString()
-      const value = encodeNode({ evaluation: cid, output: record.output, loads: record.loads } satisfies MemoEntry)
-      const keys = [record.signature]
-      if (record.loads.length > 0) keys.push(loadsKey(record.signature, record.loads))
-      for (const [i, key] of keys.entries()) {
-        const k = Buffer.from(key).toString('hex')
-        if (claimed.has(k)) continue
-        claimed.add(k)
-        const existing = await store.lookupMemo(key)
-        if (existing !== undefined && (existing.evaluation.equals(cid) || i > 0 || !replace.has(id))) continue
-        final.add({ type: 'put', space: 'memo', key, value } satisfies BatchOp)
-        memo++
-      }
-    }
-    const result = await store.commit(updates, final, { onlyIfNewer: true })
-    const paths: ImportedPath[] = Object.entries(m.paths).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([path, entries]) => {
-      const appended = result.appended.filter((a) => a.path === path).length
-      const k = kept.get(path)
-      return { path, appended, skipped: entries.length - appended, ...(k === undefined ? {} : { kept: k }) }
-    })
-    return { root, manifest: m, blocks, written, bytes, memo, paths }
-  } finally {
-    await lock.release()
+    done += l.size
+    if (onProgress !== undefined && done % (4 << 20) < l.size) onProgress({ phase: 'write', bytes: done, total: stats.size })
   }
+  await store.write(pending)
+  onProgress?.({ phase: 'write', bytes: stats.size, total: stats.size })
+  if (identity(await fh.stat()) !== identity(stats)) throw invalid('changed', 'the bundle file changed while it was imported')
+
+  // The index entries of the large blocks, the memo entries and the history
+  // entries go in one batch. One memo key may answer several evaluations of
+  // the bundle (same code and arguments, other loaded values): the newest
+  // entries' evaluations come first and take the primary key; each also gets
+  // its key with its loads.
+  const final = new Pending()
+  for (const st of staged) {
+    if (!reached.has(st.cid.toString())) continue
+    for (const op of st.ops) final.add(op)
+    written++
+    bytes += st.size
+  }
+  let memo = 0
+  const claimed = new Set<string>()
+  for (const cid of memoOrder(m, index, reached)) {
+    const record = index.record(cid) as EvaluationRecord
+    const id = cid.toString()
+    // The same fields as the memo entries of Store.stageEvaluation.
+    const value = encodeNode({ evaluation: cid, output: record.output, loads: record.loads, nested: record.calls.length > 0 })
+    const keys = [record.signature]
+    if (record.loads.length > 0) keys.push(loadsKey(record.signature, record.loads))
+    for (const [i, key] of keys.entries()) {
+      const k = Buffer.from(key).toString('hex')
+      if (claimed.has(k)) continue
+      claimed.add(k)
+      const existing = await store.lookupMemo(key)
+      if (existing !== undefined && (existing.evaluation.equals(cid) || i > 0 || !replace.has(id))) continue
+      final.add({ type: 'put', space: 'memo', key, value } satisfies BatchOp)
+      memo++
+    }
+  }
+  const result = await store.commit(updates, final, { onlyIfNewer: true })
+  const paths: ImportedPath[] = Object.entries(m.paths).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([path, entries]) => {
+    const appended = result.appended.filter((a) => a.path === path).length
+    const k = kept.get(path)
+    return { path, appended, skipped: entries.length - appended, ...(k === undefined ? {} : { kept: k }) }
+  })
+  return { root, manifest: m, blocks, written, bytes, memo, paths }
 }
 
 /** Evaluations to write memo entries for: newest history entries first, then what they call, then the rest. */

@@ -1,0 +1,115 @@
+/**
+ * Bundles against the file system: export and import of a store holding
+ * 1 GiB of artifacts (8 x 128 MiB Float64Arrays, 1 MiB chunks), against
+ * copying the same bytes with fs: the bundle file with fs.copyFile (one file,
+ * copied in the kernel), and the store's chunk files one by one (what the
+ * export reads and the import writes). Also the peak memory of
+ * each operation, which must stay far below the bundle size (both stream).
+ *
+ *   node bench/bundle.js [--quick]    (quick: 256 MiB)
+ */
+import { copyFile, mkdir, readdir, rm, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { openStore } from '../dist/store/index.js'
+import { exportBundle, importBundle } from '../dist/store/bundle.js'
+import { MiB, quick, tempDir, compare, figure, report } from './common.js'
+
+const ARTIFACT = 128 * MiB
+const COUNT = quick ? 2 : 8
+const reps = quick ? 3 : 5
+
+/** Sample the resident set size while `fn` runs; returns the peak above the start. */
+async function peakRss (fn) {
+  const start = process.memoryUsage().rss
+  let peak = start
+  const timer = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss) }, 20)
+  try {
+    await fn()
+  } finally {
+    clearInterval(timer)
+  }
+  return (Math.max(peak, process.memoryUsage().rss) - start) / MiB
+}
+
+async function main () {
+  const dir = tempDir('bundle')
+  const src = join(dir, 'src')
+  const store = await openStore({ location: src })
+  const paths = []
+  for (let i = 0; i < COUNT; i++) {
+    const value = new Float64Array(ARTIFACT / 8)
+    for (let j = 0; j < value.length; j++) value[j] = Math.random()
+    const { cid } = await store.putArtifact(value)
+    const path = `/bench/a${i}`
+    // A bare record is enough for a bundle: fabricate one per artifact.
+    const { Pending } = await import('../dist/store/index.js')
+    const pending = new Pending()
+    const { evaluation } = await store.stageEvaluation(
+      { algorithm: 'bench', entry: 'bench#a', declarations: {}, values: {}, packages: {}, unavailable: [] },
+      { kind: 'keep', path, fn: { name: 'a' }, signature: new Uint8Array(32).fill(i), inputs: [], loads: [], calls: [], output: cid, started: Date.now(), duration: 1 },
+      [new Uint8Array(32).fill(i)], pending)
+    await store.write(pending)
+    await store.commit([{ path, evaluation, output: cid }])
+    paths.push(path)
+  }
+  const total = COUNT * ARTIFACT
+  const bundle = join(dir, 'b.car')
+
+  const blobs = join(src, 'blobs')
+  const names = []
+  for (const d of await readdir(blobs)) for (const f of await readdir(join(blobs, d))) names.push([d, f])
+  await store.close()
+
+  // One round runs everything once, so that each operation and its baselines
+  // meet the same state of the page cache and of the disk's write-back.
+  const copy = join(dir, 'copy.car')
+  const to = join(dir, 'files')
+  const location = join(dir, 'dst')
+  const exp = []; const cp = []; const files = []; const imp = []
+  let exportPeak = 0
+  let importPeak = 0
+  let size = 0
+  const timed = async (fn) => { const t0 = process.hrtime.bigint(); await fn(); return Number(process.hrtime.bigint() - t0) / 1e6 }
+  for (let round = -1; round < reps; round++) {
+    const src2 = await openStore({ location: src })
+    await rm(bundle, { force: true })
+    let peak = 0
+    const e = await timed(async () => { peak = await peakRss(() => exportBundle(src2, paths, bundle)) })
+    await src2.close()
+    size = (await stat(bundle)).size
+    await rm(copy, { force: true })
+    const c = await timed(() => copyFile(bundle, copy))
+    await rm(to, { recursive: true, force: true })
+    const f = await timed(async () => {
+      for (const [d, n] of names) {
+        await mkdir(join(to, d), { recursive: true })
+        await copyFile(join(blobs, d, n), join(to, d, n))
+      }
+    })
+    await rm(location, { recursive: true, force: true })
+    const dst = await openStore({ location })
+    let ipeak = 0
+    const i = await timed(async () => { ipeak = await peakRss(() => importBundle(dst, bundle)) })
+    await dst.close()
+    if (round < 0) continue
+    exp.push(e); cp.push(c); files.push(f); imp.push(i)
+    exportPeak = Math.max(exportPeak, peak)
+    importPeak = Math.max(importPeak, ipeak)
+  }
+
+  const mib = (ms) => ms.map((x) => (size / MiB) / (x / 1000))
+  compare({ group: 'bundle', name: `export ${total / MiB} MiB of artifacts`, unit: 'ms', ours: exp, base: files, baseline: `fs.copyFile of the ${names.length} chunk files`, target: '>= 0.5x' })
+  compare({ group: 'bundle', name: `export ${total / MiB} MiB of artifacts`, unit: 'ms', ours: exp, base: cp, baseline: 'fs.copyFile of the bundle', target: '>= 0.5x' })
+  compare({ group: 'bundle', name: `import ${total / MiB} MiB bundle (verify, then write)`, unit: 'ms', ours: imp, base: files, baseline: `fs.copyFile of the ${names.length} chunk files`, target: '>= 0.5x' })
+  compare({ group: 'bundle', name: `import ${total / MiB} MiB bundle (verify, then write)`, unit: 'ms', ours: imp, base: cp, baseline: 'fs.copyFile of the bundle', target: '>= 0.5x' })
+  figure({ group: 'bundle', name: 'export throughput', unit: 'MiB/s', samples: mib(exp) })
+  figure({ group: 'bundle', name: 'import throughput', unit: 'MiB/s', samples: mib(imp) })
+  figure({ group: 'bundle', name: 'fs.copyFile throughput', unit: 'MiB/s', samples: mib(cp) })
+  figure({ group: 'bundle', name: 'export peak RSS growth', unit: 'MiB', samples: [exportPeak], target: `<< ${total / MiB}` })
+  figure({ group: 'bundle', name: 'import peak RSS growth', unit: 'MiB', samples: [importPeak], target: `<< ${total / MiB}` })
+  await rm(dir, { recursive: true, force: true })
+}
+
+await main()
+if (import.meta.url === `file://${process.argv[1]}`) report()
+export { main }
