@@ -59,7 +59,10 @@ async function small () {
   await db.close()
 }
 
-await large()
-await small()
-if (import.meta.url === `file://${process.argv[1]}`) report()
 export { large, small }
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  await large()
+  await small()
+  report()
+}

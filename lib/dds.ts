@@ -234,7 +234,7 @@ export class DdsInstance implements Dds {
     if (hit !== undefined) {
       const value = await this.store.readArtifact(hit.output)
       this.#remember(value, hit.output)
-      await this.#adoptChildren(run, hit.evaluation)
+      if (hit.nested) await this.#adoptChildren(run, hit.evaluation)
       this.#emit({ type: 'hit', path, evaluation: hit.evaluation })
       return { value, evaluation: hit.evaluation, output: hit.output, loads: hit.loads, hit: true }
     }
@@ -287,7 +287,7 @@ export class DdsInstance implements Dds {
       if (again !== undefined) {
         const value = await this.store.readArtifact(again.output)
         this.#remember(value, again.output)
-        await this.#adoptChildren(run, again.evaluation)
+        if (again.nested) await this.#adoptChildren(run, again.evaluation)
         this.#emit({ type: 'hit', path, evaluation: again.evaluation })
         return { value, evaluation: again.evaluation, output: again.output, loads: again.loads, hit: true }
       }
@@ -360,8 +360,13 @@ export class DdsInstance implements Dds {
   }
 
   async #commit (run: Run): Promise<void> {
-    if (run.updates.size === 0) return
-    const updates = [...run.updates.values()]
+    // Paths already pointing at their evaluation need no commit (the common case of a hit).
+    const updates: PathUpdate[] = []
+    for (const u of run.updates.values()) {
+      const head = await this.store.headEntry(u.path)
+      if (head === undefined || !sameCid(head.evaluation, u.evaluation)) updates.push(u)
+    }
+    if (updates.length === 0) return
     const result = await this.store.commit(updates)
     if (result.appended.length > 0) this.#emit({ type: 'commit', paths: result.appended.map((a) => a.path) })
   }
@@ -406,6 +411,10 @@ export class DdsInstance implements Dds {
   dataFunction<F extends () => unknown>(path: string, fn: F): () => Promise<Kept<F>> {
     return makeDataFunction(path, fn, (p, f) => this.keep(p, f as AnyFunction) as Promise<Kept<F>>)
   }
+}
+
+function sameCid (a: CID | null, b: CID | null): boolean {
+  return a === null || b === null ? a === b : a.equals(b)
 }
 
 function overlap (dir: string, path: string): DdsError {

@@ -86,6 +86,8 @@ export interface MemoEntry {
   evaluation: CID
   output: CID
   loads: LoadRef[]
+  /** False when the evaluation called no nested keep (a hit then needs no walk of its calls). */
+  nested: boolean
 }
 
 /** An entry of a path's history, as stored. `evaluation: null` is a deletion. */
@@ -260,7 +262,7 @@ export function toCodeManifest (v: unknown): CodeManifest {
 export function toMemoEntry (v: unknown): MemoEntry {
   const what = 'memo entry'
   const o = obj(v, what)
-  return { evaluation: cid(o.evaluation, what, 'evaluation'), output: cid(o.output, what, 'output'), loads: list(o, 'loads', what).map(toLoadRef) }
+  return { evaluation: cid(o.evaluation, what, 'evaluation'), output: cid(o.output, what, 'output'), loads: list(o, 'loads', what).map(toLoadRef), nested: o.nested !== false }
 }
 
 export function toHistoryEntry (v: unknown): HistoryEntry {

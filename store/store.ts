@@ -496,7 +496,7 @@ export class Store {
     const code = await this.stageNode(manifest, pending)
     const full: EvaluationRecord = { ...record, code }
     const evaluation = await this.stageNode(full, pending)
-    const memo = encodeNode({ evaluation, output: full.output, loads: full.loads } satisfies MemoEntry)
+    const memo = encodeNode({ evaluation, output: full.output, loads: full.loads, nested: full.calls.length > 0 } satisfies MemoEntry)
     for (const key of memoKeys) pending.add({ type: 'put', space: 'memo', key, value: memo })
     return { evaluation, code }
   }
