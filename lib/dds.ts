@@ -368,7 +368,10 @@ export class DdsInstance implements Dds {
     }
     if (updates.length === 0) return
     const result = await this.store.commit(updates)
-    if (result.appended.length > 0) this.#emit({ type: 'commit', paths: result.appended.map((a) => a.path) })
+    if (result.appended.length > 0) {
+      const byPath = new Map(updates.map((u) => [u.path, u.evaluation]))
+      this.#emit({ type: 'commit', paths: result.appended.map((a) => a.path), entries: result.appended.map((a) => ({ ...a, evaluation: byPath.get(a.path) ?? null })) })
+    }
   }
 
   // ------------------------------------------------------------------ evaluate, load, dataFunction

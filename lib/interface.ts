@@ -25,7 +25,7 @@ export type DdsEvent =
   | { type: 'hit', path: string, evaluation: CID }
   | { type: 'miss', path: string }
   | { type: 'computed', path: string, evaluation: CID, duration: number }
-  | { type: 'commit', paths: string[] }
+  | { type: 'commit', paths: string[], entries: Array<{ path: string, seq: number, evaluation: CID | null }> }
   | { type: 'warning', message: string, path?: string }
 
 /** Escape hatches for a function whose code cannot or should not be analysed. */
