@@ -393,7 +393,7 @@ export async function importBundle (store: Store, file: string, options: ImportO
 
 async function importFrom (store: Store, fh: FileHandle, maxBlock: number, onProgress: ImportOptions['onProgress']): Promise<ImportResult> {
   // The gc lock keeps a collection from sweeping blocks written here before the commit names them.
-  const lock = await store.lock('gc')
+  const lock = await store.lock('gc', 'shared')
   try {
     return await importLocked(store, fh, maxBlock, onProgress)
   } finally {
