@@ -8,7 +8,9 @@ import type { CID } from 'multiformats/cid'
 import { validatePath } from '../store/paths.js'
 import type { Store } from '../store/store.js'
 import { DdsError, ErrorCodes, isDdsError } from '../store/errors.js'
-import type { FunctionInfo } from '../store/records.js'
+import { decodeNode, toArtifactRoot, type FunctionInfo } from '../store/records.js'
+import { DAG_CBOR_CODE } from '../store/hash.js'
+import { linksOf } from '../store/verify.js'
 
 /** An evaluation in the graph. */
 export interface GraphNode {
@@ -25,13 +27,18 @@ export interface GraphNode {
   missing: boolean
 }
 
-/** Data flowing from one evaluation to another: a loaded path, or a nested keep's result. */
+/**
+ * Data flowing from one evaluation to another: a kept value passed as an
+ * argument (`input`, with its position), a loaded path, or a nested keep's result.
+ */
 export interface GraphEdge {
   from: string
   to: string
-  kind: 'load' | 'call'
+  kind: 'input' | 'load' | 'call'
   /** The path the value went through. */
   path: string | null
+  /** The argument position, for `input` edges. */
+  index?: number
 }
 
 export interface LineageGraph {
@@ -41,7 +48,8 @@ export interface LineageGraph {
 
 /**
  * The lineage of some paths (default: every path with a value): their current
- * evaluations and, transitively, the evaluations they loaded and called.
+ * evaluations and, transitively, the evaluations whose values they received
+ * as arguments, loaded, or called as nested keeps.
  *
  * @example
  * const graph = await lineage(store, ['/models/clf'])
@@ -50,8 +58,18 @@ export interface LineageGraph {
 export async function lineage (store: Store, paths?: string[]): Promise<LineageGraph> {
   const heads = new Map<string, string>()
   const roots: Array<{ id: string, evaluation: CID | null, path: string, output: CID }> = []
-  for await (const e of store.paths()) {
+  // Which evaluation produced an artifact: a kept value passed as an argument is identified by its artifact.
+  const producers = new Map<string, { evaluation: CID, path: string }>()
+  for await (const e of store.paths({ deleted: true })) {
     if (e.evaluation !== null) heads.set(e.path, e.evaluation.toString())
+    const older: Array<{ evaluation: CID, output: CID }> = []
+    for await (const h of store.history(e.path)) if (h.evaluation !== null && h.output !== null) older.push({ evaluation: h.evaluation, output: h.output })
+    for (const h of older.reverse()) producers.set(h.output.toString(), { evaluation: h.evaluation, path: e.path })
+  }
+  for (const [path, id] of heads) {
+    const h = await store.head(path)
+    if (h?.output != null) producers.set(h.output.toString(), { evaluation: h.evaluation as CID, path })
+    void id
   }
   const wanted = paths === undefined || paths.length === 0 ? [...heads.keys()] : paths
   for (const path of wanted) {
@@ -67,7 +85,7 @@ export async function lineage (store: Store, paths?: string[]): Promise<LineageG
   const edges: GraphEdge[] = []
   const edgeKeys = new Set<string>()
   const addEdge = (e: GraphEdge): void => {
-    const k = `${e.from}>${e.to}>${e.kind}`
+    const k = `${e.from}>${e.to}>${e.kind}>${e.index ?? ''}`
     if (edgeKeys.has(k)) return
     edgeKeys.add(k)
     edges.push(e)
@@ -96,6 +114,15 @@ export async function lineage (store: Store, paths?: string[]): Promise<LineageG
       addEdge({ from, to: id, kind: 'load', path: l.path })
       stack.push({ id: from, evaluation: l.evaluation, path: l.path, output: l.output })
     }
+    for (const [index, input] of record.inputs.entries()) {
+      for (const artifact of await artifactsIn(store, input)) {
+        const producer = producers.get(artifact.toString())
+        if (producer === undefined) continue
+        const from = producer.evaluation.toString()
+        addEdge({ from, to: id, kind: 'input', path: producer.path, index })
+        stack.push({ id: from, evaluation: producer.evaluation, path: producer.path, output: artifact })
+      }
+    }
     for (const c of record.calls) {
       const from = c.toString()
       addEdge({ from, to: id, kind: 'call', path: null })
@@ -110,30 +137,82 @@ export async function lineage (store: Store, paths?: string[]): Promise<LineageG
   return { nodes: sorted, edges }
 }
 
+/** The artifacts an argument is or holds: its identity itself, or kept values inside its stored canonical form. */
+async function artifactsIn (store: Store, input: CID): Promise<CID[]> {
+  if (input.code !== DAG_CBOR_CODE) return []
+  let bytes: Uint8Array | undefined
+  try {
+    bytes = await store.getBlock(input)
+  } catch (err) {
+    if (isDdsError(err)) return []
+    throw err
+  }
+  if (bytes === undefined) return []
+  try {
+    // A kept value passed as such is identified by its artifact root.
+    toArtifactRoot(decodeNode(bytes))
+    return [input]
+  } catch {}
+  return linksOf(input, bytes, 'input').map((l) => l.cid)
+}
+
 function when (ms: number | null): string {
   if (ms === null) return ''
-  return new Date(ms).toISOString().replace('T', ' ').slice(0, 19) + ' UTC'
+  return new Date(ms).toISOString().replace('T', ' ').slice(0, 16) + ' UTC'
 }
 
 function took (ms: number | null): string {
   if (ms === null) return ''
+  if (ms < 0.1) return '< 0.1 ms'
   if (ms < 1000) return `${ms < 10 ? ms.toFixed(1) : Math.round(ms)} ms`
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`
   return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`
 }
 
-/** The lines of a node's label: path, function, when it ran and for how long. */
-export function nodeLabel (n: GraphNode): string[] {
-  const lines = [n.path ?? '(no path)']
-  if (n.missing) lines.push('record missing')
-  if (n.fn !== null) lines.push(`${n.fn.name === '' ? '(anonymous)' : n.fn.name}()${n.fn.file === undefined ? '' : `  ${n.fn.file}${n.fn.line === undefined ? '' : `:${n.fn.line}`}`}`)
-  if (n.started !== null) lines.push(`ran ${when(n.started)}, ${took(n.duration)}`)
-  if (!n.current && !n.missing) lines.push('(an earlier value)')
-  return lines
+/** The parts of a node's label: its path, its function, where the function is, when it ran and for how long. */
+export interface NodeText {
+  path: string
+  fn?: string
+  source?: string
+  ran?: string
+  note?: string
 }
 
-function dotString (lines: string[]): string {
-  return '"' + lines.map((s) => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')).join('\\n') + '"'
+/** What a node says about its evaluation. */
+export function nodeText (n: GraphNode): NodeText {
+  const out: NodeText = { path: n.path ?? '(no path)' }
+  if (n.fn !== null) {
+    out.fn = `${n.fn.name === '' ? '(anonymous)' : n.fn.name}()`
+    if (n.fn.file !== undefined) out.source = `${n.fn.file}${n.fn.line === undefined ? '' : `:${n.fn.line}`}`
+  }
+  if (n.started !== null) out.ran = `ran ${when(n.started)} · ${took(n.duration)}`
+  if (n.missing) out.note = 'record missing'
+  else if (!n.current) out.note = 'an earlier value'
+  return out
+}
+
+/** The lines of a node's label, as plain text. */
+export function nodeLabel (n: GraphNode): string[] {
+  const t = nodeText(n)
+  return [t.path, t.fn, t.source, t.ran, t.note].filter((x): x is string => x !== undefined)
+}
+
+function html (s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
+}
+
+/** A Graphviz HTML-like label: the path in bold, the function, then the source and the time in small grey type. */
+function dotLabel (n: GraphNode): string {
+  const t = nodeText(n)
+  const lines = [`<B>${html(t.path)}</B>`]
+  if (t.fn !== undefined) lines.push(html(t.fn))
+  const small = [t.source, t.ran, t.note].filter((x): x is string => x !== undefined)
+  for (const s of small) lines.push(`<FONT POINT-SIZE="9" COLOR="#5b6b7f">${html(s)}</FONT>`)
+  return `<${lines.join('<BR/>')}>`
+}
+
+function dotString (s: string): string {
+  return '"' + s.replace(/\\/g, '\\\\').replace(/"/g, '\\"') + '"'
 }
 
 /**
@@ -148,24 +227,27 @@ export function toDot (graph: LineageGraph): string {
     'digraph lineage {',
     '  rankdir=LR;',
     '  bgcolor="white";',
-    '  nodesep=0.35; ranksep=0.6;',
-    '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=11, margin="0.18,0.08", color="#3b5b8c", fillcolor="#e8f0fb", fontcolor="#1b2a41"];',
-    '  edge [fontname="Helvetica", fontsize=9, color="#5b6b7f", fontcolor="#5b6b7f", arrowsize=0.7];'
+    '  nodesep=0.3; ranksep=0.5;',
+    // Wide margins: viewers substitute fonts wider than the metrics Graphviz lays out with.
+    '  node [shape=box, style="rounded,filled", fontname="Helvetica,Arial,sans-serif", fontsize=11, margin="0.3,0.1", color="#3b5b8c", fillcolor="#e8f0fb", fontcolor="#1b2a41"];',
+    '  edge [fontname="Helvetica,Arial,sans-serif", fontsize=9, color="#5b6b7f", fontcolor="#5b6b7f", arrowsize=0.7];'
   ]
   const ids = new Map(graph.nodes.map((n, i) => [n.id, `n${i}`]))
   for (const n of graph.nodes) {
     const style = n.missing
       ? ', style="rounded,dashed", fillcolor="#fdecea", color="#b03a2e"'
       : n.current ? '' : ', style="rounded,dashed,filled", fillcolor="#f2f2f2", color="#8a8a8a", fontcolor="#555555"'
-    out.push(`  ${ids.get(n.id) as string} [label=${dotString(nodeLabel(n))}${style}, tooltip=${dotString([n.id])}];`)
+    out.push(`  ${ids.get(n.id) as string} [label=${dotLabel(n)}${style}, tooltip=${dotString(n.id)}];`)
   }
   for (const e of graph.edges) {
     const from = ids.get(e.from)
     const to = ids.get(e.to)
     if (from === undefined || to === undefined) continue
-    out.push(e.kind === 'load'
-      ? `  ${from} -> ${to} [label="load"];`
-      : `  ${from} -> ${to} [style=dashed, label="nested keep"];`)
+    out.push(e.kind === 'input'
+      ? `  ${from} -> ${to} [label="arg ${e.index ?? 0}"];`
+      : e.kind === 'load'
+        ? `  ${from} -> ${to} [label="load", color="#2f7d4f", fontcolor="#2f7d4f"];`
+        : `  ${from} -> ${to} [style=dashed, label="nested keep"];`)
   }
   out.push('}')
   return out.join('\n') + '\n'
@@ -189,7 +271,7 @@ export function toMermaid (graph: LineageGraph): string {
     const from = ids.get(e.from)
     const to = ids.get(e.to)
     if (from === undefined || to === undefined) continue
-    out.push(e.kind === 'load' ? `  ${from} -->|load| ${to}` : `  ${from} -.->|nested keep| ${to}`)
+    out.push(e.kind === 'input' ? `  ${from} -->|arg ${e.index ?? 0}| ${to}` : e.kind === 'load' ? `  ${from} -->|load| ${to}` : `  ${from} -.->|nested keep| ${to}`)
   }
   const older = graph.nodes.filter((n) => !n.current && !n.missing).map((n) => ids.get(n.id) as string)
   const missing = graph.nodes.filter((n) => n.missing).map((n) => ids.get(n.id) as string)
@@ -213,5 +295,22 @@ export function toMermaid (graph: LineageGraph): string {
 export async function toSvg (graph: LineageGraph | string): Promise<string> {
   const { Graphviz } = await import('@hpcc-js/wasm-graphviz')
   const gv = await Graphviz.load()
-  return gv.dot(typeof graph === 'string' ? graph : toDot(graph))
+  return centerNodeText(gv.dot(typeof graph === 'string' ? graph : toDot(graph)))
+}
+
+/**
+ * Graphviz places each line of an HTML label from its left end, as wide as
+ * its own font metrics say; a viewer with a wider font would run the text out
+ * of the box on the right. Centred on the box, a wider font overflows evenly
+ * into the margins instead.
+ */
+function centerNodeText (svg: string): string {
+  return svg.replace(/(<g id="node\d+" class="node">)([\s\S]*?)(?=<!--|<\/svg>)/g, (_m, open: string, body: string) => {
+    const d = /<path[^>]* d="([^"]+)"/.exec(body)?.[1] ?? /<polygon[^>]* points="([^"]+)"/.exec(body)?.[1]
+    if (d === undefined) return open + body
+    const xs = [...d.matchAll(/(-?\d+(?:\.\d+)?),-?\d+(?:\.\d+)?/g)].map((m) => Number(m[1]))
+    if (xs.length === 0) return open + body
+    const cx = (Math.min(...xs) + Math.max(...xs)) / 2
+    return open + body.replace(/text-anchor="start" x="-?[\d.]+"/g, `text-anchor="middle" x="${cx.toFixed(2)}"`)
+  })
 }

@@ -26,10 +26,10 @@ t.before(async () => {
   project = pipelineProject()
   base = join(project.root, 'base-store')
   const first = await runPipeline(project, base)
-  t.same(first, { computed: ['/data/big', '/data/raw', '/data/rows', '/stats/mean', '/stats/summary'], hits: [] }, 'first run computes everything')
+  t.same(first, { computed: ['/data/big', '/data/raw', '/data/rows', '/stats/mean', '/stats/summary', '/stats/warmest'], hits: [] }, 'first run computes everything')
   project.edit('src/steps.ts', 'SCALE = 10', 'SCALE = 20')
   const second = await runPipeline(project, base)
-  t.same(second.computed, ['/data/big', '/data/rows', '/stats/mean', '/stats/summary'], 'the constant change re-runs what reads it')
+  t.same(second.computed, ['/data/big', '/data/rows', '/stats/mean', '/stats/summary', '/stats/warmest'], 'the constant change re-runs what reads it, and what gets its values')
   project.edit('src/steps.ts', 'SCALE = 20', 'SCALE = 10')
   const third = await runPipeline(project, base)
   t.same(third.computed, [], 'reverting reuses the first results')
@@ -242,20 +242,23 @@ t.test('graph: DOT, Mermaid, SVG and JSON', async (t) => {
   const dot = await dds(['graph'], { store })
   t.equal(dot.code, 0)
   t.match(dot.stdout, /^digraph lineage \{\n/)
-  for (const p of Object.keys(facts.heads)) t.match(dot.stdout, `label="${p}\\n`)
-  t.match(dot.stdout, /label="\/stats\/summary\\nsummary\(\) {2}src\/steps\.ts:25\\nran \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC, /)
+  for (const p of Object.keys(facts.heads)) t.match(dot.stdout, `[label=<<B>${p}</B><BR/>`)
+  t.match(dot.stdout, /<B>\/stats\/summary<\/B><BR\/>summary\(\)<BR\/><FONT POINT-SIZE="9" COLOR="#5b6b7f">src\/steps\.ts:25<\/FONT><BR\/><FONT POINT-SIZE="9" COLOR="#5b6b7f">ran \d{4}-\d\d-\d\d \d\d:\d\d UTC · /)
+  t.match(dot.stdout, /n\d+ -> n\d+ \[label="arg 0"\];/)
   const json = JSON.parse((await dds(['graph', '--json'], { store })).stdout) as { nodes: Array<{ id: string, path: string }>, edges: Array<{ from: string, to: string, kind: string, path: string }> }
   const id = (p: string): string => head(p).evaluation?.toString() as string
-  t.same(json.nodes.map((n) => n.path), ['/data/big', '/data/raw', '/data/rows', '/stats/mean', '/stats/summary'])
+  t.same(json.nodes.map((n) => n.path), ['/data/big', '/data/raw', '/data/rows', '/stats/mean', '/stats/summary', '/stats/warmest'])
   t.same(json.edges.map((e) => [e.from, e.to, e.kind, e.path]).sort(), [
     [id('/data/rows'), id('/stats/summary'), 'load', '/data/rows'],
-    [id('/stats/mean'), id('/stats/summary'), 'call', '/stats/mean']
+    [id('/stats/mean'), id('/stats/summary'), 'call', '/stats/mean'],
+    [id('/data/rows'), id('/stats/warmest'), 'input', '/data/rows']
   ].sort())
   const only = JSON.parse((await dds(['graph', '/stats/summary', '--json'], { store })).stdout) as { nodes: Array<{ path: string }> }
   t.same(only.nodes.map((n) => n.path), ['/data/rows', '/stats/mean', '/stats/summary'], 'a path and its lineage')
   const mermaid = await dds(['graph', '--format', 'mermaid'], { store })
   t.match(mermaid.stdout, /^flowchart LR\n/)
   t.match(mermaid.stdout, / -->\|load\| /)
+  t.match(mermaid.stdout, / -->\|arg 0\| /)
   t.match(mermaid.stdout, / -\.->\|nested keep\| /)
   const out = join(tdir(t), 'g.svg')
   const svg = await dds(['graph', '--format', 'svg', '-o', out], { store })
@@ -313,7 +316,7 @@ t.test('gc: nothing to free after clean runs; --keep-history trims and frees', a
   const dry = await dds(['gc', '--keep-history', '1', '--grace', '0', '--dry-run', '--json'], { store })
   const d = JSON.parse(dry.stdout) as { dryRun: boolean, blocks: number, bytes: number, history: number, memo: number }
   t.equal(d.dryRun, true)
-  t.equal(d.history, 8, 'two older entries of four paths')
+  t.equal(d.history, 10, 'two older entries of five paths')
   t.ok(d.blocks > 0 && d.bytes > 2_000_000, 'the SCALE = 20 values, /data/big included')
   t.equal(rows((await dds(['log', '/data/rows'], { store })).stdout).length, 3, 'a dry run changes nothing')
   const real = await dds(['gc', '--keep-history', '1', '--grace', '0', '--json'], { store })
@@ -347,7 +350,7 @@ t.test('export and import: same log, show and cat; a re-run is a cache hit', asy
   t.same(json.map((e) => e.imported), [true, true, true])
   t.equal((await dds(['verify'], { store: dst })).code, 0)
   const rerun = await runPipeline(project, dst)
-  t.same(rerun, { computed: [], hits: ['/data/big', '/data/raw', '/data/rows', '/stats/summary'] }, 're-running the same code here computes nothing')
+  t.same(rerun, { computed: [], hits: ['/data/big', '/data/raw', '/data/rows', '/stats/summary', '/stats/warmest'] }, 're-running the same code here computes nothing')
 
   // Importing again: nothing changes, and it says so.
   const again = await dds(['import', file], { store: dst })

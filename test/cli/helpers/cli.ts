@@ -86,6 +86,10 @@ export async function summary (): Promise<{ n: number, mean: number }> {
   return { n: rows.length, mean: m }
 }
 
+export function warmest (rows: Array<{ city: string, t: number }>): string {
+  return rows.reduce((a, b) => (b.t > a.t ? b : a)).city
+}
+
 export function bigArray (n: number): Float64Array {
   const out = new Float64Array(n)
   for (let i = 0; i < n; i++) out[i] = Math.sin(i) * SCALE
@@ -94,7 +98,7 @@ export function bigArray (n: number): Float64Array {
 `
 
 const RUN = `import { configure, evaluate, keep, closeDefault } from 'dds-ts'
-import { readRaw, parseRows, summary, bigArray } from './steps.js'
+import { readRaw, parseRows, summary, warmest, bigArray } from './steps.js'
 
 const computed: string[] = []
 const hits: string[] = []
@@ -104,7 +108,8 @@ configure({ store: process.env.PIPELINE_STORE, onEvent: (e) => {
 } })
 await evaluate(async () => {
   const raw = await keep('/data/raw', readRaw, 'data/raw.csv')
-  await keep('/data/rows', parseRows, raw)
+  const rows = await keep('/data/rows', parseRows, raw)
+  await keep('/stats/warmest', warmest, rows)
   await keep('/stats/summary', summary)
   await keep('/data/big', bigArray, Number(process.env.BIG_N ?? '300000'))
 })
@@ -114,9 +119,9 @@ console.log(JSON.stringify({ computed: computed.sort(), hits: hits.sort() }))
 
 /**
  * The pipeline project: /data/raw (a CSV file read as a string), /data/rows
- * (parsed, through a helper and a module constant), /stats/summary (loads
- * /data/rows, keeps /stats/mean inside), /data/big (a 2.4 MB Float64Array,
- * several chunks).
+ * (parsed, through a helper and a module constant), /stats/warmest (gets
+ * the kept rows as its argument), /stats/summary (loads /data/rows, keeps
+ * /stats/mean inside), /data/big (a 2.4 MB Float64Array, several chunks).
  */
 export function pipelineProject (): TempProject {
   const p = createProject({ 'data/raw.csv': RAW_CSV, 'src/steps.ts': STEPS, 'src/run.ts': RUN })
