@@ -160,6 +160,8 @@ t.test('show: function, code manifest, inputs, loads, calls, output', async (t) 
   t.same(rowsShow.filter((l) => l[0] === 'declaration').map((l) => l[1]), ['src/steps.ts#SCALE', 'src/steps.ts#normalize', 'src/steps.ts#parseRows'])
   t.same(rowsShow.find((l) => l[0] === 'input')?.slice(0, 2), ['input', '0'])
   t.equal(rowsShow.find((l) => l[0] === 'input')?.[3], JSON.stringify(RAW_CSV), 'the small argument is shown')
+  const warmest = rows((await dds(['show', '/stats/warmest'], { store })).stdout)
+  t.same(warmest.find((l) => l[0] === 'input'), ['input', '0', head('/data/rows').output?.toString(), 'kept value of /data/rows'], 'a kept value passed as an argument')
 
   // By CID and by history entry: the same evaluation.
   const byCid = await dds(['show', head('/stats/summary').evaluation?.toString() as string], { store })

@@ -2,21 +2,34 @@
 import type { CID } from 'multiformats/cid'
 import { isDdsError } from '../../../store/errors.js'
 import { DAG_CBOR_CODE } from '../../../store/hash.js'
-import { decodeNode } from '../../../store/records.js'
+import { decodeNode, toArtifactRoot } from '../../../store/records.js'
 import type { Store } from '../../../store/store.js'
 import { evaluationOf, parseTarget, type Command } from '../context.js'
 import { fnJson, fnName, fnSource, hex, iso, ms, plain, showCanonical } from '../format.js'
 
-/** The stored canonical form of an argument, when small arguments were kept. */
-async function inputValue (store: Store, cid: CID): Promise<{ value: unknown } | undefined> {
+/** What is stored under an argument's identity: its canonical form (small arguments), or the artifact of a kept value passed as such. */
+async function inputValue (store: Store, cid: CID): Promise<{ value: unknown } | { artifact: true } | undefined> {
   if (cid.code !== DAG_CBOR_CODE) return undefined
   try {
     const bytes = await store.getBlock(cid)
-    return bytes === undefined ? undefined : { value: decodeNode(bytes) }
+    if (bytes === undefined) return undefined
+    const value = decodeNode(bytes)
+    try {
+      toArtifactRoot(value)
+      return { artifact: true }
+    } catch {}
+    return { value }
   } catch (err) {
     if (isDdsError(err)) return undefined
     throw err
   }
+}
+
+/** The paths whose current value is each artifact (to name kept values passed as arguments). */
+async function holders (store: Store): Promise<Map<string, string>> {
+  const out = new Map<string, string>()
+  for await (const e of store.paths()) if (e.output !== null) out.set(e.output.toString(), e.path)
+  return out
 }
 
 export const command: Command = {
@@ -26,8 +39,8 @@ Show one evaluation: the current one of PATH, the one of history entry SEQ
 (see dds log), or the evaluation with that CID. One fact per line, its kind
 first: the function and its source, when it ran, its code manifest (every
 declaration it reaches with its hash, runtime values, package versions), its
-inputs (by position, with their value when the argument was small enough to be
-stored), the paths it loaded, the nested evaluations it called, its output.`,
+inputs (by position: the value when the argument was small enough to be
+stored, or the path whose kept value was passed), the paths it loaded, the nested evaluations it called, its output.`,
   example: `
 $ dds show /data/clean
 evaluation	bafyreih4…
@@ -52,8 +65,20 @@ output	bafyreig2…	cbor-x/1	61`,
     const { evaluation, record } = await evaluationOf(store, target)
     const manifest = await store.getManifest(record.code)
     const info = await store.artifactInfo(record.output)
-    const inputs = []
-    for (const [i, cid] of record.inputs.entries()) inputs.push({ index: i, cid, stored: await inputValue(store, cid) })
+    const inputs: Array<{ index: number, cid: CID, value: unknown, display: string | undefined }> = []
+    let held: Map<string, string> | undefined
+    for (const [i, cid] of record.inputs.entries()) {
+      const stored = await inputValue(store, cid)
+      let display: string | undefined
+      if (stored !== undefined && 'artifact' in stored) {
+        held ??= await holders(store)
+        const path = held.get(cid.toString())
+        display = `kept value${path === undefined ? '' : ` of ${path}`}`
+      } else if (stored !== undefined) {
+        display = showCanonical(stored.value)
+      }
+      inputs.push({ index: i, cid, value: stored !== undefined && 'value' in stored ? plain(stored.value) : null, display })
+    }
     const calls = []
     for (const c of record.calls) {
       const child = await store.getEvaluation(c).catch((err: unknown) => { if (isDdsError(err)) return undefined; throw err })
@@ -78,7 +103,7 @@ output	bafyreig2…	cbor-x/1	61`,
           packages: manifest.packages,
           unavailable: manifest.unavailable
         },
-        inputs: inputs.map((x) => ({ index: x.index, cid: x.cid.toString(), value: x.stored === undefined ? null : plain(x.stored.value), display: x.stored === undefined ? null : showCanonical(x.stored.value) })),
+        inputs: inputs.map((x) => ({ index: x.index, cid: x.cid.toString(), value: x.value, display: x.display ?? null })),
         loads: record.loads.map((l) => ({ path: l.path, evaluation: l.evaluation?.toString() ?? null, output: l.output.toString() })),
         calls: calls.map((c) => ({ evaluation: c.evaluation.toString(), path: c.path, function: c.fn === undefined ? null : fnJson(c.fn) })),
         output: { cid: record.output.toString(), enc: info.enc, type: info.type ?? null, size: info.size, chunks: info.chunks }
@@ -99,7 +124,7 @@ output	bafyreig2…	cbor-x/1	61`,
     for (const [k, v] of Object.entries(manifest.values).sort(([a], [b]) => (a < b ? -1 : 1))) await ctx.line(['value', k, hex(v)])
     for (const [k, v] of Object.entries(manifest.packages).sort(([a], [b]) => (a < b ? -1 : 1))) await ctx.line(['package', k, v])
     for (const u of manifest.unavailable) await ctx.line(['unavailable', u])
-    for (const x of inputs) await ctx.line(['input', x.index, x.cid.toString(), x.stored === undefined ? undefined : showCanonical(x.stored.value)])
+    for (const x of inputs) await ctx.line(['input', x.index, x.cid.toString(), x.display])
     for (const l of record.loads) await ctx.line(['load', l.path, l.evaluation?.toString(), l.output.toString()])
     for (const c of calls) await ctx.line(['call', c.evaluation.toString(), c.path, c.fn === undefined ? undefined : fnName(c.fn)])
     await ctx.line(['output', record.output.toString(), info.type === undefined ? info.enc : `${info.enc}:${info.type}`, info.size])

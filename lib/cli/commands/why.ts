@@ -3,7 +3,7 @@ import type { CID } from 'multiformats/cid'
 import { isDdsError } from '../../../store/errors.js'
 import { parseCID, DAG_CBOR_CODE } from '../../../store/hash.js'
 import { validatePath } from '../../../store/paths.js'
-import { decodeNode } from '../../../store/records.js'
+import { decodeNode, toArtifactRoot } from '../../../store/records.js'
 import type { Store } from '../../../store/store.js'
 import { why, type Change, type EvaluationRef, type Side } from '../../why.js'
 import type { Command } from '../context.js'
@@ -18,7 +18,14 @@ async function display (store: Store, cid: CID | undefined): Promise<string | un
   if (cid === undefined || cid.code !== DAG_CBOR_CODE) return undefined
   try {
     const bytes = await store.getBlock(cid)
-    return bytes === undefined ? undefined : showCanonical(decodeNode(bytes), 80)
+    if (bytes === undefined) return undefined
+    const value = decodeNode(bytes)
+    // A kept value passed as an argument is named by its artifact CID.
+    try {
+      toArtifactRoot(value)
+      return undefined
+    } catch {}
+    return showCanonical(value, 80)
   } catch (err) {
     if (isDdsError(err)) return undefined
     throw err
