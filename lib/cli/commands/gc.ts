@@ -44,6 +44,7 @@ dds gc: freed 214 blocks (200 MiB), 12 history entries, 9 memo entries`,
       return
     }
     for (const [k, v] of [['blocks', r.blocks], ['bytes', r.bytes], ['history', r.history], ['memo', r.memo], ['files', r.files], ['file-bytes', r.fileBytes]] as const) await ctx.line([k, v])
-    ctx.note(`${dryRun ? 'would free' : 'freed'} ${r.blocks} blocks (${size(r.bytes + r.fileBytes)}), ${r.history} history entries, ${r.memo} memo entries${r.files > 0 ? `, ${r.files} stray files` : ''}; ${r.kept} blocks kept`)
+    const n = (k: number, one: string, many: string): string => `${k} ${k === 1 ? one : many}`
+    ctx.note(`${dryRun ? 'would free' : 'freed'} ${n(r.blocks, 'block', 'blocks')} (${size(r.bytes + r.fileBytes)}), ${n(r.history, 'history entry', 'history entries')}, ${n(r.memo, 'memo entry', 'memo entries')}${r.files > 0 ? `, ${n(r.files, 'stray file', 'stray files')}` : ''}; ${n(r.kept, 'block', 'blocks')} kept`)
   }
 }
