@@ -40,7 +40,7 @@ for (const kind of ['classic', 'memory'] as const) {
     const p = await pipeline(store)
     const raw = await store.backend.get('blocks', p.raw.output.bytes) as Uint8Array
     const bad = raw.slice()
-    bad[bad.byteLength - 1] ^= 1
+    bad[bad.byteLength - 1] = (bad[bad.byteLength - 1] as number) ^ 1
     await store.backend.batch([{ type: 'put', space: 'blocks', key: p.raw.output.bytes, value: bad }])
     const report = await verifyStore(store)
     t.equal(report.ok, false)
