@@ -46,6 +46,6 @@ dds import: /models/clf: kept the newer value of this store`,
       return
     }
     for (const p of result.paths) await ctx.line([p.path, status(p), p.appended])
-    ctx.note(`${result.blocks} blocks checked, ${result.written} new (${size(result.bytes)}), ${result.memo} memo ${result.memo === 1 ? "entry" : "entries"}`)
+    ctx.note(`${result.blocks} blocks checked, ${result.written} new (${size(result.bytes)}), ${result.memo} memo ${result.memo === 1 ? 'entry' : 'entries'}`)
   }
 }
