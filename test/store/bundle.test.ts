@@ -166,6 +166,22 @@ t.test('--history exports every entry, oldest first, and import replays them', a
   ])
 })
 
+t.test('--history carries deletions; a deleted path cannot be exported alone', async (t) => {
+  const src = await open(t)
+  const a = await fakeEvaluation(src, { path: '/gone', value: 'was here' })
+  await src.commit([{ path: '/gone', evaluation: a.evaluation, output: a.output, time: 1000 }])
+  await src.deletePath('/gone')
+  t.equal((await refusal(async () => await exportBundle(src, ['/gone'], tmp(t, 'x.car')))).code, 'DDS_PATH_NOT_FOUND')
+  const file = tmp(t, 'h.car')
+  await exportBundle(src, ['/gone'], file, { history: true })
+  const dst = await open(t, 'memory')
+  const result = await importBundle(dst, file)
+  t.same(result.paths, [{ path: '/gone', appended: 2, skipped: 0 }])
+  t.equal(await dst.head('/gone'), undefined)
+  t.same((await collect(dst.history('/gone'))).map((e) => e.evaluation?.toString() ?? null), [null, a.evaluation.toString()])
+  t.equal(await dst.readArtifact(a.output), 'was here')
+})
+
 t.test('a newer local head is kept, and reported', async (t) => {
   const src = await open(t)
   const old = await fakeEvaluation(src, { path: '/p', value: 'old' })
@@ -319,6 +335,29 @@ t.test('hostile bundles are refused with DDS_BUNDLE_INVALID and the store is unc
   // The good bundle still imports.
   await importBundle(dst, file)
   t.ok((await dst.head('/data/big'))?.evaluation?.equals(p.big.evaluation))
+})
+
+t.test('chunks written before a refusal stay invisible, and gc removes them', async (t) => {
+  const src = await open(t)
+  const p = await pipeline(src)
+  const file = tmp(t, 'b.car')
+  await exportBundle(src, ['/data/big'], file)
+  const blocks = await blocksOf(await readFile(file))
+  const last = blocks[blocks.length - 1] as { cid: CID, bytes: Uint8Array }
+  const bad = tmp(t, 'bad.car')
+  await writeFile(bad, car([blocks[0]?.cid as CID], [...blocks.slice(0, -1), { cid: last.cid, bytes: Buffer.from('not it') }]))
+  const dst = await open(t)
+  const before = await snapshot(dst)
+  t.equal((await refusal(async () => await importBundle(dst, bad))).data.problem, 'hash-mismatch')
+  t.same(await snapshot(dst), before)
+  t.equal(await blockCount(dst), 0, 'no index entry')
+  t.equal(await dst.hasBlock((await src.getArtifactRoot(p.big.output)).chunks?.[0] as CID), false)
+  const report = await verifyStore(dst)
+  t.equal(report.ok, true)
+  t.ok(report.orphanFiles > 0, 'verified chunks were written as files nothing indexes')
+  const { gc } = await import('../../store/gc.js')
+  t.equal((await gc(dst, { graceMs: 0 })).files, report.orphanFiles)
+  t.equal((await verifyStore(dst)).orphanFiles, 0)
 })
 
 t.test('a bundle holding more or fewer blocks than its manifest counts is refused', async (t) => {
