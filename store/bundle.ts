@@ -189,7 +189,7 @@ export async function exportBundle (store: Store, paths: string[], file: string,
 
 /** What was wrong with a bundle (`data.problem` of DDS_BUNDLE_INVALID). */
 export type BundleProblem =
-  | 'truncated' | 'count' | 'header' | 'too-large' | 'cid' | 'hash-mismatch' | 'duplicate'
+  | 'truncated' | 'count' | 'extra' | 'header' | 'too-large' | 'cid' | 'hash-mismatch' | 'duplicate'
   | 'root' | 'manifest' | 'path' | 'missing' | 'malformed' | 'wrong-size' | 'inconsistent' | 'changed'
 
 function invalid (problem: BundleProblem, message: string, data: Record<string, unknown> = {}, cause?: unknown): DdsError {
@@ -484,6 +484,11 @@ async function importLocked (store: Store, fh: FileHandle, maxBlock: number, onP
         throw invalid('inconsistent', `an entry of ${path} names output ${e.output.toString()}, its evaluation produced another`, { path, cid: e.evaluation.toString() })
       }
     }
+  }
+
+  // An export writes exactly what its entries reach: anything else stands in for a block that is missing.
+  for (const id of seen) {
+    if (!reached.has(id) && id !== root.toString()) throw invalid('extra', `block ${id} is not reached from the manifest`, { cid: id })
   }
 
   // What the store has now decides which heads move and which memo entries to replace.

@@ -272,6 +272,12 @@ t.test('hostile bundles are refused with DDS_BUNDLE_INVALID and the store is unc
   const swapped = blocks.map((b) => (b.cid.equals(chunk) ? { cid: chunk, bytes: (blocks.find((x) => x.cid.equals(p.raw.output)) as { bytes: Uint8Array }).bytes } : b))
   await refuse('block under a wrong CID', car([root], swapped), 'hash-mismatch', chunk)
   {
+    // An argument block (optional) under a CID of another codec: same hash, same count, not reached.
+    const input = blocks.find((b) => b.cid.code === DAG_CBOR_CODE && dagCbor.decode(b.bytes) === 42) as { cid: CID, bytes: Uint8Array }
+    const recoded = CID.createV1(RAW_CODE, input.cid.multihash)
+    await refuse('a block under a CID of another codec', car([root], blocks.map((b) => (b === input ? { cid: recoded, bytes: b.bytes } : b))), 'extra', recoded)
+  }
+  {
     // A section length far beyond the file.
     const bytes = car([root], blocks.slice(0, 2))
     const tail = Buffer.concat([bytes, varint(2 ** 40), Buffer.alloc(10)])
