@@ -12,7 +12,7 @@ import type { CID } from 'multiformats/cid'
 import { DdsError, ErrorCodes, isDdsError } from '../store/errors.js'
 import { openStore, Pending, Store, type PathUpdate } from '../store/store.js'
 import { validatePath, ancestors } from '../store/paths.js'
-import type { LoadRef, MemoEntry } from '../store/records.js'
+import type { LoadRef, MemoEntry, PathEntry } from '../store/records.js'
 import { hashValueBlock, identity, loadsKey, memoKey, valueDigest, type HashContext } from './value-hash.js'
 import { annotationsOf, identityGiven } from './annotations.js'
 import { SignatureEngine, type CodeSignature } from './signature/index.js'
@@ -54,6 +54,12 @@ const INPUT_BLOCK_LIMIT = 4096
 
 const dataFunctions = new WeakMap<Function, { path: string, fn: Function }>()
 
+/** The remote named by `$DDS_REMOTE` (`s3://bucket/prefix`), if set. */
+function defaultRemote (): string | undefined {
+  const env = process.env.DDS_REMOTE
+  return env === undefined || env === '' ? undefined : env
+}
+
 /** Make a zero-argument data function for `path` that calls `keep` through `keeper`. */
 export function makeDataFunction<F extends () => unknown> (path: string, fn: F, keeper: (path: string, fn: F) => Promise<Kept<F>>): () => Promise<Kept<F>> {
   validatePath(path)
@@ -91,14 +97,15 @@ function hex (bytes: Uint8Array): string {
  * await dds.close()
  */
 export async function open (options: DdsOptions = {}): Promise<DdsInstance> {
-  const { store, onEvent, maxCapturedElements, ...storeOptions } = options
+  const { store, onEvent, maxCapturedElements, remote, ...storeOptions } = options
   let s: Store
   let owned = true
   if (store instanceof Store) {
     s = store
     owned = false
   } else {
-    s = await openStore({ ...storeOptions, ...(store === undefined ? {} : { location: store }) })
+    const team = remote ?? defaultRemote()
+    s = await openStore({ ...storeOptions, ...(store === undefined ? {} : { location: store }), ...(team === undefined ? {} : { remote: team }) })
   }
   return new DdsInstance(s, owned, { ...(onEvent === undefined ? {} : { onEvent }), ...(maxCapturedElements === undefined ? {} : { maxCapturedElements }) })
 }
@@ -177,6 +184,9 @@ export class DdsInstance implements Dds {
     if (typeof fn !== 'function') throw new TypeError(`keep(${JSON.stringify(path)}): the second argument must be a function, got ${typeof fn}`)
     const parent = this.#als.getStore()
     const run: Run = parent?.run ?? { claims: new Map(), updates: new Map(), written: new Map() }
+    // With a remote, the head the commit compares with is read while the call is looked up.
+    const ahead = parent === undefined && this.store.remote !== undefined ? { path, head: this.store.headEntry(path) } : undefined
+    ahead?.head.catch(() => {})
 
     const sig = this.#signature(fn, path)
     const hashed = args.map((a, i) => hashValueBlock(a, `args[${i}]`, this.#inputCtx))
@@ -195,7 +205,7 @@ export class DdsInstance implements Dds {
       parent.calls.push(outcome.evaluation)
       for (const l of outcome.loads) if (!parent.loads.has(l.path)) parent.loads.set(l.path, l)
     } else {
-      await this.#commit(run)
+      await this.#commit(run, ahead)
     }
     return outcome.value as Kept<F>
   }
@@ -359,11 +369,11 @@ export class DdsInstance implements Dds {
     if (value !== null && (typeof value === 'object' || typeof value === 'function')) this.#identities.set(value, output)
   }
 
-  async #commit (run: Run): Promise<void> {
+  async #commit (run: Run, ahead?: { path: string, head: Promise<PathEntry | undefined> }): Promise<void> {
     // Paths already pointing at their evaluation need no commit (the common case of a hit).
     const updates: PathUpdate[] = []
     for (const u of run.updates.values()) {
-      const head = await this.store.headEntry(u.path)
+      const head = ahead?.path === u.path ? await ahead.head : await this.store.headEntry(u.path)
       if (head === undefined || !sameCid(head.evaluation, u.evaluation)) updates.push(u)
     }
     if (updates.length === 0) return

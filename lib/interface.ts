@@ -14,6 +14,13 @@ export type Kept<F extends AnyFunction> = Awaited<ReturnType<F>>
 export interface DdsOptions extends Omit<StoreOptions, 'location'> {
   /** Store directory, or an open store. Default: `$DDS_STORE`, else `.dds` in the working directory. */
   store?: string | Store
+  /**
+   * A team's shared store on S3-compatible storage (`s3://bucket/prefix`, or
+   * remote options): the local store becomes a cache in front of it. Default:
+   * `$DDS_REMOTE` when set. Endpoint and credentials come from
+   * `AWS_ENDPOINT_URL`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`.
+   */
+  remote?: StoreOptions['remote']
   /** Receives what happens (cache hits, runs, commits, warnings). The library itself never prints. */
   onEvent?: (event: DdsEvent) => void
   /** Most elements of a value read by a function (closure or module binding) that are hashed (default 100,000). */

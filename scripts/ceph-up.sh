@@ -82,7 +82,7 @@ for port in $RGW_PORTS; do
   cat <<EOF2
 [client.rgw.g$i]
 rgw data = $D/rgw/g$i
-rgw frontends = beast endpoint=127.0.0.1:$port
+rgw frontends = beast endpoint=127.0.0.1:$port tcp_nodelay=1
 rgw dns name = localhost
 EOF2
   i=$((i + 1))

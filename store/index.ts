@@ -11,3 +11,4 @@ export { cidOf, parseCID, verifyBlock, sha256, blake3, RAW_CODE, DAG_CBOR_CODE, 
 export { validatePath, pathProblem, checkNoOverlap, overlaps, MAX_PATH_LENGTH } from './paths.js'
 export { encodeValue, decodeValue, checkSerializable, type Encoding, type Payload, type TypedArrayName } from './values.js'
 export type { ArtifactRoot, BundleManifest, CodeManifest, EvaluationRecord, FunctionInfo, HistoryEntry, LoadRef, MemoEntry, PathEntry } from './records.js'
+export { openRemote, pushPaths, pullPaths, type Remote, type RemoteOptions, type MemoPack, type PackChunk, type SyncResult } from './remote/index.js'

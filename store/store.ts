@@ -23,6 +23,8 @@ import {
 } from './records.js'
 import { decodeValue, encodeValue, type Encoding, type TypedArrayName } from './values.js'
 import { validatePath } from './paths.js'
+import type { RemoteLink, RemoteSpec } from './remote/link.js'
+import type { Remote } from './remote/interface.js'
 
 /** The on-disk format this code reads and writes. */
 export const FORMAT_VERSION = 1
@@ -42,6 +44,11 @@ export interface StoreOptions {
   fileThreshold?: number
   /** LevelDB tuning, file durability and how long to wait for a store held by another process. */
   classic?: SharedOptions
+  /**
+   * A team's shared store (`s3://bucket/prefix`, remote options, or an open
+   * `Remote`): the local store becomes a cache in front of it. See `store/remote`.
+   */
+  remote?: RemoteSpec
 }
 
 export type { PathUpdate, CommitOptions, CommitResult }
@@ -110,7 +117,9 @@ export async function openStore (options: StoreOptions = {}): Promise<Store> {
   }
   try {
     const hash = await checkMeta(backend, options.hash)
-    return new Store(backend, release, hash, options)
+    const store = new Store(backend, release, hash, options)
+    if (options.remote !== undefined) await store.attachRemote(options.remote)
+    return store
   } catch (err) {
     await release()
     throw err
@@ -149,6 +158,8 @@ export class Store {
   readonly #release: () => Promise<void>
   readonly #locks = new Mutexes()
   #closed = false
+  /** Set when the store has a remote: the hooks below then consult it. */
+  #link: RemoteLink | undefined
 
   constructor (backend: Backend, release: () => Promise<void>, hash: number, options: StoreOptions) {
     this.backend = backend
@@ -168,6 +179,20 @@ export class Store {
     return this.#closed
   }
 
+  /** The remote this store is a cache of, if any. */
+  get remote (): Remote | undefined {
+    return this.#link?.remote
+  }
+
+  /** Put the store in front of a remote (done by `openStore` when `remote` is given). */
+  async attachRemote (spec: RemoteSpec): Promise<void> {
+    this.#check()
+    if (this.#link !== undefined) throw new TypeError('the store already has a remote')
+    // Loaded on demand: a store without a remote never loads the S3 client.
+    const { linkRemote } = await import('./remote/link.js')
+    this.#link = await linkRemote(this, spec)
+  }
+
   #check (): void {
     if (this.#closed) throw new DdsError(ErrorCodes.STORE_CLOSED, 'the store is closed')
   }
@@ -175,7 +200,11 @@ export class Store {
   async close (): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    await this.#release()
+    try {
+      await this.#link?.close()
+    } finally {
+      await this.#release()
+    }
   }
 
   // ---------------------------------------------------------------- blocks
@@ -207,10 +236,11 @@ export class Store {
     return cid
   }
 
-  /** Write a pending batch atomically. */
+  /** Write a pending batch atomically (with a remote, its memo answers then go up). */
   async write (pending: Pending, options: { sync?: boolean } = {}): Promise<void> {
     this.#check()
     await this.backend.batch(pending.ops, options)
+    if (this.#link !== undefined) await this.#link.push(pending)
   }
 
   /** A read that takes the synchronous path when the backend offers it now. */
@@ -238,10 +268,10 @@ export class Store {
    * against their CID, file blocks against the crc32 recorded with them
    * (`verify: 'full'` re-hashes files too). A mismatch throws DDS_INTEGRITY.
    */
-  async getBlock (cid: CID, options: { verify?: 'fast' | 'full' } = {}): Promise<Uint8Array | undefined> {
+  async getBlock (cid: CID, options: { verify?: 'fast' | 'full', local?: boolean } = {}): Promise<Uint8Array | undefined> {
     this.#check()
     const raw = await this.#raw(cid)
-    if (raw === undefined) return undefined
+    if (raw === undefined) return this.#link === undefined || options.local === true ? undefined : await this.#link.fetchBlock(cid)
     if (raw[0] === BLOCK_INLINE) {
       const bytes = raw.subarray(1)
       verifyBlock(cid, bytes)
@@ -263,7 +293,13 @@ export class Store {
   async readBlockInto (cid: CID, target: Uint8Array, offset: number, options: { verify?: 'fast' | 'full' } = {}): Promise<number> {
     this.#check()
     const raw = await this.#raw(cid)
-    if (raw === undefined) return -1
+    if (raw === undefined) {
+      const fetched = this.#link === undefined ? undefined : await this.#link.fetchBlock(cid)
+      if (fetched === undefined) return -1
+      if (offset + fetched.byteLength > target.byteLength) throw corruptBlock(cid)
+      target.set(fetched, offset)
+      return fetched.byteLength
+    }
     if (raw[0] === BLOCK_INLINE) {
       const bytes = raw.subarray(1)
       verifyBlock(cid, bytes)
@@ -453,6 +489,7 @@ export class Store {
   }
 
   async #readChunksInto (rootCid: CID, root: ArtifactRoot, target: Uint8Array): Promise<void> {
+    if (this.#link !== undefined && await this.#link.fillArtifact(rootCid, root, target)) return
     const chunks = root.chunks ?? []
     const chunkSize = root.chunkSize ?? 0
     // A few reads in flight keep the disk busy without holding more memory: reads land in `target`.
@@ -479,6 +516,7 @@ export class Store {
       yield root.data
       return
     }
+    if (this.#link !== undefined) await this.#link.fillArtifact(cid, root)
     for (const chunk of root.chunks ?? []) {
       const bytes = await this.getBlock(chunk)
       if (bytes === undefined) throw new DdsError(ErrorCodes.NOT_FOUND, `chunk ${chunk} of artifact ${cid} is missing`, { data: { cid: chunk.toString(), artifact: cid.toString() } })
@@ -505,7 +543,8 @@ export class Store {
   async lookupMemo (key: Uint8Array): Promise<MemoEntry | undefined> {
     this.#check()
     const v = await this.#get('memo', key)
-    return v === undefined ? undefined : toMemoEntry(decodeNode(v, 'memo entry'))
+    if (v === undefined) return this.#link === undefined ? undefined : await this.#link.fetchMemo(key)
+    return toMemoEntry(decodeNode(v, 'memo entry'))
   }
 
   /** Every memo entry (streamed). */
@@ -522,10 +561,15 @@ export class Store {
 
   // ---------------------------------------------------------------- paths
 
-  /** The current entry of a path (deletions included), or undefined when it never held a value. */
-  async headEntry (path: string): Promise<PathEntry | undefined> {
+  /**
+   * The current entry of a path (deletions included), or undefined when it
+   * never held a value. With a remote, from the remote's log (the truth),
+   * unless `local`.
+   */
+  async headEntry (path: string, options: { local?: boolean } = {}): Promise<PathEntry | undefined> {
     this.#check()
     validatePath(path)
+    if (this.#link !== undefined && options.local !== true) return await this.#link.head(path)
     const v = await this.#get('paths', pathKey(path))
     if (v === undefined) return undefined
     const { seq, entry } = decodeHead(v)
@@ -533,12 +577,12 @@ export class Store {
   }
 
   /** The current value entry of a path, or undefined when absent or deleted. */
-  async head (path: string): Promise<PathEntry | undefined> {
-    const e = await this.headEntry(path)
+  async head (path: string, options: { local?: boolean } = {}): Promise<PathEntry | undefined> {
+    const e = await this.headEntry(path, options)
     return e === undefined || e.evaluation === null ? undefined : e
   }
 
-  /** The history of a path, newest first. */
+  /** The history of a path in this store, newest first (a remote's: `store.remote.history`). */
   async * history (path: string, options: { limit?: number } = {}): AsyncIterable<PathEntry> {
     this.#check()
     validatePath(path)
@@ -549,7 +593,7 @@ export class Store {
     }
   }
 
-  /** Every path with a value (or, with `deleted`, also deleted ones), in order, under `prefix`. */
+  /** Every path of this store with a value (or, with `deleted`, also deleted ones), in order, under `prefix` (a remote's: `store.remote.paths`). */
   async * paths (options: { prefix?: string, deleted?: boolean } = {}): AsyncIterable<PathEntry> {
     this.#check()
     const prefix = options.prefix
@@ -568,6 +612,8 @@ export class Store {
   /**
    * Take a named lock held across every process using this store (a lease
    * in the database, released if the holding process dies). Waits for it.
+   * With a remote, exclusive locks named `compute:…` are also leases in the
+   * remote, so that an identical call on two machines runs once.
    */
   async lock (name: string, mode: LeaseMode = 'exclusive'): Promise<Lock> {
     this.#check()
@@ -586,15 +632,28 @@ export class Store {
       local()
       throw err
     }
+    let remote: Lock | undefined
+    if (this.#link !== undefined && mode === 'exclusive' && name.startsWith('compute:')) {
+      try {
+        remote = await this.#link.lease(name)
+      } catch (err) {
+        await this.backend.lease({ op: 'release', name, holder }).finally(local)
+        throw err
+      }
+    }
     let released = false
     return {
       release: async () => {
         if (released) return
         released = true
         try {
-          await this.backend.lease({ op: 'release', name, holder })
+          await remote?.release()
         } finally {
-          local()
+          try {
+            await this.backend.lease({ op: 'release', name, holder })
+          } finally {
+            local()
+          }
         }
       }
     }
@@ -609,7 +668,13 @@ export class Store {
   async commit (updates: PathUpdate[], pending: Pending = new Pending(), options: CommitOptions = {}): Promise<CommitResult> {
     this.#check()
     for (const u of updates) validatePath(u.path)
-    return await this.backend.commit(updates, pending.ops, options)
+    if (this.#link === undefined) return await this.backend.commit(updates, pending.ops, options)
+    // One time for both logs, so the local entry and the remote one are the same bytes.
+    const now = Date.now()
+    const stamped = updates.map((u) => u.time === undefined ? { ...u, time: now } : u)
+    await this.backend.commit(stamped, pending.ops, options)
+    await this.#link.push(pending)
+    return await this.#link.append(stamped, options)
   }
 
   /** Delete a path: append a tombstone to its history. */

@@ -1,0 +1,47 @@
+/**
+ * The remote store: a team's shared store on S3-compatible object storage.
+ * Everything here loads the S3 client on first use, not at import.
+ */
+import type { Store } from '../store.js'
+import type { Remote, RemoteOptions } from './interface.js'
+import type { SyncResult } from './sync.js'
+
+export type { Remote, RemoteOptions, MemoPack, PackChunk } from './interface.js'
+export type { SyncResult } from './sync.js'
+
+/**
+ * Open a remote on its own (to list or read it without a local store):
+ * probes that it enforces conditional writes (DDS_REMOTE_UNSAFE otherwise).
+ *
+ * @example
+ * const remote = await openRemote('s3://team/dds')
+ * for await (const e of remote.paths()) console.log(e.path, e.seq)
+ * await remote.close()
+ */
+export async function openRemote (spec: string | RemoteOptions): Promise<Remote> {
+  const { openS3Remote } = await import('./s3-remote.js')
+  return await openS3Remote(typeof spec === 'string' ? { url: spec } : spec)
+}
+
+/**
+ * Send paths and everything they reach from a store to its remote.
+ *
+ * @example
+ * const store = await openStore({ location: '.dds', remote: 's3://team/dds' })
+ * await pushPaths(store, ['/models/clf'])
+ */
+export async function pushPaths (store: Store, paths: string[]): Promise<SyncResult> {
+  const { push } = await import('./sync.js')
+  return await push(store, paths)
+}
+
+/**
+ * Bring paths and everything they reach from a store's remote into the store.
+ *
+ * @example
+ * await pullPaths(store, ['/models/clf'])
+ */
+export async function pullPaths (store: Store, paths: string[], options: { onProgress?: (p: { blocks: number }) => void } = {}): Promise<SyncResult> {
+  const { pull } = await import('./sync.js')
+  return await pull(store, paths, options)
+}

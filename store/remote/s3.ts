@@ -1,0 +1,298 @@
+/**
+ * The few object operations the remote store is built on, over
+ * `@aws-sdk/client-s3`: get, stream, head, put (plain, create-only with
+ * `If-None-Match: *`, or compare-and-swap with `If-Match`), multipart upload,
+ * delete and list. Every request is bounded in time and retried a few times
+ * by the SDK on network failures, timeouts and 5xx answers; what still fails
+ * is DDS_REMOTE_UNAVAILABLE. A failed precondition is an answer, not an error.
+ *
+ * Retrying a conditional write is safe here because every caller reads what
+ * is there after a failed precondition: a write whose first answer was lost
+ * finds its own bytes (or its own lease holder, or a head already advanced).
+ */
+import http from 'node:http'
+import https from 'node:https'
+import { Readable } from 'node:stream'
+import {
+  S3Client, GetObjectCommand, PutObjectCommand, HeadObjectCommand, DeleteObjectCommand,
+  ListObjectsV2Command, HeadBucketCommand, CreateBucketCommand
+} from '@aws-sdk/client-s3'
+import { Upload } from '@aws-sdk/lib-storage'
+import { DdsError, ErrorCodes } from '../errors.js'
+import type { RemoteOptions } from './interface.js'
+
+/** A stored object's version tag and server-side modification time. */
+export interface ObjectInfo {
+  etag: string
+  /** ms since the epoch, by the server's clock (second resolution). */
+  lastModified: number
+  size: number
+}
+
+export interface ObjectBytes extends ObjectInfo {
+  bytes: Uint8Array
+}
+
+/** A condition on a write: create only, or replace only the version with this ETag. */
+export type Condition = { ifNoneMatch: true } | { ifMatch: string }
+
+/** The answer to a conditional write: written (with the new ETag), or the condition did not hold. */
+export type PutResult = { ok: true, etag: string } | { ok: false, conflict: boolean }
+
+const DEFAULT_TIMEOUT = 30_000
+const DEFAULT_RETRIES = 4
+const DEFAULT_CONCURRENCY = 16
+
+function env (name: string): string | undefined {
+  const v = process.env[name]
+  return v === undefined || v === '' ? undefined : v
+}
+
+/** Build an S3 client from options and the usual AWS variables. */
+export function buildClient (options: RemoteOptions): S3Client {
+  const endpoint = options.endpoint ?? env('AWS_ENDPOINT_URL_S3') ?? env('AWS_ENDPOINT_URL')
+  const region = options.region ?? env('AWS_REGION') ?? env('AWS_DEFAULT_REGION') ?? 'us-east-1'
+  const timeout = options.timeout ?? DEFAULT_TIMEOUT
+  const retries = options.retries ?? DEFAULT_RETRIES
+  // The version is pinned, so the SDK's notice about future releases and Node
+  // versions concerns no user of this library; a library does not print.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
+  const agent = { keepAlive: true, maxSockets: 64 }
+  return new S3Client({
+    region,
+    ...(endpoint === undefined ? {} : { endpoint }),
+    forcePathStyle: options.forcePathStyle ?? endpoint !== undefined,
+    ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
+    // Checksums on every request make streamed uploads fail on some gateways (411) and cost CPU; blocks are verified by CID.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    maxAttempts: retries + 1,
+    requestHandler: {
+      connectionTimeout: Math.min(timeout, 10_000),
+      requestTimeout: timeout,
+      httpAgent: new http.Agent(agent),
+      httpsAgent: new https.Agent(agent)
+    }
+  })
+}
+
+interface SdkError {
+  name?: string
+  code?: string
+  $metadata?: { httpStatusCode?: number }
+  $response?: { statusCode?: number }
+}
+
+function statusOf (err: unknown): number | undefined {
+  const e = err as SdkError
+  return e?.$metadata?.httpStatusCode ?? e?.$response?.statusCode
+}
+
+function notFound (err: unknown): boolean {
+  const name = (err as SdkError)?.name
+  return statusOf(err) === 404 || name === 'NoSuchKey' || name === 'NotFound'
+}
+
+function preconditionFailed (err: unknown): 'failed' | 'conflict' | undefined {
+  const status = statusOf(err)
+  if (status === 412 || (err as SdkError)?.name === 'PreconditionFailed') return 'failed'
+  // AWS answers 409 when another conditional write to the key is in progress.
+  if (status === 409) return 'conflict'
+  return undefined
+}
+
+/** Bounds the requests in flight. */
+class Gate {
+  #free: number
+  readonly #waiting: Array<() => void> = []
+  constructor (n: number) { this.#free = n }
+  async run<T> (fn: () => Promise<T>): Promise<T> {
+    if (this.#free > 0) this.#free--
+    else await new Promise<void>((resolve) => { this.#waiting.push(resolve) })
+    try {
+      return await fn()
+    } finally {
+      const next = this.#waiting.shift()
+      if (next !== undefined) next()
+      else this.#free++
+    }
+  }
+}
+
+/** Objects of one bucket. */
+export class ObjectStore {
+  readonly client: S3Client
+  readonly bucket: string
+  /** What the remote is called in errors. */
+  readonly label: string
+  /** Send If-Match ETags with their quotes (AWS) or without (RGW 16.2); decided by the probe. */
+  quoteIfMatch = true
+  readonly #gate: Gate
+  readonly #owned: boolean
+  /** Server clock minus local clock, from the Date header of answers (second resolution). */
+  #skew = 0
+
+  constructor (client: S3Client, bucket: string, label: string, options: { concurrency?: number, owned?: boolean } = {}) {
+    this.client = client
+    this.bucket = bucket
+    this.label = label
+    this.#gate = new Gate(options.concurrency ?? DEFAULT_CONCURRENCY)
+    this.#owned = options.owned === true
+    client.middlewareStack.add((next) => async (args) => {
+      const out = await next(args)
+      const date = (out.response as { headers?: Record<string, string> } | undefined)?.headers?.date
+      if (date !== undefined) {
+        const server = Date.parse(date)
+        // The header is truncated to the second: its middle is half a second later.
+        if (Number.isFinite(server)) this.#skew = server + 500 - Date.now()
+      }
+      return out
+    }, { step: 'deserialize', name: 'ddsServerClock', override: true })
+  }
+
+  /** The server's clock now, as well as the Date headers tell (about a second). */
+  serverNow (): number {
+    return Date.now() + this.#skew
+  }
+
+  /** Run one request (the SDK retries it); DDS_REMOTE_UNAVAILABLE when it fails for good. */
+  async #call<T> (operation: string, key: string, fn: () => Promise<T>, handle: (err: unknown) => { value: T } | undefined = () => undefined): Promise<T> {
+    try {
+      return await this.#gate.run(fn)
+    } catch (err) {
+      const handled = handle(err)
+      if (handled !== undefined) return handled.value
+      throw unavailable(this.label, operation, key, err)
+    }
+  }
+
+  /** Make sure the bucket exists (create it when allowed). */
+  async ensureBucket (create: boolean): Promise<void> {
+    const exists = await this.#call('HeadBucket', this.bucket, async () => {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }))
+      return true
+    }, (err) => notFound(err) ? { value: false } : undefined)
+    if (exists) return
+    if (!create) throw new DdsError(ErrorCodes.REMOTE_UNAVAILABLE, `remote ${this.label}: bucket ${this.bucket} does not exist`, { data: { remote: this.label, bucket: this.bucket } })
+    await this.#call('CreateBucket', this.bucket, async () => {
+      await this.client.send(new CreateBucketCommand({ Bucket: this.bucket }))
+    }, (err) => {
+      const name = (err as SdkError)?.name
+      return name === 'BucketAlreadyOwnedByYou' || name === 'BucketAlreadyExists' ? { value: undefined } : undefined
+    })
+  }
+
+  /** An object's bytes and version, or undefined. */
+  async get (key: string): Promise<ObjectBytes | undefined> {
+    return await this.#call('GET', key, async () => {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }))
+      const bytes = out.Body === undefined ? new Uint8Array(0) : await out.Body.transformToByteArray()
+      return { bytes, etag: out.ETag ?? '', lastModified: out.LastModified?.getTime() ?? 0, size: bytes.byteLength }
+    }, (err) => notFound(err) ? { value: undefined } : undefined)
+  }
+
+  /**
+   * An object's bytes as a stream, or undefined when it does not exist.
+   * Only the start of the request is retried; a failure later surfaces while reading.
+   */
+  async stream (key: string): Promise<{ info: ObjectInfo, body: AsyncIterable<Uint8Array> } | undefined> {
+    return await this.#call('GET', key, async () => {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }))
+      const body = (out.Body ?? Readable.from([])) as unknown as AsyncIterable<Uint8Array>
+      return { info: { etag: out.ETag ?? '', lastModified: out.LastModified?.getTime() ?? 0, size: out.ContentLength ?? 0 }, body }
+    }, (err) => notFound(err) ? { value: undefined } : undefined)
+  }
+
+  /** An object's version and size, or undefined. */
+  async head (key: string): Promise<ObjectInfo | undefined> {
+    return await this.#call('HEAD', key, async () => {
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }))
+      return { etag: out.ETag ?? '', lastModified: out.LastModified?.getTime() ?? 0, size: out.ContentLength ?? 0 }
+    }, (err) => notFound(err) ? { value: undefined } : undefined)
+  }
+
+  /** The form of an ETag this server accepts in If-Match. */
+  ifMatchTag (etag: string): string {
+    const bare = etag.replace(/^"(.*)"$/, '$1')
+    return this.quoteIfMatch ? `"${bare}"` : bare
+  }
+
+  /** Write an object, optionally under a condition. */
+  async put (key: string, body: Uint8Array, condition?: Condition): Promise<PutResult> {
+    return await this.#call<PutResult>('PUT', key, async () => {
+      const out = await this.client.send(new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        Body: body,
+        ContentLength: body.byteLength,
+        ...(condition === undefined ? {} : 'ifNoneMatch' in condition ? { IfNoneMatch: '*' } : { IfMatch: this.ifMatchTag(condition.ifMatch) })
+      }))
+      return { ok: true, etag: out.ETag ?? '' }
+    }, (err) => {
+      if (condition === undefined) return undefined
+      const failed = preconditionFailed(err)
+      // RGW answers 412 to If-Match on a missing key, AWS 404: both mean the version is not there.
+      if (failed === undefined && 'ifMatch' in condition && notFound(err)) return { value: { ok: false, conflict: false } }
+      return failed === undefined ? undefined : { value: { ok: false, conflict: failed === 'conflict' } }
+    })
+  }
+
+  /**
+   * Upload a stream as one object (multipart above one part), bounded in
+   * memory by `partSize * queueSize`. The object appears only when complete;
+   * a failed upload is aborted and leaves nothing visible.
+   */
+  async upload (key: string, source: AsyncIterable<Uint8Array>, options: { partSize?: number, queueSize?: number } = {}): Promise<void> {
+    // Parts are buffered, so the SDK can send a failed part again.
+    try {
+      await new Upload({
+        client: this.client,
+        params: { Bucket: this.bucket, Key: key, Body: Readable.from(source, { objectMode: false }) },
+        partSize: options.partSize ?? 16 * 1024 * 1024,
+        queueSize: options.queueSize ?? 4,
+        leavePartsOnError: false
+      }).done()
+    } catch (err) {
+      if (err instanceof DdsError) throw err
+      throw unavailable(this.label, 'upload', key, err)
+    }
+  }
+
+  async delete (key: string): Promise<void> {
+    await this.#call('DELETE', key, async () => {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }))
+    }, (err) => notFound(err) ? { value: undefined } : undefined)
+  }
+
+  /** Every key under `prefix`, in order (pages of up to 1000). */
+  async * list (prefix: string, options: { startAfter?: string } = {}): AsyncIterable<string> {
+    let token: string | undefined
+    do {
+      const page = await this.#call('LIST', prefix, async () => await this.client.send(new ListObjectsV2Command({
+        Bucket: this.bucket,
+        Prefix: prefix,
+        ...(token === undefined ? (options.startAfter === undefined ? {} : { StartAfter: options.startAfter }) : { ContinuationToken: token })
+      })))
+      for (const o of page.Contents ?? []) if (o.Key !== undefined) yield o.Key
+      token = page.IsTruncated === true ? page.NextContinuationToken : undefined
+    } while (token !== undefined)
+  }
+
+  close (): void {
+    if (this.#owned) this.client.destroy()
+  }
+}
+
+function describe (err: unknown): string {
+  const e = err as SdkError & { message?: string }
+  const status = statusOf(err)
+  const parts = [e?.name, e?.code, status === undefined ? undefined : `HTTP ${status}`, e?.message].filter((x) => x !== undefined && x !== '' && x !== 'Error')
+  return [...new Set(parts)].join(': ') || String(err)
+}
+
+function unavailable (label: string, operation: string, key: string, err: unknown): DdsError {
+  const attempts = (err as { $metadata?: { attempts?: number } })?.$metadata?.attempts
+  return new DdsError(ErrorCodes.REMOTE_UNAVAILABLE,
+    `remote ${label}: ${operation} ${key} failed${attempts !== undefined && attempts > 1 ? ` after ${attempts} attempts` : ''}: ${describe(err)}`,
+    { cause: err, data: { remote: label, operation, key, status: statusOf(err) ?? null, ...(attempts === undefined ? {} : { attempts }) } })
+}
