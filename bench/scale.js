@@ -1,0 +1,141 @@
+/**
+ * Hit latency and open time as the store grows to 1 k, 100 k and 1 M stored
+ * evaluations (quick: 1 k, 20 k and 100 k).
+ *
+ * The first 1,000 evaluations are real keeps (`keep('/scale/p<i>', square, i)`);
+ * the rest are added in bulk through the store's documented staging path,
+ * exactly what a miss writes (an input block, the artifact, the code
+ * manifest, the evaluation record and its memo entry), in batches of 2,000.
+ After a bulk write the benchmark waits until LevelDB's background
+ * compaction is done (the process idle), as a user's next session would find
+ * the store. At each size the store is closed and reopened, then:
+ * - open: `open({ store })` of the instance (the database opens on its first
+ *   read) against a bare `classic-level` open of the same database;
+ * - hit: `keep` of one of the 1,000 real keeps, in random order, against the
+ *   same keeps on a copy of the store taken at 1 k evaluations, measured in
+ *   alternation (the curve should stay flat: ratio near 1).
+ *
+ *   node bench/scale.js [--quick]
+ */
+import { randomBytes } from 'node:crypto'
+import { cpSync } from 'node:fs'
+import { join } from 'node:path'
+import { ClassicLevel } from 'classic-level'
+import { open } from '../dist/lib/index.js'
+import { Pending } from '../dist/store/index.js'
+import { quick, tempDir, isMain, since, interleaved, compare, figure, report, progress } from './common.js'
+
+const REAL = 1000
+const LEVELS = quick ? [1000, 20_000, 100_000] : [1000, 100_000, 1_000_000]
+const BATCH = 2000
+
+function square (n) {
+  return { n, square: n * n, label: `square of ${n}` }
+}
+
+const manifest = {
+  algorithm: 'dds-sig/1',
+  entry: 'bench/scale.js#filler',
+  declarations: { 'bench/scale.js#filler': new Uint8Array(32).fill(7) },
+  values: {},
+  packages: {},
+  unavailable: []
+}
+
+/**
+ * Add `count` evaluations through Store.stageArtifact / stageNode /
+ * stageEvaluation, written in batches; a batch is written while the next one
+ * is staged.
+ */
+async function fill (store, from, count) {
+  const t0 = process.hrtime.bigint()
+  let writing = Promise.resolve()
+  for (let start = from; start < from + count; start += BATCH) {
+    const pending = new Pending()
+    for (let i = start; i < Math.min(from + count, start + BATCH); i++) {
+      const input = await store.stageNode({ v: 1, n: i }, pending)
+      const art = await store.stageArtifact({ n: i, square: i * i, label: `filler ${i}` }, pending)
+      const key = randomBytes(32)
+      await store.stageEvaluation(manifest, {
+        kind: 'keep', path: `/fill/f${i % 1000}`, fn: { name: 'filler', file: 'bench/scale.js', line: 1, column: 1 },
+        signature: key, inputs: [input], loads: [], calls: [], output: art.cid, started: Date.now(), duration: 1
+      }, [key], pending)
+    }
+    await writing
+    writing = store.write(pending)
+  }
+  await writing
+  return since(t0)
+}
+
+/** Wait until the process (LevelDB's compaction thread included) is idle; returns the ms waited. */
+async function settle () {
+  const t0 = process.hrtime.bigint()
+  while (since(t0) < 180_000) {
+    const c = process.cpuUsage()
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    const d = process.cpuUsage(c)
+    if ((d.user + d.system) / 1000 < 25) break
+  }
+  return since(t0)
+}
+
+export async function main () {
+  const dir = tempDir('scale')
+  const location = join(dir, 'store')
+  const reps = quick ? 3 : 5
+  const n = quick ? 2000 : 5000
+  const order = Array.from({ length: n }, () => Math.floor(Math.random() * REAL))
+
+  let dds = await open({ store: location })
+  for (let i = 0; i < REAL; i++) await dds.keep(`/scale/p${i}`, square, i)
+  await dds.close()
+  // The reference: the same 1,000 keeps in a store that stays at 1 k evaluations.
+  const small = join(dir, 'store-1k')
+  cpSync(location, small, { recursive: true })
+  dds = await open({ store: location })
+  let stored = REAL
+  for (const level of LEVELS) {
+    if (level > stored) {
+      progress(`scale: adding ${level - stored} evaluations`)
+      const ms = await fill(dds.store, stored, level - stored)
+      figure({ group: 'scale', name: `bulk staging to ${level.toLocaleString('en')} (stageEvaluation + write)`, unit: 'evaluations/s', samples: [(level - stored) / (ms / 1000)], better: 'higher' })
+      figure({ group: 'scale', name: `compaction after the bulk write to ${level.toLocaleString('en')}`, unit: 'ms', samples: [await settle()] })
+      stored = level
+    }
+    await dds.close()
+    progress(`scale: ${level} evaluations`)
+
+    // Open time: the instance (its first read opens the database) against a bare LevelDB open, alternating.
+    const ours = []
+    const bare = []
+    for (let r = 0; r < reps; r++) {
+      let t0 = process.hrtime.bigint()
+      dds = await open({ store: location })
+      ours.push(since(t0))
+      await dds.close()
+      t0 = process.hrtime.bigint()
+      const db = new ClassicLevel(join(location, 'db'), { keyEncoding: 'view', valueEncoding: 'view' })
+      await db.open()
+      bare.push(since(t0))
+      await db.close()
+    }
+    const label = `${level.toLocaleString('en')} evaluations`
+    compare({ group: 'scale', name: `open: ${label}`, unit: 'ms', ours, base: bare, baseline: 'classic-level open of the same db', note: 'first open after the bulk write replays the log' })
+
+    dds = await open({ store: location })
+    const ref = await open({ store: small })
+    const [hit, refHit] = await interleaved([
+      async (i) => { const k = order[i % n]; await dds.keep(`/scale/p${k}`, square, k) },
+      async (i) => { const k = order[i % n]; await ref.keep(`/scale/p${k}`, square, k) }
+    ], { n, reps })
+    await ref.close()
+    compare({ group: 'scale', name: `hit: ${label}`, unit: 'µs', ours: hit, base: refHit, baseline: `hit at ${REAL.toLocaleString('en')} evaluations`, target: level >= 1_000_000 ? '>= 0.67x' : undefined })
+  }
+  await dds.close()
+}
+
+if (isMain(import.meta)) {
+  await main()
+  report()
+}
