@@ -62,14 +62,10 @@ export async function lineage (store: Store, paths?: string[]): Promise<LineageG
   const producers = new Map<string, { evaluation: CID, path: string }>()
   for await (const e of store.paths({ deleted: true })) {
     if (e.evaluation !== null) heads.set(e.path, e.evaluation.toString())
-    const older: Array<{ evaluation: CID, output: CID }> = []
-    for await (const h of store.history(e.path)) if (h.evaluation !== null && h.output !== null) older.push({ evaluation: h.evaluation, output: h.output })
-    for (const h of older.reverse()) producers.set(h.output.toString(), { evaluation: h.evaluation, path: e.path })
-  }
-  for (const [path, id] of heads) {
-    const h = await store.head(path)
-    if (h?.output != null) producers.set(h.output.toString(), { evaluation: h.evaluation as CID, path })
-    void id
+    // Newest last, so that an artifact several evaluations produced names the latest.
+    const entries: Array<{ evaluation: CID, output: CID }> = []
+    for await (const h of store.history(e.path)) if (h.evaluation !== null && h.output !== null) entries.push({ evaluation: h.evaluation, output: h.output })
+    for (const h of entries.reverse()) producers.set(h.output.toString(), { evaluation: h.evaluation, path: e.path })
   }
   const wanted = paths === undefined || paths.length === 0 ? [...heads.keys()] : paths
   for (const path of wanted) {

@@ -49,7 +49,7 @@ function mainHelp (): string {
   ].join('\n')
 }
 
-function commandHelp (name: string, c: Command): string {
+function commandHelp (c: Command): string {
   const opts: Array<[string, string]> = [
     ...(c.optionHelp ?? []),
     ['--store DIR', 'the store (default: $DDS_STORE, else .dds)'],
@@ -69,7 +69,6 @@ function commandHelp (name: string, c: Command): string {
     ...c.example.trim().split('\n').map((l) => `  ${l}`),
     ''
   ].join('\n')
-  void name
 }
 
 async function main (argv: string[]): Promise<number> {
@@ -100,7 +99,7 @@ async function main (argv: string[]): Promise<number> {
   try {
     const parsed = parseArgs({ args: argv.slice(1), options: { ...common, ...command.options }, allowPositionals: true, strict: true })
     if (parsed.values.help === true) {
-      process.stdout.write(commandHelp(name, command))
+      process.stdout.write(commandHelp(command))
       return 0
     }
     const [min, max] = command.positionals
