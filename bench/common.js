@@ -195,7 +195,7 @@ export function formatTable (list) {
   const header = ['group', 'benchmark', 'unit', 'dds-ts median [min-max]', 'baseline', 'baseline median [min-max]', 'ratio', 'target', 'met']
   const body = list.map((r) => [
     r.group, r.name, r.unit, cell(r.ours), r.baseline ?? '', cell(r.base),
-    r.ratio === undefined ? '' : `${r.ratio.toFixed(2)}x`,
+    r.ratio === undefined ? '' : `${r.ratio >= 0.01 ? r.ratio.toFixed(2) : r.ratio.toPrecision(1)}x`,
     r.target ?? '',
     r.met === undefined ? '' : r.met ? 'yes' : 'NO'
   ])

@@ -1,6 +1,6 @@
 /**
  * Hit latency and open time as the store grows to 1 k, 100 k and 1 M stored
- * evaluations (quick: 1 k, 20 k and 100 k).
+ * evaluations (quick: 1 k, 10 k and 30 k).
  *
  * The first 1,000 evaluations are real keeps (`keep('/scale/p<i>', square, i)`);
  * the rest are added in bulk through the store's documented staging path,
@@ -26,7 +26,7 @@ import { Pending } from '../dist/store/index.js'
 import { quick, tempDir, isMain, since, interleaved, compare, figure, report, progress } from './common.js'
 
 const REAL = 1000
-const LEVELS = quick ? [1000, 20_000, 100_000] : [1000, 100_000, 1_000_000]
+const LEVELS = quick ? [1000, 10_000, 30_000] : [1000, 100_000, 1_000_000]
 const BATCH = 2000
 
 function square (n) {

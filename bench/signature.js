@@ -26,8 +26,9 @@ const tsxLoader = pathToFileURL(join(repo, 'node_modules', 'tsx', 'dist', 'loade
 const tscBin = join(repo, 'node_modules', 'typescript', 'bin', 'tsc')
 
 const GRAPHS = [1, 20, 100]
-const RUNNERS = ['tsc', 'tsx']
-const PROCESSES = quick ? 3 : 5
+/** Runners per graph size (quick: tsx only on the 20-file graph). */
+const runners = (files) => quick && files !== 20 ? ['tsc'] : ['tsc', 'tsx']
+const PROCESSES = quick ? 2 : 5
 
 function moduleSource (i, files) {
   const imports = []
@@ -126,14 +127,14 @@ function run (args, cwd) {
   })
 }
 
-/** Write the project for a graph of `files` modules and compile it. */
-async function project (files) {
-  const root = tempDir(`signature-${files}`)
+/** Write one project with a folder per graph (`src/g<files>/`) and compile it once. */
+async function project () {
+  const root = tempDir('signature')
   const write = (rel, text) => {
     mkdirSync(dirname(join(root, rel)), { recursive: true })
     writeFileSync(join(root, rel), text)
   }
-  write('package.json', JSON.stringify({ name: `graph-${files}`, version: '1.0.0', type: 'module' }))
+  write('package.json', JSON.stringify({ name: 'graphs', version: '1.0.0', type: 'module' }))
   write('tsconfig.json', JSON.stringify({
     compilerOptions: {
       target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', sourceMap: true, outDir: 'dist', rootDir: '.',
@@ -141,23 +142,29 @@ async function project (files) {
     },
     include: ['src/**/*.ts']
   }))
-  let bytes = 0
-  for (let i = 0; i < files; i++) {
-    const text = moduleSource(i, files)
-    bytes += text.length
-    write(`src/m${i}.ts`, text)
+  const bytes = new Map()
+  for (const files of GRAPHS) {
+    let n = 0
+    for (let i = 0; i < files; i++) {
+      const text = moduleSource(i, files)
+      n += text.length
+      write(`src/g${files}/m${i}.ts`, text)
+    }
+    write(`src/g${files}/driver.ts`, driver(files))
+    bytes.set(files, n)
   }
-  write('src/driver.ts', driver(files))
   await run([tscBin, '-p', join(root, 'tsconfig.json')], root)
   return { root, bytes }
 }
 
 export async function main () {
+  progress('signature: writing and compiling the projects')
+  const { root, bytes: sizes } = await project()
   for (const files of GRAPHS) {
-    const { root, bytes } = await project(files)
-    for (const runner of RUNNERS) {
+    const bytes = sizes.get(files)
+    for (const runner of runners(files)) {
       progress(`signature: ${files} files under ${runner}`)
-      const args = runner === 'tsx' ? ['--import', tsxLoader, join(root, 'src', 'driver.ts')] : [join(root, 'dist', 'src', 'driver.js')]
+      const args = runner === 'tsx' ? ['--import', tsxLoader, join(root, 'src', `g${files}`, 'driver.ts')] : [join(root, 'dist', 'src', `g${files}`, 'driver.js')]
       const runs = []
       for (let i = 0; i < PROCESSES; i++) runs.push(JSON.parse(await run(args, root)))
       if (runs[0].files !== files) throw new Error(`the entry reaches ${runs[0].files} files, expected ${files}`)
