@@ -256,8 +256,4 @@ export function memoKey (code: Uint8Array, inputs: CID[]): Uint8Array {
   return sha256(dagCbor.encode({ v: VALUE_HASH_VERSION, code, inputs }))
 }
 
-/** The secondary memo key: a memo key plus the values of the paths the function loaded. */
-export function loadsKey (key: Uint8Array, loads: Array<{ path: string, output: CID }>): Uint8Array {
-  const sorted = [...loads].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
-  return sha256(dagCbor.encode({ key, loads: sorted.map((l) => [l.path, l.output]) }))
-}
+export { loadsKey } from '../store/memo-keys.js'

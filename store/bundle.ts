@@ -31,6 +31,7 @@ import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
 import { DdsError, ErrorCodes } from './errors.js'
 import { cidOf, matches, DAG_CBOR_CODE, RAW_CODE, SHA256_CODE, BLAKE3_CODE } from './hash.js'
+import { loadsKey } from './memo-keys.js'
 import { encodeNode, toBundleManifest, type BundleManifest, type EvaluationRecord, type HistoryEntry } from './records.js'
 import { ancestors, validatePath } from './paths.js'
 import { Pending, type Store, type PathUpdate } from './store.js'
@@ -609,16 +610,6 @@ function memoOrder (m: BundleManifest, index: BlockIndex, reached: Set<string>):
   for (const e of entries) if (e.evaluation !== null) visit(e.evaluation)
   for (const [cid] of index.records()) visit(cid)
   return out
-}
-
-/**
- * The memo key of a call together with the values of the paths it loaded.
- * The same formula as `loadsKey` of lib/value-hash.ts, which the run engine
- * writes next to the primary key; store/ cannot import lib/.
- */
-function loadsKey (key: Uint8Array, loads: Array<{ path: string, output: CID }>): Uint8Array {
-  const sorted = [...loads].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
-  return new Uint8Array(createHash('sha256').update(dagCbor.encode({ key, loads: sorted.map((l) => [l.path, l.output]) })).digest())
 }
 
 function readManifest (root: CID, bytes: Uint8Array): { manifest: BundleManifest, count: number | undefined } {

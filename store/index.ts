@@ -12,3 +12,7 @@ export { validatePath, pathProblem, checkNoOverlap, overlaps, MAX_PATH_LENGTH } 
 export { encodeValue, decodeValue, checkSerializable, type Encoding, type Payload, type TypedArrayName } from './values.js'
 export type { ArtifactRoot, BundleManifest, CodeManifest, EvaluationRecord, FunctionInfo, HistoryEntry, LoadRef, MemoEntry, PathEntry } from './records.js'
 export { openRemote, pushPaths, pullPaths, type Remote, type RemoteOptions, type MemoPack, type PackChunk, type SyncResult } from './remote/index.js'
+export { exportBundle, importBundle, BUNDLE_FORMAT, type ExportOptions, type ExportResult, type ImportOptions, type ImportResult, type ImportedPath, type BundleProblem } from './bundle.js'
+export { verifyStore, walkStore, linksOf, BlockIndex, type VerifyReport, type VerifyStep, type VerifyOptions, type Problem, type ProblemKind, type Link, type Role } from './verify.js'
+export { gc, type GcOptions, type GcReport } from './gc.js'
+export { loadsKey } from './memo-keys.js'

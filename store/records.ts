@@ -114,6 +114,8 @@ export interface BundleManifest {
   created: number
   /** Per exported path, its history entries oldest first (only the head without --history). */
   paths: Record<string, HistoryEntry[]>
+  /** How many blocks the bundle holds, the manifest included (so that a cut at a block boundary shows). */
+  blocks?: number
 }
 
 export function encodeNode (value: unknown): Uint8Array {
@@ -286,5 +288,7 @@ export function toBundleManifest (v: unknown): BundleManifest {
     if (!Array.isArray(entries)) throw corrupt(what, 'path entries are not a list')
     return entries.map(toHistoryEntry)
   })
-  return { format: 'dds-bundle/1', created: num(o, 'created', what), paths }
+  const out: BundleManifest = { format: 'dds-bundle/1', created: num(o, 'created', what), paths }
+  if (o.blocks !== undefined) out.blocks = num(o, 'blocks', what)
+  return out
 }
