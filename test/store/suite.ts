@@ -291,6 +291,22 @@ export function storeSuite (bc: BackendCase): void {
     }
   })
 
+  t.test(`${bc.name}: hostile keys in stored payloads never reach a prototype`, async (tt) => {
+    const store = await open(tt)
+    // A CBOR map {"__proto__": {"polluted": 1}, "constructor": {"prototype": {"polluted": 2}}}, as a foreign writer could store it.
+    const hostile = new Uint8Array([0xa2, 0x69, ...new TextEncoder().encode('__proto__'), 0xa1, 0x68, ...new TextEncoder().encode('polluted'), 0x01,
+      0x6b, ...new TextEncoder().encode('constructor'), 0xa1, 0x69, ...new TextEncoder().encode('prototype'), 0xa1, 0x68, ...new TextEncoder().encode('polluted'), 0x02])
+    const pending = new Pending()
+    const info = await store.stagePayload('cbor-x/1', undefined, hostile, pending)
+    await store.write(pending)
+    const back = await store.readArtifact(info.cid) as Record<string, unknown>
+    tt.equal(Object.getPrototypeOf(back), Object.prototype, 'an ordinary object')
+    tt.equal(({} as Record<string, unknown>).polluted, undefined, 'Object.prototype untouched')
+    tt.equal((back as { polluted?: unknown }).polluted, undefined, 'no inherited field')
+    tt.equal(Object.hasOwn(back, '__proto__'), false, 'no own __proto__ key that could be merged later')
+    tt.equal(await code(async () => await store.putArtifact(JSON.parse('{"__proto__": {"polluted": 3}}'))), 'DDS_UNSERIALIZABLE', 'writing such a key is refused')
+  })
+
   t.test(`${bc.name}: blake3 stores address blocks with blake3`, async (tt) => {
     const store = await open(tt, { hash: 'blake3' })
     const info = await store.putArtifact('hello')
