@@ -70,6 +70,7 @@ export function buildClient (options: RemoteOptions): S3Client {
     requestHandler: {
       connectionTimeout: Math.min(timeout, 10_000),
       requestTimeout: timeout,
+      throwOnRequestTimeout: true,
       httpAgent: new http.Agent(agent),
       httpsAgent: new https.Agent(agent)
     }

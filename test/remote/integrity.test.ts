@@ -1,0 +1,102 @@
+/**
+ * What comes down from the remote is checked against its CID before it is
+ * used or cached: a block, a chunk of a large artifact or a memo answer
+ * replaced with other bytes is refused with DDS_INTEGRITY, and nothing of it
+ * lands in the local store.
+ */
+import t from 'tap'
+import { join } from 'node:path'
+import { open } from '../../lib/dds.js'
+import { openStore } from '../../store/store.js'
+import { s3 } from './helpers/s3.js'
+
+const env = s3(t)
+
+function text (n: number): string {
+  return `text ${n}`
+}
+
+function bytes (n: number): Uint8Array {
+  const out = new Uint8Array(n)
+  for (let i = 0; i < n; i++) out[i] = (i * 31 + (i >> 20) * 7) & 0xff
+  return out
+}
+
+if (env !== undefined) {
+  t.test('a corrupted block is refused', async (t) => {
+    const prefix = env.prefix('block')
+    const dir = t.testdir()
+    const a = await open({ store: join(dir, 'a'), remote: env.remote(prefix, 0) })
+    await a.keep('/x', text, 1)
+    const head = await a.store.headEntry('/x')
+    await a.close()
+    const rootKey = `${prefix}/blocks/${head?.output?.toString() ?? ''}`
+    const original = await env.read(rootKey)
+    const damaged = original.slice()
+    damaged[damaged.length - 1] = (damaged[damaged.length - 1] ?? 0) ^ 0x01
+    await env.overwrite(rootKey, damaged)
+
+    const b = await open({ store: join(dir, 'b'), remote: env.remote(prefix, 1) })
+    await t.rejects(b.load('/x'), { code: 'DDS_INTEGRITY', data: { cid: head?.output?.toString() } })
+    t.equal(await b.store.getBlock(head?.output as never, { local: true }), undefined, 'not cached')
+    await b.close()
+    // Put right again, it loads.
+    await env.overwrite(rootKey, original)
+    const c = await open({ store: join(dir, 'c'), remote: env.remote(prefix, 1) })
+    t.equal(await c.load('/x'), 'text 1')
+    await c.close()
+  })
+
+  t.test('a corrupted chunk of a large artifact is refused, and no chunk is cached', async (t) => {
+    const prefix = env.prefix('pack')
+    const dir = t.testdir()
+    const a = await open({ store: join(dir, 'a'), remote: env.remote(prefix, 0) })
+    await a.keep('/big', bytes, 3 * 1024 * 1024)
+    const head = await a.store.headEntry('/big')
+    const root = await a.store.getArtifactRoot(head?.output as never)
+    await a.close()
+    const packKey = `${prefix}/packs/${head?.output?.toString() ?? ''}`
+    const original = await env.read(packKey)
+    const damaged = original.slice()
+    damaged[2 * 1024 * 1024 + 5] = (damaged[2 * 1024 * 1024 + 5] ?? 0) ^ 0xff
+    await env.overwrite(packKey, damaged)
+
+    const b = await open({ store: join(dir, 'b'), remote: env.remote(prefix, 1) })
+    await t.rejects(b.load('/big'), { code: 'DDS_INTEGRITY', data: { cid: root.chunks?.[2]?.toString() } })
+    for (const c of root.chunks ?? []) t.notOk(await b.store.hasBlock(c), `chunk ${c.toString().slice(-6)} not in the local store`)
+    // Cut short: refused too.
+    await env.overwrite(packKey, original.subarray(0, original.byteLength - 10))
+    await t.rejects(b.load('/big'), { code: 'DDS_INTEGRITY' })
+    await env.overwrite(packKey, original)
+    t.equal((await b.load<Uint8Array>('/big')).byteLength, 3 * 1024 * 1024)
+    await b.close()
+  })
+
+  t.test('a memo answer with a record that is not its own is refused', async (t) => {
+    const prefix = env.prefix('memo')
+    const dir = t.testdir()
+    const a = await open({ store: join(dir, 'a'), remote: env.remote(prefix, 0) })
+    await a.keep('/one', text, 1)
+    await a.keep('/two', text, 2)
+    await a.close()
+    const memo = (await env.keys(prefix, 'memo/')).sort()
+    t.equal(memo.length, 2)
+    // Each answer says it answers the other's key.
+    const [k1, k2] = memo as [string, string]
+    const [m1, m2] = [await env.read(k1), await env.read(k2)]
+    await env.overwrite(k1, m2)
+    await env.overwrite(k2, m1)
+    const b = await open({ store: join(dir, 'b'), remote: env.remote(prefix, 1) })
+    await t.rejects(b.keep('/one', text, 1), { code: 'DDS_INTEGRITY' })
+    // Bytes that are not an answer at all.
+    await env.overwrite(k1, new TextEncoder().encode('not cbor at all'))
+    await env.overwrite(k2, new TextEncoder().encode('not cbor at all'))
+    await t.rejects(b.keep('/two', text, 2), { code: 'DDS_INTEGRITY' })
+    await b.close()
+    const local = await openStore({ location: join(dir, 'b') })
+    let cached = 0
+    for await (const e of local.memoEntries()) { void e; cached++ }
+    t.equal(cached, 0, 'no memo entry was cached')
+    await local.close()
+  })
+}
