@@ -241,13 +241,7 @@ export class DdsInstance implements Dds {
       return { ...o, hit: true }
     }
     const hit = await this.#lookup(run, key)
-    if (hit !== undefined) {
-      const value = await this.store.readArtifact(hit.output)
-      this.#remember(value, hit.output)
-      if (hit.nested) await this.#adoptChildren(run, hit.evaluation)
-      this.#emit({ type: 'hit', path, evaluation: hit.evaluation })
-      return { value, evaluation: hit.evaluation, output: hit.output, loads: hit.loads, hit: true }
-    }
+    if (hit !== undefined) return await this.#reuse(run, path, hit)
     const promise = this.#compute(run, parent, path, fn, args, sig, inputs, key, keyHex)
     this.#inflight.set(keyHex, promise)
     try {
@@ -255,6 +249,15 @@ export class DdsInstance implements Dds {
     } finally {
       this.#inflight.delete(keyHex)
     }
+  }
+
+  /** A cache hit: the stored value, and the paths its nested keeps wrote join the run. */
+  async #reuse (run: Run, path: string, hit: MemoEntry): Promise<Outcome> {
+    const value = await this.store.readArtifact(hit.output)
+    this.#remember(value, hit.output)
+    if (hit.nested) await this.#adoptChildren(run, hit.evaluation)
+    this.#emit({ type: 'hit', path, evaluation: hit.evaluation })
+    return { value, evaluation: hit.evaluation, output: hit.output, loads: hit.loads, hit: true }
   }
 
   /** The memo entry for a key whose recorded loads still hold, if any. */
@@ -294,13 +297,7 @@ export class DdsInstance implements Dds {
     const lock = await this.store.lock(`compute:${keyHex}`)
     try {
       const again = await this.#lookup(run, key)
-      if (again !== undefined) {
-        const value = await this.store.readArtifact(again.output)
-        this.#remember(value, again.output)
-        if (again.nested) await this.#adoptChildren(run, again.evaluation)
-        this.#emit({ type: 'hit', path, evaluation: again.evaluation })
-        return { value, evaluation: again.evaluation, output: again.output, loads: again.loads, hit: true }
-      }
+      if (again !== undefined) return await this.#reuse(run, path, again)
       this.#emit({ type: 'miss', path })
       const frame: Frame = { run, path, keyHex, parent, loads: new Map(), calls: [] }
       const started = Date.now()

@@ -122,8 +122,9 @@ export function encodeNode (value: unknown): Uint8Array {
   return dagCbor.encode(stripUndefined(value))
 }
 
-function stripUndefined (value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(stripUndefined)
+/** A copy without undefined fields (dag-cbor refuses them); CIDs and bytes are kept as they are. */
+export function stripUndefined (value: unknown): unknown {
+  if (Array.isArray(value)) return value.map((v) => (v === undefined ? null : stripUndefined(v)))
   if (value !== null && typeof value === 'object' && !(value instanceof Uint8Array) && CID.asCID(value) === null) {
     const out: Record<string, unknown> = {}
     for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = stripUndefined(v)

@@ -6,9 +6,9 @@
  */
 import net from 'node:net'
 import * as dagCbor from '@ipld/dag-cbor'
-import { CID } from 'multiformats/cid'
 import { DdsError, ErrorCodes, type ErrorCode } from './errors.js'
 import type { BatchOp, LevelBackend, RangeOptions, Space } from './backend.js'
+import { stripUndefined } from './records.js'
 
 const MAX_FRAME = 256 * 1024 * 1024
 
@@ -20,19 +20,8 @@ export class ConnectionLost extends Error {
   }
 }
 
-function strip (value: unknown): unknown {
-  if (value === undefined) return null
-  if (Array.isArray(value)) return value.map(strip)
-  if (value !== null && typeof value === 'object' && !(value instanceof Uint8Array) && CID.asCID(value) === null) {
-    const out: Record<string, unknown> = {}
-    for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = strip(v)
-    return out
-  }
-  return value
-}
-
 function frame (message: unknown): Uint8Array {
-  const body = dagCbor.encode(strip(message))
+  const body = dagCbor.encode(stripUndefined(message))
   const out = new Uint8Array(4 + body.byteLength)
   new DataView(out.buffer).setUint32(0, body.byteLength)
   out.set(body, 4)

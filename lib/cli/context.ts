@@ -203,3 +203,21 @@ export async function artifactOf (store: Store, target: Target): Promise<CID> {
   if (record !== undefined) return record.output
   throw new DdsError(ErrorCodes.NOT_FOUND, `${target.cid.toString()} is neither an artifact nor an evaluation`, { data: { cid: target.cid.toString() } })
 }
+
+/** What is stored under an argument's identity: its canonical form (small arguments), or the artifact of a kept value passed as such. */
+export async function inputValue (store: Store, cid: CID): Promise<{ value: unknown } | { artifact: true } | undefined> {
+  if (cid.code !== DAG_CBOR_CODE) return undefined
+  try {
+    const bytes = await store.getBlock(cid)
+    if (bytes === undefined) return undefined
+    const value = decodeNode(bytes)
+    try {
+      toArtifactRoot(value)
+      return { artifact: true }
+    } catch {}
+    return { value }
+  } catch (err) {
+    if (isDdsError(err)) return undefined
+    throw err
+  }
+}

@@ -1,29 +1,10 @@
 /** `dds show PATH|CID`: one evaluation, in full. */
 import type { CID } from 'multiformats/cid'
 import { isDdsError } from '../../../store/errors.js'
-import { DAG_CBOR_CODE } from '../../../store/hash.js'
-import { decodeNode, toArtifactRoot } from '../../../store/records.js'
 import type { Store } from '../../../store/store.js'
-import { evaluationOf, parseTarget, type Command } from '../context.js'
+import { evaluationOf, inputValue, parseTarget, type Command } from '../context.js'
 import { fnJson, fnName, fnSource, hex, iso, ms, plain, showCanonical } from '../format.js'
 
-/** What is stored under an argument's identity: its canonical form (small arguments), or the artifact of a kept value passed as such. */
-async function inputValue (store: Store, cid: CID): Promise<{ value: unknown } | { artifact: true } | undefined> {
-  if (cid.code !== DAG_CBOR_CODE) return undefined
-  try {
-    const bytes = await store.getBlock(cid)
-    if (bytes === undefined) return undefined
-    const value = decodeNode(bytes)
-    try {
-      toArtifactRoot(value)
-      return { artifact: true }
-    } catch {}
-    return { value }
-  } catch (err) {
-    if (isDdsError(err)) return undefined
-    throw err
-  }
-}
 
 /** The paths whose current value is each artifact (to name kept values passed as arguments). */
 async function holders (store: Store): Promise<Map<string, string>> {

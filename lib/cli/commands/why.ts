@@ -1,12 +1,10 @@
 /** `dds why PATH [OLD [NEW]]`: what changed between two evaluations of a path. */
 import type { CID } from 'multiformats/cid'
-import { isDdsError } from '../../../store/errors.js'
-import { parseCID, DAG_CBOR_CODE } from '../../../store/hash.js'
+import { parseCID } from '../../../store/hash.js'
 import { validatePath } from '../../../store/paths.js'
-import { decodeNode, toArtifactRoot } from '../../../store/records.js'
 import type { Store } from '../../../store/store.js'
 import { why, type Change, type EvaluationRef, type Side } from '../../why.js'
-import type { Command } from '../context.js'
+import { inputValue, type Command } from '../context.js'
 import { iso, showCanonical } from '../format.js'
 
 function ref (arg: string | undefined): EvaluationRef | undefined {
@@ -15,21 +13,9 @@ function ref (arg: string | undefined): EvaluationRef | undefined {
 }
 
 async function display (store: Store, cid: CID | undefined): Promise<string | undefined> {
-  if (cid === undefined || cid.code !== DAG_CBOR_CODE) return undefined
-  try {
-    const bytes = await store.getBlock(cid)
-    if (bytes === undefined) return undefined
-    const value = decodeNode(bytes)
-    // A kept value passed as an argument is named by its artifact CID.
-    try {
-      toArtifactRoot(value)
-      return undefined
-    } catch {}
-    return showCanonical(value, 80)
-  } catch (err) {
-    if (isDdsError(err)) return undefined
-    throw err
-  }
+  // A kept value passed as an argument is named by its artifact CID.
+  const stored = cid === undefined ? undefined : await inputValue(store, cid)
+  return stored !== undefined && 'value' in stored ? showCanonical(stored.value, 80) : undefined
 }
 
 function sideJson (s: Side): Record<string, unknown> {
