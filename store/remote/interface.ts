@@ -49,7 +49,17 @@ export interface MemoPack {
   root?: Uint8Array
 }
 
-/** One verified chunk of a large artifact, in order. */
+/** A path's head as the remote keeps it: the newest entry, with its evaluation's memo answer when the writer had it. */
+export interface RemoteHead extends PathEntry {
+  memo?: MemoPack
+}
+
+/** A path update for the remote, with the memo answer of its evaluation to publish with the head. */
+export interface RemoteUpdate extends PathUpdate {
+  memo?: MemoPack
+}
+
+/** One verified chunk of a large artifact. */
 export interface PackChunk {
   index: number
   bytes: Uint8Array
@@ -71,20 +81,24 @@ export interface Remote {
   putBlock (cid: CID, bytes: Uint8Array): Promise<void>
   /** Upload the payload of a chunked artifact (all its chunks, in order) as one object. */
   putPack (root: CID, payload: AsyncIterable<Uint8Array>): Promise<void>
-  /** Download the chunks of an artifact, each checked against its CID. DDS_NOT_FOUND when absent. */
-  getPack (root: CID, artifact: ArtifactRoot): AsyncIterable<PackChunk>
+  /**
+   * Download the chunks of an artifact (a few ranges at once), each checked
+   * against its CID before it is handed to `onChunk`; with `into`, chunks are
+   * read straight into it at their offsets. DDS_NOT_FOUND when absent.
+   */
+  readPack (root: CID, artifact: ArtifactRoot, onChunk: (chunk: PackChunk) => Promise<void>, options?: { into?: Uint8Array }): Promise<void>
   /** The memo answer under a key, verified, or undefined. */
   getMemo (key: Uint8Array): Promise<MemoPack | undefined>
   /** Store a memo answer unless the key already has one. */
   putMemo (pack: MemoPack): Promise<void>
   /** The newest entry of a path's log (deletions included), or undefined. */
-  head (path: string): Promise<PathEntry | undefined>
+  head (path: string): Promise<RemoteHead | undefined>
   /** A path's log, newest first. */
   history (path: string, options?: { limit?: number }): AsyncIterable<PathEntry>
   /** The head of every path under `prefix` (deleted ones only with `deleted`), in key order. */
   paths (options?: { prefix?: string, deleted?: boolean }): AsyncIterable<PathEntry>
   /** Append entries to path logs (same rules as a local commit: same-evaluation skip, `force`, `onlyIfNewer`). */
-  append (updates: PathUpdate[], options?: CommitOptions): Promise<CommitResult>
+  append (updates: RemoteUpdate[], options?: CommitOptions): Promise<CommitResult>
   /** Take a lease shared by every machine using the remote; waits for it. */
   lease (name: string): Promise<Lock>
   close (): Promise<void>

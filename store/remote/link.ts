@@ -29,6 +29,10 @@ export type RemoteSpec = string | RemoteOptions | Remote
 
 /** Artifact roots up to this size travel inside memo answers (one request for a hit). */
 const ROOT_IN_MEMO = 64 * 1024
+/** ... and inside path heads, which are read on every keep. */
+const ROOT_IN_HEAD = 16 * 1024
+/** Memo answers that came with heads, kept for the lookup that usually follows. */
+const STASH_LIMIT = 1024
 /** Known-present CIDs remembered per store before the memory is dropped and rebuilt. */
 const KNOWN_LIMIT = 1_000_000
 
@@ -55,6 +59,10 @@ export class RemoteLink {
   /** CIDs the remote is known to hold (with everything they reach). */
   #known = new Set<string>()
   readonly #pushing = new Map<string, Promise<void>>()
+  /** Memo answers that came with path heads, by key (hex). Answers never go stale. */
+  readonly #stash = new Map<string, MemoPack>()
+  /** Head reads in flight: a memo lookup waits for them before asking the remote. */
+  readonly #headReads = new Set<Promise<unknown>>()
 
   constructor (store: Store, remote: Remote, owned: boolean) {
     this.#store = store
@@ -86,9 +94,16 @@ export class RemoteLink {
     return bytes
   }
 
-  /** A memo answer missing locally: from the remote, with its record and small root, copied locally. */
+  /**
+   * A memo answer missing locally: from the remote, with its record and
+   * small root, copied locally. A keep reads its path's head at the same
+   * time, and the head usually carries the answer: then no other request.
+   */
   async fetchMemo (key: Uint8Array): Promise<MemoEntry | undefined> {
-    const pack = await this.remote.getMemo(key)
+    const id = Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('hex')
+    if (!this.#stash.has(id) && this.#headReads.size > 0) await Promise.allSettled([...this.#headReads])
+    const pack = this.#stash.get(id) ?? await this.remote.getMemo(key)
+    this.#stash.delete(id)
     if (pack === undefined) return undefined
     const record = toEvaluationRecord(decodeNode(pack.record, 'evaluation record'))
     const entry: MemoEntry = { evaluation: pack.evaluation, output: record.output, loads: record.loads, nested: record.calls.length > 0 }
@@ -109,22 +124,10 @@ export class RemoteLink {
     const chunks = root.chunks ?? []
     const first = chunks[0]
     if (first === undefined || await this.#store.hasBlock(first)) return false
-    const chunkSize = root.chunkSize ?? 0
     const pending = new Pending()
-    const writes: Array<Promise<void>> = []
-    try {
-      for await (const { index, bytes } of this.remote.getPack(rootCid, root)) {
-        target?.set(bytes, index * chunkSize)
-        const w = this.#store.stageBlock(chunks[index] as CID, bytes, pending)
-        w.catch(() => {})
-        writes.push(w)
-        if (writes.length >= 8) await writes.shift()
-      }
-      await Promise.all(writes)
-    } catch (err) {
-      await Promise.allSettled(writes)
-      throw err
-    }
+    await this.remote.readPack(rootCid, root, async ({ index, bytes }) => {
+      await this.#store.stageBlock(chunks[index] as CID, bytes, pending)
+    }, target === undefined ? {} : { into: target })
     // The chunks become visible together, like the chunks of a run.
     await this.#store.backend.batch(pending.ops)
     this.#remember(rootCid)
@@ -195,11 +198,20 @@ export class RemoteLink {
     await this.remote.putPack(rootCid, payload())
   }
 
-  async #memoPack (key: Uint8Array, evaluation: CID, record: Uint8Array, output: CID): Promise<MemoPack> {
+  async #memoPack (key: Uint8Array, evaluation: CID, record: Uint8Array, output: CID, rootLimit = ROOT_IN_MEMO): Promise<MemoPack> {
     const pack: MemoPack = { key, evaluation, record }
     const root = await this.#local(output)
-    if (root !== undefined && root.byteLength <= ROOT_IN_MEMO) pack.root = root
+    if (root !== undefined && root.byteLength <= rootLimit) pack.root = root
     return pack
+  }
+
+  /** The memo answer of an evaluation, to travel with a path's head, when the evaluation is local. */
+  async #headMemo (evaluation: CID | null): Promise<MemoPack | undefined> {
+    if (evaluation === null) return undefined
+    const bytes = await this.#local(evaluation)
+    if (bytes === undefined) return undefined
+    const record = toEvaluationRecord(decodeNode(bytes, 'evaluation record'))
+    return await this.#memoPack(record.signature, evaluation, bytes, record.output, ROOT_IN_HEAD)
   }
 
   /**
@@ -235,11 +247,13 @@ export class RemoteLink {
   /** After a local commit: what the entries reach goes up, then the entries are appended to the remote logs. */
   async append (updates: PathUpdate[], options: CommitOptions = {}): Promise<CommitResult> {
     const none = new Set<string>()
-    await Promise.all(updates.map(async (u) => {
+    const withMemo = await Promise.all(updates.map(async (u) => {
       if (u.evaluation !== null) await this.#ensure({ cid: u.evaluation, role: 'evaluation' }, none)
       if (u.output !== null) await this.#ensure({ cid: u.output, role: 'artifact' }, none)
+      const memo = await this.#headMemo(u.evaluation)
+      return memo === undefined ? u : { ...u, memo }
     }))
-    return await this.remote.append(updates, options)
+    return await this.remote.append(withMemo, options)
   }
 
   /** Send what paths reach and append their entries, as `dds push` does. */
@@ -251,7 +265,20 @@ export class RemoteLink {
   // ---------------------------------------------------------------- namespace and leases
 
   async head (path: string): Promise<PathEntry | undefined> {
-    return await this.remote.head(path)
+    const read = this.remote.head(path)
+    this.#headReads.add(read)
+    try {
+      const head = await read
+      if (head === undefined) return undefined
+      const { memo, ...entry } = head
+      if (memo !== undefined) {
+        if (this.#stash.size >= STASH_LIMIT) this.#stash.delete(this.#stash.keys().next().value as string)
+        this.#stash.set(Buffer.from(memo.key.buffer, memo.key.byteOffset, memo.key.byteLength).toString('hex'), memo)
+      }
+      return entry
+    } finally {
+      this.#headReads.delete(read)
+    }
   }
 
   async lease (name: string): Promise<Lock> {

@@ -20,6 +20,9 @@
  *   visible once the head reaches it; a writer whose claim finds an entry the
  *   head has not reached (its writer died before publishing it) publishes it
  *   first, so the log stays dense and every claimed entry becomes visible.
+ *   The head also carries the memo answer of its evaluation when its writer
+ *   had it, so that the usual remote hit (a teammate's value at the same
+ *   path) costs the one request that reads the head.
  * - `lease/<name>`: a lease, created conditionally, renewed by its holder
  *   (compare-and-swap) and free for the taking once the server's clock is
  *   past its last renewal plus its time to live.
@@ -35,7 +38,7 @@ import { ancestors, checkNoOverlap, validatePath } from '../paths.js'
 import type { Lock } from '../backend.js'
 import type { CommitOptions, CommitResult, PathUpdate } from '../commit.js'
 import { buildClient, ObjectStore, type Condition, type PutResult } from './s3.js'
-import type { MemoPack, PackChunk, Remote, RemoteOptions } from './interface.js'
+import type { MemoPack, PackChunk, Remote, RemoteHead, RemoteOptions, RemoteUpdate } from './interface.js'
 
 /** The layout version this code reads and writes. */
 export const REMOTE_FORMAT = 'dds-remote/1'
@@ -43,6 +46,8 @@ export const REMOTE_FORMAT = 'dds-remote/1'
 const DEFAULT_LEASE_TTL = 30_000
 const MIN_LEASE_TTL = 2_000
 const SEQ_DIGITS = 12
+/** Ranges of a pack read at once. */
+const PACK_STREAMS = 4
 const utf8 = new TextEncoder()
 const utf8d = new TextDecoder()
 
@@ -101,6 +106,7 @@ interface Head {
   /** The entry's bytes as in the log. */
   bytes: Uint8Array
   etag: string
+  memo?: MemoPack
 }
 
 interface LeaseBody {
@@ -259,78 +265,109 @@ export class S3Remote implements Remote {
     await this.objects.upload(this.#pack(root), payload)
   }
 
-  async * getPack (root: CID, artifact: ArtifactRoot): AsyncIterable<PackChunk> {
+  async readPack (root: CID, artifact: ArtifactRoot, onChunk: (chunk: PackChunk) => Promise<void>, options: { into?: Uint8Array } = {}): Promise<void> {
     const chunks = artifact.chunks ?? []
     const chunkSize = artifact.chunkSize ?? 0
-    const found = await this.objects.stream(this.#pack(root))
-    if (found === undefined) {
+    const into = options.into
+    if (into !== undefined && into.byteLength < artifact.size) throw new RangeError(`readPack: the target holds ${into.byteLength} bytes, the artifact ${artifact.size}`)
+    const key = this.#pack(root)
+    const info = await this.objects.head(key)
+    if (info === undefined) {
       throw new DdsError(ErrorCodes.NOT_FOUND, `the chunks of artifact ${root} are not in remote ${this.url}`, { data: { cid: root.toString(), remote: this.url } })
     }
     const corrupt = (detail: string, cid?: CID): DdsError => new DdsError(ErrorCodes.INTEGRITY,
       `the chunks of artifact ${root} in remote ${this.url} are corrupt: ${detail}`,
       { data: { cid: (cid ?? root).toString(), artifact: root.toString(), remote: this.url } })
-    let index = 0
-    let fill = 0
-    let buf = new Uint8Array(Math.min(chunkSize, artifact.size))
-    const finish = (): PackChunk => {
-      const cid = chunks[index] as CID
-      if (!matches(cid, buf)) throw corrupt(`chunk ${index} does not match its CID`, cid)
-      return { index: index++, bytes: buf }
-    }
-    try {
-      for await (const piece of found.body) {
-        let off = 0
-        while (off < piece.byteLength) {
-          if (index >= chunks.length) throw corrupt('longer than the artifact')
-          const n = Math.min(piece.byteLength - off, buf.byteLength - fill)
-          buf.set(piece.subarray(off, off + n), fill)
-          fill += n
-          off += n
-          if (fill === buf.byteLength) {
-            const done = finish()
-            fill = 0
-            const left = artifact.size - index * chunkSize
-            buf = new Uint8Array(Math.max(0, Math.min(chunkSize, left)))
-            yield done
+    if (info.size !== artifact.size) throw corrupt(`${info.size} bytes, ${artifact.size} expected`)
+    const sizeOf = (i: number): number => Math.min(chunkSize, artifact.size - i * chunkSize)
+    // A few ranges at once: one stream alone does not keep a gateway busy. Ranges start at chunk boundaries.
+    const streams = Math.max(1, Math.min(PACK_STREAMS, Math.floor(chunks.length / 8)))
+    const per = Math.ceil(chunks.length / streams)
+    const range = async (first: number, end: number): Promise<void> => {
+      const start = first * chunkSize
+      const stop = Math.min(artifact.size, end * chunkSize)
+      const found = await this.objects.stream(key, { start, end: stop })
+      if (found === undefined) throw new DdsError(ErrorCodes.NOT_FOUND, `the chunks of artifact ${root} are not in remote ${this.url}`, { data: { cid: root.toString(), remote: this.url } })
+      let index = first
+      let fill = 0
+      const fresh = (i: number): Uint8Array => into !== undefined ? into.subarray(i * chunkSize, i * chunkSize + sizeOf(i)) : new Uint8Array(sizeOf(i))
+      let buf = fresh(index)
+      try {
+        for await (const piece of found.body) {
+          let off = 0
+          while (off < piece.byteLength) {
+            if (index >= end) throw corrupt('longer than the artifact')
+            const n = Math.min(piece.byteLength - off, buf.byteLength - fill)
+            buf.set(piece.subarray(off, off + n), fill)
+            fill += n
+            off += n
+            if (fill === buf.byteLength) {
+              const cid = chunks[index] as CID
+              if (!matches(cid, buf)) throw corrupt(`chunk ${index} does not match its CID`, cid)
+              await onChunk({ index, bytes: buf })
+              index++
+              fill = 0
+              if (index < end) buf = fresh(index)
+            }
           }
         }
+      } catch (err) {
+        if (err instanceof DdsError) throw err
+        throw new DdsError(ErrorCodes.REMOTE_UNAVAILABLE, `remote ${this.url}: reading the chunks of ${root} failed: ${(err as Error).message}`,
+          { cause: err, data: { remote: this.url, cid: root.toString() } })
       }
-    } catch (err) {
-      if (err instanceof DdsError) throw err
-      throw new DdsError(ErrorCodes.REMOTE_UNAVAILABLE, `remote ${this.url}: reading the chunks of ${root} failed: ${(err as Error).message}`,
-        { cause: err, data: { remote: this.url, cid: root.toString() } })
+      if (index !== end) throw corrupt('shorter than the artifact')
     }
-    if (index !== chunks.length) throw corrupt('shorter than the artifact')
+    const ranges: Array<Promise<void>> = []
+    for (let first = 0; first < chunks.length; first += per) ranges.push(range(first, Math.min(chunks.length, first + per)))
+    const settled = await Promise.allSettled(ranges)
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+    if (failed !== undefined) throw failed.reason
   }
 
   async getMemo (key: Uint8Array): Promise<MemoPack | undefined> {
     const found = await this.objects.get(this.#memo(key))
     if (found === undefined) return undefined
-    const corrupt = (detail: string): DdsError => new DdsError(ErrorCodes.INTEGRITY, `memo answer ${hex(key)} in remote ${this.url} is corrupt: ${detail}`, { data: { memo: hex(key), remote: this.url } })
-    let node: { key?: unknown, evaluation?: unknown, record?: unknown, root?: unknown }
+    let node: unknown
     try {
       node = dagCbor.decode(found.bytes)
     } catch {
-      throw corrupt('not dag-cbor')
+      throw this.#corruptMemo(hex(key), 'not dag-cbor')
     }
+    const pack = this.#toMemoPack(node, hex(key))
+    if (!sameBytes(pack.key, key)) throw this.#corruptMemo(hex(key), 'it answers another key')
+    return pack
+  }
+
+  #corruptMemo (where: string, detail: string): DdsError {
+    return new DdsError(ErrorCodes.INTEGRITY, `memo answer ${where} in remote ${this.url} is corrupt: ${detail}`, { data: { memo: where, remote: this.url } })
+  }
+
+  /** Check a memo answer as it came down: its blocks against their CIDs, its record against its key. */
+  #toMemoPack (value: unknown, where: string): MemoPack {
+    const node = (value ?? {}) as { key?: unknown, evaluation?: unknown, record?: unknown, root?: unknown }
     const evaluation = CID.asCID(node.evaluation)
-    if (!(node.key instanceof Uint8Array) || !sameBytes(node.key, key)) throw corrupt('it answers another key')
-    if (evaluation === null || !(node.record instanceof Uint8Array)) throw corrupt('no evaluation record')
+    if (!(node.key instanceof Uint8Array)) throw this.#corruptMemo(where, 'no key')
+    if (evaluation === null || !(node.record instanceof Uint8Array)) throw this.#corruptMemo(where, 'no evaluation record')
     verifyBlock(evaluation, node.record, 'remote evaluation record')
     const record = toEvaluationRecord(decodeNode(node.record, 'evaluation record'))
     // The primary key is the record's signature; the other key of an evaluation that loaded paths covers their values.
-    if (!sameBytes(record.signature, key) && record.loads.length === 0) throw corrupt('the evaluation answers another key')
-    const pack: MemoPack = { key, evaluation, record: node.record }
+    if (!sameBytes(record.signature, node.key) && record.loads.length === 0) throw this.#corruptMemo(where, 'the evaluation answers another key')
+    const pack: MemoPack = { key: node.key, evaluation, record: node.record }
     if (node.root !== undefined) {
-      if (!(node.root instanceof Uint8Array)) throw corrupt('malformed artifact root')
+      if (!(node.root instanceof Uint8Array)) throw this.#corruptMemo(where, 'malformed artifact root')
       verifyBlock(record.output, node.root, 'remote artifact root')
       pack.root = node.root
     }
     return pack
   }
 
+  #encodePack (pack: MemoPack): Record<string, unknown> {
+    return { key: pack.key, evaluation: pack.evaluation, record: pack.record, ...(pack.root === undefined ? {} : { root: pack.root }) }
+  }
+
   async putMemo (pack: MemoPack): Promise<void> {
-    const bytes = dagCbor.encode({ key: pack.key, evaluation: pack.evaluation, record: pack.record, ...(pack.root === undefined ? {} : { root: pack.root }) })
+    const bytes = dagCbor.encode(this.#encodePack(pack))
     await this.#create(this.#memo(pack.key), bytes)
   }
 
@@ -339,7 +376,7 @@ export class S3Remote implements Remote {
   async #readHead (path: string): Promise<Head | undefined> {
     const found = await this.objects.get(this.#head(path))
     if (found === undefined) return undefined
-    let node: { seq?: unknown, entry?: unknown }
+    let node: { seq?: unknown, entry?: unknown, memo?: unknown }
     try {
       node = dagCbor.decode(found.bytes)
     } catch {
@@ -348,13 +385,19 @@ export class S3Remote implements Remote {
     if (typeof node.seq !== 'number' || !Number.isSafeInteger(node.seq) || node.seq < 1 || !(node.entry instanceof Uint8Array)) {
       throw new DdsError(ErrorCodes.INTEGRITY, `the head of ${path} in remote ${this.url} is malformed`, { data: { path, remote: this.url } })
     }
-    return { seq: node.seq, bytes: node.entry, entry: toHistoryEntry(decodeNode(node.entry, 'history entry')), etag: found.etag }
+    const head: Head = { seq: node.seq, bytes: node.entry, entry: toHistoryEntry(decodeNode(node.entry, 'history entry')), etag: found.etag }
+    if (node.memo !== undefined) {
+      const memo = this.#toMemoPack(node.memo, `in the head of ${path}`)
+      if (head.entry.evaluation === null || !memo.evaluation.equals(head.entry.evaluation)) throw this.#corruptMemo(`in the head of ${path}`, 'it is not the head\'s evaluation')
+      head.memo = memo
+    }
+    return head
   }
 
-  async head (path: string): Promise<PathEntry | undefined> {
+  async head (path: string): Promise<RemoteHead | undefined> {
     validatePath(path)
     const h = await this.#readHead(path)
-    return h === undefined ? undefined : { path, seq: h.seq, ...h.entry }
+    return h === undefined ? undefined : { path, seq: h.seq, ...h.entry, ...(h.memo === undefined ? {} : { memo: h.memo }) }
   }
 
   async * history (path: string, options: { limit?: number } = {}): AsyncIterable<PathEntry> {
@@ -394,7 +437,11 @@ export class S3Remote implements Remote {
     for await (const key of this.objects.list(under)) {
       const path = key.slice(base.length)
       if (prefix !== undefined && prefix !== '/' && path !== prefix && !path.startsWith(prefix + '/')) continue
-      const p = this.head(path)
+      const p = this.head(path).then((h) => {
+        if (h === undefined) return undefined
+        const { memo: _memo, ...entry } = h
+        return entry
+      })
       p.catch(() => {})
       ahead.push(p)
       while (ahead.length > 16) {
@@ -421,11 +468,11 @@ export class S3Remote implements Remote {
   }
 
   /** Move the head of `path` forward to `seq` (holding `bytes`), from the head last read. */
-  async #publish (path: string, from: Head | undefined, seq: number, bytes: Uint8Array): Promise<void> {
+  async #publish (path: string, from: Head | undefined, seq: number, bytes: Uint8Array, memo?: MemoPack): Promise<void> {
     let current = from
     let delay = 10
+    const body = dagCbor.encode({ seq, entry: bytes, ...(memo === undefined ? {} : { memo: this.#encodePack(memo) }) })
     while (current === undefined || current.seq < seq) {
-      const body = dagCbor.encode({ seq, entry: bytes })
       const condition: Condition = current === undefined ? { ifNoneMatch: true } : { ifMatch: current.etag }
       const r = await this.objects.put(this.#head(path), body, condition)
       if (r.ok) return
@@ -437,7 +484,7 @@ export class S3Remote implements Remote {
     }
   }
 
-  async #appendOne (u: PathUpdate, time: number, options: CommitOptions): Promise<number | undefined> {
+  async #appendOne (u: RemoteUpdate, time: number, options: CommitOptions): Promise<number | undefined> {
     const path = u.path
     const entry: HistoryEntry = { time, evaluation: u.evaluation, output: u.evaluation === null ? null : u.output }
     if (u.hit === true) entry.hit = true
@@ -455,14 +502,14 @@ export class S3Remote implements Remote {
       const seq = (h?.seq ?? 0) + 1
       const claim = await this.objects.put(this.#log(path, seq), bytes, { ifNoneMatch: true })
       if (claim.ok) {
-        await this.#publish(path, h, seq, bytes)
+        await this.#publish(path, h, seq, bytes, u.memo)
         return seq
       }
       if (!claim.conflict) {
         const there = await this.objects.get(this.#log(path, seq))
         if (there !== undefined && sameBytes(there.bytes, bytes)) {
           // Our own claim, whose answer was lost and the request sent again.
-          await this.#publish(path, h, seq, bytes)
+          await this.#publish(path, h, seq, bytes, u.memo)
           return seq
         }
         // Another writer's entry: publish it for them (they may have died), then take the next number.
@@ -475,20 +522,20 @@ export class S3Remote implements Remote {
     }
   }
 
-  async append (updates: PathUpdate[], options: CommitOptions = {}): Promise<CommitResult> {
+  async append (updates: RemoteUpdate[], options: CommitOptions = {}): Promise<CommitResult> {
     for (const u of updates) validatePath(u.path)
-    const latest = new Map<string, PathUpdate>()
+    const latest = new Map<string, RemoteUpdate>()
     for (const u of updates) latest.set(u.path, u)
     checkNoOverlap([...latest.values()].filter((u) => u.evaluation !== null).map((u) => u.path))
     const now = Date.now()
     // Updates of one path in order; different paths at once.
-    const byPath = new Map<string, PathUpdate[]>()
+    const byPath = new Map<string, RemoteUpdate[]>()
     for (const u of updates) {
       const list = byPath.get(u.path)
       if (list === undefined) byPath.set(u.path, [u])
       else list.push(u)
     }
-    const seqs = new Map<PathUpdate, number | undefined>()
+    const seqs = new Map<RemoteUpdate, number | undefined>()
     await Promise.all([...byPath.values()].map(async (list) => {
       for (const u of list) seqs.set(u, await this.#appendOne(u, u.time ?? now, options))
     }))

@@ -193,12 +193,13 @@ export class ObjectStore {
   }
 
   /**
-   * An object's bytes as a stream, or undefined when it does not exist.
+   * An object's bytes (or the bytes from `start` up to `end`) as a stream,
+   * or undefined when it does not exist.
    * Only the start of the request is retried; a failure later surfaces while reading.
    */
-  async stream (key: string): Promise<{ info: ObjectInfo, body: AsyncIterable<Uint8Array> } | undefined> {
+  async stream (key: string, range?: { start: number, end: number }): Promise<{ info: ObjectInfo, body: AsyncIterable<Uint8Array> } | undefined> {
     return await this.#call('GET', key, async () => {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }))
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, ...(range === undefined ? {} : { Range: `bytes=${range.start}-${range.end - 1}` }) }))
       const body = (out.Body ?? Readable.from([])) as unknown as AsyncIterable<Uint8Array>
       return { info: { etag: out.ETag ?? '', lastModified: out.LastModified?.getTime() ?? 0, size: out.ContentLength ?? 0 }, body }
     }, (err) => notFound(err) ? { value: undefined } : undefined)

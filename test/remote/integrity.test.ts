@@ -6,6 +6,7 @@
  */
 import t from 'tap'
 import { join } from 'node:path'
+import * as dagCbor from '@ipld/dag-cbor'
 import { open } from '../../lib/dds.js'
 import { openStore } from '../../store/store.js'
 import { s3 } from './helpers/s3.js'
@@ -86,17 +87,42 @@ if (env !== undefined) {
     const [m1, m2] = [await env.read(k1), await env.read(k2)]
     await env.overwrite(k1, m2)
     await env.overwrite(k2, m1)
+    // The same calls at other paths: their heads carry no answer, so the memo answers are read.
     const b = await open({ store: join(dir, 'b'), remote: env.remote(prefix, 1) })
-    await t.rejects(b.keep('/one', text, 1), { code: 'DDS_INTEGRITY' })
+    await t.rejects(b.keep('/elsewhere/one', text, 1), { code: 'DDS_INTEGRITY' })
     // Bytes that are not an answer at all.
     await env.overwrite(k1, new TextEncoder().encode('not cbor at all'))
     await env.overwrite(k2, new TextEncoder().encode('not cbor at all'))
-    await t.rejects(b.keep('/two', text, 2), { code: 'DDS_INTEGRITY' })
+    await t.rejects(b.keep('/elsewhere/two', text, 2), { code: 'DDS_INTEGRITY' })
     await b.close()
     const local = await openStore({ location: join(dir, 'b') })
     let cached = 0
     for await (const e of local.memoEntries()) { void e; cached++ }
     t.equal(cached, 0, 'no memo entry was cached')
     await local.close()
+  })
+
+  t.test('a head carrying another evaluation\'s memo answer is refused', async (t) => {
+    const prefix = env.prefix('head')
+    const dir = t.testdir()
+    const a = await open({ store: join(dir, 'a'), remote: env.remote(prefix, 0) })
+    await a.keep('/one', text, 1)
+    await a.keep('/two', text, 2)
+    await a.close()
+    const h1 = dagCbor.decode(await env.read(`${prefix}/head/one`)) as Record<string, unknown>
+    const h2 = dagCbor.decode(await env.read(`${prefix}/head/two`)) as Record<string, unknown>
+    t.ok(h1.memo !== undefined, 'heads carry the memo answer of their evaluation')
+    await env.overwrite(`${prefix}/head/one`, dagCbor.encode({ ...h1, memo: h2.memo }))
+    const b = await open({ store: join(dir, 'b'), remote: env.remote(prefix, 1) })
+    await t.rejects(b.keep('/one', text, 1), { code: 'DDS_INTEGRITY' })
+    await t.rejects(b.load('/one'), { code: 'DDS_INTEGRITY' })
+    // A record that does not hash to its CID.
+    const memo = h1.memo as Record<string, unknown>
+    const record = (memo.record as Uint8Array).slice()
+    record[record.length - 1] = (record[record.length - 1] ?? 0) ^ 1
+    await env.overwrite(`${prefix}/head/one`, dagCbor.encode({ ...h1, memo: { ...memo, record } }))
+    await t.rejects(b.load('/one'), { code: 'DDS_INTEGRITY' })
+    t.equal(await b.keep('/two', text, 2), 'text 2', 'other paths are not affected')
+    await b.close()
   })
 }
