@@ -1,7 +1,8 @@
 /**
  * A cache hit of keep on small values (a short string, an object of 10
  * numbers), against:
- * - a bare store read: classic-level `get` plus cbor-x decode (the floor);
+ * - a bare store read: classic-level `get` plus cbor-x decode (the floor), and
+ *   the same with `getSync` (no thread-pool round trip; dds-ts reads this way);
  * - a hand-written JSON-file memo (`fs.readFile` + `JSON.parse`, what many
  *   users write themselves);
  * - a plain call of the function.
@@ -46,10 +47,11 @@ export async function hits () {
     const memoFile = join(dir, `${fn.name}.json`)
     await writeFile(memoFile, JSON.stringify({ [JSON.stringify([arg])]: fn(arg) }))
 
-    const [hit, moduleHit, bare, jsonMemo, plain] = await interleaved([
+    const [hit, moduleHit, bare, bareSync, jsonMemo, plain] = await interleaved([
       async () => { await dds.keep(path, fn, arg) },
       async () => { await keep(path, fn, arg) },
       async () => { cbor.decode(await db.get(path)) },
+      async () => { cbor.decode(db.getSync(path)) },
       async () => {
         const memo = JSON.parse(await readFile(memoFile, 'utf8'))
         const key = JSON.stringify([arg])
@@ -60,6 +62,7 @@ export async function hits () {
     ], { n, reps })
     compare({ group: 'keep', name: `hit: ${label}`, unit: 'µs', ours: hit, base: bare, baseline: 'classic-level get + cbor-x decode (floor)', target: '>= 0.5x' })
     compare({ group: 'keep', name: `hit: ${label}`, unit: 'µs', ours: hit, base: jsonMemo, baseline: 'JSON-file memo (readFile + JSON.parse)', target: '> 1x' })
+    compare({ group: 'keep', name: `hit: ${label}`, unit: 'µs', ours: hit, base: bareSync, baseline: 'classic-level getSync + cbor-x decode' })
     compare({ group: 'keep', name: `hit: ${label}`, unit: 'µs', ours: hit, base: plain, baseline: 'plain call of the function' })
     compare({ group: 'keep', name: `hit, module-level keep(): ${label}`, unit: 'µs', ours: moduleHit, base: bare, baseline: 'classic-level get + cbor-x decode (floor)', target: '>= 0.5x' })
     figure({ group: 'keep', name: `hit rate: ${label}`, unit: 'keeps/s', samples: hit.map((us) => 1e6 / us), better: 'higher' })

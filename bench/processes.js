@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url'
 import { quick, tempDir, isMain, since, compare, figure, report, progress } from './common.js'
 
 const COUNTS = quick ? [1, 2, 4] : [1, 2, 4, 8]
-const M = quick ? 20 : 50
+const M = quick ? 20 : 100
 const REPS = quick ? 2 : 3
 
 function work (worker, j) {
