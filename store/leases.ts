@@ -5,6 +5,7 @@
  * elsewhere while its lease has not expired (it renews it).
  */
 import { hostname } from 'node:os'
+import { readFileSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import * as dagCbor from '@ipld/dag-cbor'
 import { text } from './keys.js'
@@ -14,6 +15,8 @@ export type LeaseMode = 'exclusive' | 'shared'
 export interface LeaseHolder {
   id: string
   pid: number
+  /** When the process started (Linux clock ticks since boot), so that a reused pid is not taken for the holder. */
+  start?: number
   host: string
   mode: LeaseMode
   /** ms since the epoch after which a holder on another machine counts as gone. */
@@ -39,21 +42,41 @@ export interface LeaseKV {
 
 const HOST = hostname()
 
+/** The start time of a process from /proc (Linux), or undefined where there is none. */
+function processStart (pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    const start = Number(fields[19])
+    return Number.isSafeInteger(start) ? start : undefined
+  } catch {
+    return undefined
+  }
+}
+
+const START = processStart(process.pid)
+
 /** A new holder description for this process. */
 export function newHolder (mode: LeaseMode, ttlMs: number): LeaseHolder {
-  return { id: randomBytes(8).toString('hex'), pid: process.pid, host: HOST, mode, expires: Date.now() + ttlMs }
+  const holder: LeaseHolder = { id: randomBytes(8).toString('hex'), pid: process.pid, host: HOST, mode, expires: Date.now() + ttlMs }
+  if (START !== undefined) holder.start = START
+  return holder
 }
 
 /** True while the holder's process (this machine) or lease (another machine) lives. */
 export function holderAlive (h: LeaseHolder, now = Date.now()): boolean {
   if (h.host === HOST) {
-    if (h.pid === process.pid) return true
+    if (h.pid === process.pid) return h.start === undefined || h.start === START
     try {
       process.kill(h.pid, 0)
-      return true
     } catch (err) {
-      return (err as NodeJS.ErrnoException).code === 'EPERM'
+      if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false
     }
+    // The pid is in use: by the holder, unless a process started since took it over.
+    if (h.start === undefined) return true
+    const start = processStart(h.pid)
+    return start === undefined || start === h.start
   }
   return h.expires > now
 }
