@@ -7,6 +7,9 @@
 #
 #   CEPH_DIR=/tmp/dds-ceph RGW_PORTS="7480 7481" bash scripts/ceph-up.sh
 #
+# The OSD lives in a sparse file of CEPH_OSD_BYTES (default 32 GiB): only what
+# is written takes disk space. Deleted objects are reclaimed within a minute.
+#
 # Needs: apt-get install -y --no-install-recommends radosgw ceph-mon ceph-osd ceph-common uuid-runtime curl
 # Prints the endpoints (comma-separated) on the last line of stdout and writes
 # them, with the credentials, to $CEPH_DIR/env (shell syntax, for `source`).
@@ -71,7 +74,7 @@ mon data = $D/mon/\$id
 osd data = $D/osd/\$id
 osd objectstore = bluestore
 bluestore block create = true
-bluestore block size = 8589934592
+bluestore block size = ${CEPH_OSD_BYTES:-34359738368}
 bluestore fsck on mount = false
 osd memory target = 1073741824
 osd max object name len = 460
@@ -84,6 +87,8 @@ for port in $RGW_PORTS; do
 rgw data = $D/rgw/g$i
 rgw frontends = beast endpoint=127.0.0.1:$port tcp_nodelay=1
 rgw dns name = localhost
+rgw gc obj min wait = 10
+rgw gc processor period = 20
 EOF2
   i=$((i + 1))
 done

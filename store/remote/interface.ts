@@ -28,6 +28,8 @@ export interface RemoteOptions {
   retries?: number
   /** Requests in flight at once (default 16). */
   concurrency?: number
+  /** Artifacts larger than this many bytes go up in parts (default 4 GiB); smaller ones in one streamed request. */
+  multipartAbove?: number
   /** Create the bucket when it does not exist (default true). */
   createBucket?: boolean
   /** Use this client instead of building one (its own settings then apply). */
@@ -79,8 +81,11 @@ export interface Remote {
   getBlock (cid: CID): Promise<Uint8Array | undefined>
   /** Store a block once; a block already there is success. */
   putBlock (cid: CID, bytes: Uint8Array): Promise<void>
-  /** Upload the payload of a chunked artifact (all its chunks, in order) as one object. */
-  putPack (root: CID, payload: AsyncIterable<Uint8Array>): Promise<void>
+  /**
+   * Upload the payload of a chunked artifact (all its chunks, in order, `size`
+   * bytes) as one object; `payload` may be called again to send it again.
+   */
+  putPack (root: CID, payload: () => AsyncIterable<Uint8Array>, size: number): Promise<void>
   /**
    * Download the chunks of an artifact (a few ranges at once), each checked
    * against its CID before it is handed to `onChunk`; with `into`, chunks are

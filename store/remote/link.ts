@@ -31,6 +31,8 @@ export type RemoteSpec = string | RemoteOptions | Remote
 const ROOT_IN_MEMO = 64 * 1024
 /** ... and inside path heads, which are read on every keep. */
 const ROOT_IN_HEAD = 16 * 1024
+/** Chunk files written at once while a pack comes down. */
+const WRITES_IN_FLIGHT = 16
 /** Memo answers that came with heads, kept for the lookup that usually follows. */
 const STASH_LIMIT = 1024
 /** Known-present CIDs remembered per store before the memory is dropped and rebuilt. */
@@ -125,9 +127,22 @@ export class RemoteLink {
     const first = chunks[0]
     if (first === undefined || await this.#store.hasBlock(first)) return false
     const pending = new Pending()
-    await this.remote.readPack(rootCid, root, async ({ index, bytes }) => {
-      await this.#store.stageBlock(chunks[index] as CID, bytes, pending)
-    }, target === undefined ? {} : { into: target })
+    // Chunk files are written while the next chunks come in; a bounded number at once.
+    const writes = new Set<Promise<void>>()
+    let failed: unknown
+    try {
+      await this.remote.readPack(rootCid, root, async ({ index, bytes }) => {
+        if (failed !== undefined) throw failed
+        const w: Promise<void> = this.#store.stageBlock(chunks[index] as CID, bytes, pending)
+          .catch((err: unknown) => { failed ??= err })
+          .finally(() => { writes.delete(w) })
+        writes.add(w)
+        if (writes.size >= WRITES_IN_FLIGHT) await Promise.race(writes)
+      }, target === undefined ? {} : { into: target })
+    } finally {
+      await Promise.all(writes)
+    }
+    if (failed !== undefined) throw failed
     // The chunks become visible together, like the chunks of a run.
     await this.#store.backend.batch(pending.ops)
     this.#remember(rootCid)
@@ -187,15 +202,31 @@ export class RemoteLink {
   }
 
   async #pushPack (rootCid: CID, root: ArtifactRoot): Promise<void> {
-    const self = this
+    const chunks = root.chunks ?? []
+    const read = async (chunk: CID): Promise<Uint8Array> => {
+      const bytes = await this.#local(chunk)
+      if (bytes === undefined) throw new DdsError(ErrorCodes.NOT_FOUND, `chunk ${chunk} of artifact ${rootCid} is missing from the local store`, { data: { cid: chunk.toString(), artifact: rootCid.toString() } })
+      return bytes
+    }
+    // Chunk files are read a few ahead of the upload.
     async function * payload (): AsyncIterable<Uint8Array> {
-      for (const chunk of root.chunks ?? []) {
-        const bytes = await self.#local(chunk)
-        if (bytes === undefined) throw new DdsError(ErrorCodes.NOT_FOUND, `chunk ${chunk} of artifact ${rootCid} is missing from the local store`, { data: { cid: chunk.toString(), artifact: rootCid.toString() } })
+      const ahead: Array<Promise<Uint8Array>> = []
+      let next = 0
+      const fill = (): void => {
+        while (ahead.length < 4 && next < chunks.length) {
+          const p = read(chunks[next++] as CID)
+          p.catch(() => {})
+          ahead.push(p)
+        }
+      }
+      fill()
+      while (ahead.length > 0) {
+        const bytes = await (ahead.shift() as Promise<Uint8Array>)
+        fill()
         yield bytes
       }
     }
-    await this.remote.putPack(rootCid, payload())
+    await this.remote.putPack(rootCid, payload, root.size)
   }
 
   async #memoPack (key: Uint8Array, evaluation: CID, record: Uint8Array, output: CID, rootLimit = ROOT_IN_MEMO): Promise<MemoPack> {

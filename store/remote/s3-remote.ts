@@ -86,6 +86,8 @@ export async function openS3Remote (options: RemoteOptions): Promise<S3Remote> {
   const client = options.client ?? buildClient(options)
   const objects = new ObjectStore(client, bucket, options.url, {
     ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+    ...(options.retries === undefined ? {} : { retries: options.retries }),
+    ...(options.multipartAbove === undefined ? {} : { multipartAbove: options.multipartAbove }),
     owned: options.client === undefined
   })
   try {
@@ -260,9 +262,9 @@ export class S3Remote implements Remote {
     await this.#create(this.#block(cid), bytes)
   }
 
-  async putPack (root: CID, payload: AsyncIterable<Uint8Array>): Promise<void> {
+  async putPack (root: CID, payload: () => AsyncIterable<Uint8Array>, size: number): Promise<void> {
     // Content-addressed by the root: a concurrent upload of the same pack writes the same bytes.
-    await this.objects.upload(this.#pack(root), payload)
+    await this.objects.upload(this.#pack(root), payload, size)
   }
 
   async readPack (root: CID, artifact: ArtifactRoot, onChunk: (chunk: PackChunk) => Promise<void>, options: { into?: Uint8Array } = {}): Promise<void> {

@@ -42,6 +42,8 @@ export type PutResult = { ok: true, etag: string } | { ok: false, conflict: bool
 const DEFAULT_TIMEOUT = 30_000
 const DEFAULT_RETRIES = 4
 const DEFAULT_CONCURRENCY = 16
+/** Objects larger than this go up in parts (S3 takes at most 5 GiB in one request). */
+export const DEFAULT_MULTIPART_ABOVE = 4 * 1024 * 1024 * 1024
 
 function env (name: string): string | undefined {
   const v = process.env[name]
@@ -58,7 +60,10 @@ export function buildClient (options: RemoteOptions): S3Client {
   // versions concerns no user of this library; a library does not print.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
   const agent = { keepAlive: true, maxSockets: 64 }
+  const quiet = (): void => {}
   return new S3Client({
+    // The SDK's own warnings go nowhere: failures surface as coded errors.
+    logger: { trace: quiet, debug: quiet, info: quiet, warn: quiet, error: quiet },
     region,
     ...(endpoint === undefined ? {} : { endpoint }),
     forcePathStyle: options.forcePathStyle ?? endpoint !== undefined,
@@ -87,6 +92,21 @@ interface SdkError {
 function statusOf (err: unknown): number | undefined {
   const e = err as SdkError
   return e?.$metadata?.httpStatusCode ?? e?.$response?.statusCode
+}
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH'])
+
+/** Worth another attempt: the network, a timeout, throttling or a server error. */
+function transient (err: unknown): boolean {
+  const e = err as SdkError
+  const status = statusOf(err)
+  if (status !== undefined) return status >= 500 || status === 429 || status === 408
+  if (e?.code !== undefined && NETWORK_CODES.has(e.code)) return true
+  return e?.name === 'TimeoutError' || e?.name === 'RequestTimeout'
+}
+
+function sleep (ms: number): Promise<void> {
+  return new Promise((resolve) => { setTimeout(resolve, ms) })
 }
 
 function notFound (err: unknown): boolean {
@@ -133,10 +153,15 @@ export class ObjectStore {
   /** Server clock minus local clock, from the Date header of answers (second resolution). */
   #skew = 0
 
-  constructor (client: S3Client, bucket: string, label: string, options: { concurrency?: number, owned?: boolean } = {}) {
+  readonly #retries: number
+  readonly #multipartAbove: number
+
+  constructor (client: S3Client, bucket: string, label: string, options: { concurrency?: number, owned?: boolean, retries?: number, multipartAbove?: number } = {}) {
     this.client = client
     this.bucket = bucket
     this.label = label
+    this.#retries = options.retries ?? DEFAULT_RETRIES
+    this.#multipartAbove = options.multipartAbove ?? DEFAULT_MULTIPART_ABOVE
     this.#gate = new Gate(options.concurrency ?? DEFAULT_CONCURRENCY)
     this.#owned = options.owned === true
     client.middlewareStack.add((next) => async (args) => {
@@ -240,23 +265,44 @@ export class ObjectStore {
   }
 
   /**
-   * Upload a stream as one object (multipart above one part), bounded in
-   * memory by `partSize * queueSize`. The object appears only when complete;
-   * a failed upload is aborted and leaves nothing visible.
+   * Upload `size` bytes from a stream as one object, with memory bounded
+   * whatever the size: streamed in one request up to the multipart limit
+   * (sent again from a fresh stream after a failure), in parts above it (each
+   * part buffered, so the SDK can send a failed one again). The object
+   * appears only when complete; a failed multipart upload is aborted.
    */
-  async upload (key: string, source: AsyncIterable<Uint8Array>, options: { partSize?: number, queueSize?: number } = {}): Promise<void> {
-    // Parts are buffered, so the SDK can send a failed part again.
-    try {
-      await new Upload({
-        client: this.client,
-        params: { Bucket: this.bucket, Key: key, Body: Readable.from(source, { objectMode: false }) },
-        partSize: options.partSize ?? 16 * 1024 * 1024,
-        queueSize: options.queueSize ?? 4,
-        leavePartsOnError: false
-      }).done()
-    } catch (err) {
-      if (err instanceof DdsError) throw err
-      throw unavailable(this.label, 'upload', key, err)
+  async upload (key: string, source: () => AsyncIterable<Uint8Array>, size: number): Promise<void> {
+    if (size > this.#multipartAbove) {
+      // S3 takes at most 10,000 parts.
+      const partSize = Math.max(8 * 1024 * 1024, Math.ceil(size / 9000))
+      try {
+        await new Upload({
+          client: this.client,
+          params: { Bucket: this.bucket, Key: key, Body: Readable.from(source(), { objectMode: false }) },
+          partSize,
+          queueSize: 4,
+          leavePartsOnError: false
+        }).done()
+      } catch (err) {
+        if (err instanceof DdsError) throw err
+        throw unavailable(this.label, 'multipart upload', key, err)
+      }
+      return
+    }
+    let delay = 200
+    for (let attempt = 0; ; attempt++) {
+      try {
+        // A stream body: no hashing of the payload for the signature, and the SDK does not retry it.
+        await this.#gate.run(async () => await this.client.send(new PutObjectCommand({
+          Bucket: this.bucket, Key: key, Body: Readable.from(source(), { objectMode: false }), ContentLength: size
+        })))
+        return
+      } catch (err) {
+        if (err instanceof DdsError) throw err
+        if (!transient(err) || attempt >= this.#retries) throw unavailable(this.label, 'PUT', key, err)
+        await sleep(delay + Math.random() * delay)
+        delay = Math.min(5000, delay * 2)
+      }
     }
   }
 

@@ -97,6 +97,17 @@ if (env !== undefined) {
     t.ok(Buffer.compare(bytes, value) === 0, 'cached locally')
   })
 
+  t.test('above the multipart limit, a large value goes up in parts', async (t) => {
+    const prefix = env.prefix('multipart')
+    const dir = t.testdir()
+    const a = await open({ store: join(dir, 'a'), remote: env.remote(prefix, 0, { multipartAbove: 1024 * 1024 }) })
+    const b = await open({ store: join(dir, 'b'), remote: env.remote(prefix, 1) })
+    t.teardown(async () => { await a.close(); await b.close() })
+    const n = 17 * 1024 * 1024 + 3
+    const value = await a.keep('/data/parts', blob, n)
+    t.ok(Buffer.compare(await b.load<Buffer>('/data/parts'), value) === 0, 'the same bytes come down')
+  })
+
   t.test('histories interleave across machines; heads come from the remote', async (t) => {
     const prefix = env.prefix('history')
     const dir = t.testdir()
