@@ -9,8 +9,8 @@ import { isDdsError } from '../../store/errors.js'
 import { Context, UsageError, type Command } from './context.js'
 
 const commands: Record<string, { summary: string, load: () => Promise<{ command: Command }> }> = {
-  ls: { summary: 'list paths: current evaluation, output size, last update', load: async () => await import('./commands/ls.js') },
-  log: { summary: 'the history of a path, newest first', load: async () => await import('./commands/log.js') },
+  ls: { summary: 'list paths: current evaluation, output size, last update', load: async () => await (await import('./commands/remote.js')).ls() },
+  log: { summary: 'the history of a path, newest first', load: async () => await (await import('./commands/remote.js')).log() },
   show: { summary: 'one evaluation: function, code, inputs, loads, calls, output', load: async () => await import('./commands/show.js') },
   cat: { summary: 'print an artifact (bytes and strings as they are, values as JSON)', load: async () => await import('./commands/cat.js') },
   why: { summary: 'what changed between two evaluations of a path', load: async () => await import('./commands/why.js') },
@@ -19,7 +19,9 @@ const commands: Record<string, { summary: string, load: () => Promise<{ command:
   import: { summary: 'verify a bundle, then add its paths to the store', load: async () => await import('./commands/import.js') },
   verify: { summary: 're-hash every block and check that every entry reaches complete data', load: async () => await import('./commands/verify.js') },
   gc: { summary: 'delete blocks nothing reaches (optionally trimming history)', load: async () => await import('./commands/gc.js') },
-  rm: { summary: 'delete paths (their history stays until gc trims it)', load: async () => await import('./commands/rm.js') }
+  rm: { summary: 'delete paths (their history stays until gc trims it)', load: async () => await import('./commands/rm.js') },
+  push: { summary: 'send paths and all they reach to the remote (the team\'s store)', load: async () => await import('./commands/push.js') },
+  pull: { summary: 'bring paths and all they reach from the remote into the store', load: async () => await import('./commands/pull.js') }
 }
 
 const common: NonNullable<ParseArgsConfig['options']> = {

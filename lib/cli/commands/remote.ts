@@ -1,0 +1,81 @@
+/**
+ * The team's remote store on the command line: which remote (`--remote-url`,
+ * else `$DDS_REMOTE`), and `ls`/`log` with `--remote`, which list the
+ * remote's paths and logs instead of the local store's. A remote listing
+ * needs no local store: blocks it reads (artifact roots, evaluation records)
+ * are fetched, checked and kept in memory.
+ */
+import type { ParseArgsConfig } from 'node:util'
+import { openStore, type Store } from '../../../store/store.js'
+import { Context, UsageError, type Command } from '../context.js'
+
+/** The options every remote-aware command adds. */
+export const remoteUrlOption: NonNullable<ParseArgsConfig['options']> = { 'remote-url': { type: 'string' } }
+export const remoteUrlHelp: Array<[string, string]> = [['--remote-url URL', 'the remote, s3://bucket/prefix (default: $DDS_REMOTE; endpoint and credentials from the AWS_ variables)']]
+
+/** The remote a command works with; a usage error when none is named. */
+export function remoteUrl (ctx: Context): string {
+  const url = ctx.string('remote-url') ?? process.env.DDS_REMOTE
+  if (url === undefined || url === '') throw new UsageError('no remote: set DDS_REMOTE=s3://bucket/prefix or pass --remote-url')
+  return url
+}
+
+/** A context whose store is an in-memory cache in front of the remote, with the remote's paths and logs. */
+class RemoteContext extends Context {
+  readonly #view: Store
+
+  constructor (ctx: Context, view: Store) {
+    super(ctx.command, ctx.args, ctx.values)
+    this.#view = view
+  }
+
+  override async store (): Promise<Store> {
+    return this.#view
+  }
+
+  override async close (): Promise<void> {
+    await this.#view.close()
+  }
+}
+
+async function remoteView (ctx: Context): Promise<Store> {
+  const store = await openStore({ backend: 'memory', remote: remoteUrl(ctx) })
+  const remote = store.remote
+  if (remote === undefined) throw new Error('the store has no remote')
+  // The listing commands read paths and histories from the store they get: here, the remote's.
+  Object.defineProperties(store, {
+    paths: { value: (options?: { prefix?: string, deleted?: boolean }) => remote.paths(options) },
+    history: { value: (path: string, options?: { limit?: number }) => remote.history(path, options) }
+  })
+  return store
+}
+
+/** A listing command that, with `--remote`, lists the remote instead of the local store. */
+function withRemote (inner: Command, what: string): Command {
+  return {
+    ...inner,
+    usage: `${inner.usage} [--remote [--remote-url URL]]`,
+    description: `${inner.description.trimEnd()}\nWith --remote, ${what} of the remote (the team's store) instead.`,
+    options: { ...inner.options, remote: { type: 'boolean' }, ...remoteUrlOption },
+    optionHelp: [...(inner.optionHelp ?? []), ['--remote', `${what} of the remote`], ...remoteUrlHelp],
+    async run (ctx) {
+      if (!ctx.flag('remote')) return await inner.run(ctx)
+      const remote = new RemoteContext(ctx, await remoteView(ctx))
+      try {
+        return await inner.run(remote)
+      } finally {
+        await remote.close()
+      }
+    }
+  }
+}
+
+/** `dds ls [--remote]` */
+export async function ls (): Promise<{ command: Command }> {
+  return { command: withRemote((await import('./ls.js')).command, 'the paths') }
+}
+
+/** `dds log PATH [--remote]` */
+export async function log (): Promise<{ command: Command }> {
+  return { command: withRemote((await import('./log.js')).command, 'the history') }
+}
