@@ -15,6 +15,7 @@
  */
 import { CID } from 'multiformats/cid'
 import { DdsError, ErrorCodes } from '../errors.js'
+import { DAG_CBOR_CODE } from '../hash.js'
 import { decodeNode, encodeNode, toArtifactRoot, toEvaluationRecord, toMemoEntry, type ArtifactRoot, type MemoEntry, type PathEntry } from '../records.js'
 import { linksOf, required, type Link } from '../verify.js'
 import { Pending, type Store } from '../store.js'
@@ -186,8 +187,10 @@ export class RemoteLink {
       if (!required(link.role)) return
       throw new DdsError(ErrorCodes.NOT_FOUND, `${link.role} ${id} is missing from the local store, so it cannot go to the remote (run dds verify)`, { data: { cid: id, role: link.role } })
     }
-    const children = linksOf(cid, bytes, link.role)
-    if (link.role === 'artifact' && children.length > 0) {
+    // A kept value passed as an argument is an input by the CID of its artifact root: it travels as an artifact (with its pack).
+    const role = link.role === 'input' && isArtifactRoot(cid, bytes) ? 'artifact' : link.role
+    const children = linksOf(cid, bytes, role)
+    if (role === 'artifact' && children.length > 0) {
       await this.#pushPack(cid, toArtifactRoot(decodeNode(bytes, 'artifact')))
     } else {
       await Promise.all(children.map(async (c) => { await this.#ensure(c, fresh) }))
@@ -318,5 +321,15 @@ export class RemoteLink {
 
   async close (): Promise<void> {
     if (this.#owned) await this.remote.close()
+  }
+}
+
+function isArtifactRoot (cid: CID, bytes: Uint8Array): boolean {
+  if (cid.code !== DAG_CBOR_CODE) return false
+  try {
+    toArtifactRoot(decodeNode(bytes, 'artifact'))
+    return true
+  } catch {
+    return false
   }
 }

@@ -404,6 +404,7 @@ export class S3Remote implements Remote {
 
   async * history (path: string, options: { limit?: number } = {}): AsyncIterable<PathEntry> {
     validatePath(path)
+    if (options.limit !== undefined && options.limit <= 0) return
     const h = await this.#readHead(path)
     if (h === undefined) return
     const last = Math.max(1, h.seq - (options.limit ?? h.seq) + 1)

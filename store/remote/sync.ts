@@ -8,6 +8,7 @@
  */
 import type { CID } from 'multiformats/cid'
 import { DdsError, ErrorCodes } from '../errors.js'
+import { DAG_CBOR_CODE } from '../hash.js'
 import { decodeNode, toArtifactRoot, type PathEntry } from '../records.js'
 import { validatePath } from '../paths.js'
 import { entryLinks, linksOf, required, type Link } from '../verify.js'
@@ -92,8 +93,10 @@ async function fetchAll (store: Store, link: RemoteLink, roots: Link[], onProgre
     }
     blocks++
     onProgress?.({ blocks })
-    const children = linksOf(l.cid, bytes, l.role)
-    if (l.role === 'artifact' && children.length > 0) {
+    // A kept value passed as an argument is an input by the CID of its artifact root: it comes as an artifact.
+    const role = l.role === 'input' && isArtifactRoot(l.cid, bytes) ? 'artifact' : l.role
+    const children = linksOf(l.cid, bytes, role)
+    if (role === 'artifact' && children.length > 0) {
       await link.fillArtifact(l.cid as CID, toArtifactRoot(decodeNode(bytes, 'artifact')))
       return []
     }
@@ -112,5 +115,15 @@ async function fetchAll (store: Store, link: RemoteLink, roots: Link[], onProgre
       for (const children of await Promise.all(todo.slice(i, i + 8).map(visit))) next.push(...children)
     }
     frontier = next
+  }
+}
+
+function isArtifactRoot (cid: CID, bytes: Uint8Array): boolean {
+  if (cid.code !== DAG_CBOR_CODE) return false
+  try {
+    toArtifactRoot(decodeNode(bytes, 'artifact'))
+    return true
+  } catch {
+    return false
   }
 }

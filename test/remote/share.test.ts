@@ -40,6 +40,12 @@ function blob (n: number): Buffer {
   return b
 }
 
+function checksum (b: Uint8Array): number {
+  let sum = 0
+  for (let i = 0; i < b.byteLength; i += 4096) sum = (sum * 31 + (b[i] ?? 0)) >>> 0
+  return sum
+}
+
 function version (v: number): string {
   ran('version')
   return `value ${v}`
@@ -95,6 +101,46 @@ if (env !== undefined) {
     t.ok(entry !== undefined)
     const bytes = await local.readArtifact(entry?.output as never) as Buffer
     t.ok(Buffer.compare(bytes, value) === 0, 'cached locally')
+  })
+
+  t.test('a large kept value passed as an argument travels as an artifact', async (t) => {
+    const prefix = env.prefix('argument')
+    const dir = t.testdir()
+    // Computed before the remote existed; only the path that used it is pushed.
+    const alone = await open({ store: join(dir, 'a') })
+    const big = await alone.keep('/data/input', blob, 2 * 1024 * 1024 + 7)
+    t.equal(await alone.keep('/data/sum', checksum, big), checksum(big))
+    await alone.close()
+    const a = await openStore({ location: join(dir, 'a'), remote: env.remote(prefix, 0) })
+    await pushPaths(a, ['/data/sum'])
+    const record = await a.getEvaluation((await a.head('/data/sum', { local: true }))?.evaluation as never)
+    await a.close()
+    const keys = await env.keys(prefix)
+    t.same(keys.filter((k) => k.includes('/packs/')), [`${prefix}/packs/${record.inputs[0]?.toString() ?? ''}`], 'the argument went up as one pack')
+    t.notOk(keys.some((k) => k.includes('/blocks/bafk')), 'no chunk went up on its own')
+    const b = await openStore({ location: join(dir, 'b'), remote: env.remote(prefix, 1) })
+    await pullPaths(b, ['/data/sum'])
+    await b.close()
+    const local = await openStore({ location: join(dir, 'b') })
+    t.equal(checksum(await local.readArtifact(record.inputs[0] as never) as Uint8Array), checksum(big), 'and came down whole')
+    await local.close()
+  })
+
+  t.test('DDS_REMOTE names the remote of the default store', async (t) => {
+    const prefix = env.prefix('env')
+    const saved = { remote: process.env.DDS_REMOTE, endpoint: process.env.AWS_ENDPOINT_URL }
+    process.env.DDS_REMOTE = env.url(prefix)
+    process.env.AWS_ENDPOINT_URL = env.endpoints[0]
+    try {
+      const dds = await open({ store: t.testdir() })
+      t.equal(dds.store.remote?.url, env.url(prefix))
+      await dds.close()
+    } finally {
+      if (saved.remote === undefined) delete process.env.DDS_REMOTE
+      else process.env.DDS_REMOTE = saved.remote
+      if (saved.endpoint === undefined) delete process.env.AWS_ENDPOINT_URL
+      else process.env.AWS_ENDPOINT_URL = saved.endpoint
+    }
   })
 
   t.test('above the multipart limit, a large value goes up in parts', async (t) => {
