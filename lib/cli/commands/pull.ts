@@ -15,7 +15,7 @@ number in the local history.`,
   options: { ...remoteUrlOption },
   optionHelp: [...remoteUrlHelp],
   example: `
-$ DDS_REMOTE=s3://team-bucket/dds dds pull /models/clf
+$ dds pull /models/clf --remote-url s3://team-bucket/dds
 /models/clf	pulled	2`,
   positionals: [1, Infinity],
   async run (ctx) {

@@ -15,7 +15,7 @@ unchanged), sequence number in the remote's history.`,
   options: { ...remoteUrlOption },
   optionHelp: [...remoteUrlHelp],
   example: `
-$ DDS_REMOTE=s3://team-bucket/dds dds push /data/clean /models/clf
+$ dds push /data/clean /models/clf --remote-url s3://team-bucket/dds
 /data/clean	pushed	4
 /models/clf	unchanged	-`,
   positionals: [1, Infinity],
