@@ -4,12 +4,12 @@
  *
  * - A block or memo answer missing locally is asked of the remote; what comes
  *   down is checked against its CID and copied into the local store.
- * - Chunked artifacts come down as one stream of their pack, each chunk checked,
- *   written to the local store and, when the caller reads the value, straight
- *   into its memory.
+ * - Chunked artifacts come down as a few ranged reads of their pack, each
+ *   chunk checked, written to the local store and, when the caller reads the
+ *   value, straight into its memory.
  * - After a run writes its evaluation, the evaluation and everything it reaches
  *   go up (blocks before the blocks that link to them, large artifacts as one
- *   multipart pack), then its memo answer, so that another machine finds it.
+ *   streamed pack), then its memo answer, so that another machine finds it.
  * - After a local commit, each path's entry is appended to the path's log in
  *   the remote; heads are read from the remote.
  */
@@ -288,12 +288,6 @@ export class RemoteLink {
       return memo === undefined ? u : { ...u, memo }
     }))
     return await this.remote.append(withMemo, options)
-  }
-
-  /** Send what paths reach and append their entries, as `dds push` does. */
-  async ensureReached (links: Link[]): Promise<void> {
-    const none = new Set<string>()
-    await Promise.all(links.map(async (l) => { await this.#ensure(l, none) }))
   }
 
   // ---------------------------------------------------------------- namespace and leases
