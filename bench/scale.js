@@ -6,9 +6,10 @@
  * the rest are added in bulk through the store's documented staging path,
  * exactly what a miss writes (an input block, the artifact, the code
  * manifest, the evaluation record and its memo entry), in batches of 2,000.
- After a bulk write the benchmark waits until LevelDB's background
- * compaction is done (the process idle), as a user's next session would find
- * the store. At each size the store is closed and a fresh process measures:
+ * After a bulk write the benchmark waits, with the store open, until LevelDB's
+ * background compaction is done (the process neither computes nor writes), as
+ * a user's next session would find the store. At each size the store is
+ * closed and a fresh process measures:
  * - hit: `keep` of one of the 1,000 real keeps, in random order, against the
  *   same keeps on a copy of the store taken at 1 k evaluations, measured in
  *   alternation (the curve should stay flat: ratio near 1);
@@ -19,7 +20,7 @@
  */
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { cpSync } from 'node:fs'
+import { cpSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
 import { ClassicLevel } from 'classic-level'
@@ -70,14 +71,27 @@ async function fill (store, from, count) {
   return since(t0)
 }
 
-/** Wait until the process (LevelDB's compaction thread included) is idle; returns the ms waited. */
+/** Bytes this process has passed to write() so far (LevelDB's compaction included). */
+function written () {
+  try {
+    return Number(/^wchar:\s*(\d+)/m.exec(readFileSync('/proc/self/io', 'utf8'))?.[1] ?? 0)
+  } catch {
+    return 0
+  }
+}
+
+/**
+ * Wait until LevelDB's background compaction is done: the process neither
+ * uses CPU nor writes for half a second. Returns the ms waited.
+ */
 async function settle () {
   const t0 = process.hrtime.bigint()
-  while (since(t0) < 180_000) {
+  while (since(t0) < 300_000) {
     const c = process.cpuUsage()
+    const w = written()
     await new Promise((resolve) => setTimeout(resolve, 500))
     const d = process.cpuUsage(c)
-    if ((d.user + d.system) / 1000 < 25) break
+    if ((d.user + d.system) / 1000 < 25 && written() - w < 64 * 1024) break
   }
   return since(t0)
 }
