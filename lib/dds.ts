@@ -241,7 +241,8 @@ export class DdsInstance implements Dds {
       return { ...o, hit: true }
     }
     const hit = await this.#lookup(run, key)
-    if (hit !== undefined) return await this.#reuse(run, path, hit)
+    const reused = hit === undefined ? undefined : await this.#reuse(run, path, hit)
+    if (reused !== undefined) return reused
     const promise = this.#compute(run, parent, path, fn, args, sig, inputs, key, keyHex)
     this.#inflight.set(keyHex, promise)
     try {
@@ -252,8 +253,16 @@ export class DdsInstance implements Dds {
   }
 
   /** A cache hit: the stored value, and the paths its nested keeps wrote join the run. */
-  async #reuse (run: Run, path: string, hit: MemoEntry): Promise<Outcome> {
-    const value = await this.store.readArtifact(hit.output)
+  async #reuse (run: Run, path: string, hit: MemoEntry): Promise<Outcome | undefined> {
+    let value: unknown
+    try {
+      value = await this.store.readArtifact(hit.output)
+    } catch (err) {
+      // A stored answer that cannot be read (collected, or damaged) is a miss: computing again gives the right value.
+      if (!isDdsError(err, ErrorCodes.NOT_FOUND) && !isDdsError(err, ErrorCodes.INTEGRITY)) throw err
+      this.#emit({ type: 'warning', message: `the stored value for ${path} cannot be read (${err.code}: ${err.message}); computing it again`, path })
+      return undefined
+    }
     this.#remember(value, hit.output)
     if (hit.nested) await this.#adoptChildren(run, hit.evaluation)
     this.#emit({ type: 'hit', path, evaluation: hit.evaluation })
@@ -297,7 +306,8 @@ export class DdsInstance implements Dds {
     const lock = await this.store.lock(`compute:${keyHex}`)
     try {
       const again = await this.#lookup(run, key)
-      if (again !== undefined) return await this.#reuse(run, path, again)
+      const reused = again === undefined ? undefined : await this.#reuse(run, path, again)
+      if (reused !== undefined) return reused
       this.#emit({ type: 'miss', path })
       const frame: Frame = { run, path, keyHex, parent, loads: new Map(), calls: [] }
       const started = Date.now()

@@ -68,7 +68,8 @@ export interface Backend {
   readonly kind: 'classic' | 'memory' | string
   /** The store directory, or undefined for in-memory backends. */
   readonly location: string | undefined
-  get (space: Space, key: Uint8Array): Promise<Uint8Array | undefined>
+  /** A value, or undefined. `fresh` asks for the database's own answer, never a cached copy. */
+  get (space: Space, key: Uint8Array, options?: { fresh?: boolean }): Promise<Uint8Array | undefined>
   /** A synchronous get where the backend can answer now (a local database), else NOT_SYNC. */
   getSync?: (space: Space, key: Uint8Array) => Uint8Array | undefined | typeof NOT_SYNC
   getMany (space: Space, keys: Uint8Array[]): Promise<Array<Uint8Array | undefined>>
@@ -167,7 +168,7 @@ export class LevelBackend implements Backend {
   async commit (updates: PathUpdate[], staged: BatchOp[], options: CommitOptions = {}): Promise<CommitResult> {
     const release = await this.#locks.acquire('commit')
     try {
-      return await applyCommit(this as never, updates, staged, options)
+      return await applyCommit(this, updates, staged, options)
     } finally {
       release()
     }
@@ -176,7 +177,7 @@ export class LevelBackend implements Backend {
   async lease (request: LeaseRequest): Promise<LeaseResult> {
     const release = await this.#locks.acquire('lease')
     try {
-      return await applyLease(this as never, request)
+      return await applyLease(this, request)
     } finally {
       release()
     }

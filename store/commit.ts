@@ -10,6 +10,7 @@ import { DdsError, ErrorCodes } from './errors.js'
 import { decodeHead, encodeHead, historyKey, keyPath, pathKey } from './keys.js'
 import { decodeNode, encodeNode, toHistoryEntry, type HistoryEntry } from './records.js'
 import { ancestors, validatePath } from './paths.js'
+import type { BatchOp } from './backend.js'
 
 /** One path update of a commit. `evaluation: null` deletes the path. */
 export interface PathUpdate {
@@ -40,10 +41,10 @@ export interface CommitResult {
 export interface CommitKV {
   get: (space: 'paths', key: Uint8Array) => Promise<Uint8Array | undefined>
   entries: (space: 'paths', range: { gt: Uint8Array, lt: Uint8Array }) => AsyncIterable<[Uint8Array, Uint8Array]>
-  batch: (ops: Array<{ type: 'put' | 'del', space: string, key: Uint8Array, value?: Uint8Array }>, options: { sync: boolean }) => Promise<void>
+  batch: (ops: BatchOp[], options: { sync: boolean }) => Promise<void>
 }
 
-type StagedOp = { type: 'put', space: string, key: Uint8Array, value: Uint8Array } | { type: 'del', space: string, key: Uint8Array }
+type StagedOp = BatchOp
 
 /**
  * Apply a commit. The caller serialises commits on one database (an

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import * as dagCbor from '@ipld/dag-cbor'
 import { text } from './keys.js'
+import type { BatchOp } from './backend.js'
 
 export type LeaseMode = 'exclusive' | 'shared'
 
@@ -37,7 +38,7 @@ export interface LeaseResult {
 
 export interface LeaseKV {
   get: (space: 'leases', key: Uint8Array) => Promise<Uint8Array | undefined>
-  batch: (ops: Array<{ type: 'put' | 'del', space: 'leases', key: Uint8Array, value?: Uint8Array }>, options: { sync: boolean }) => Promise<void>
+  batch: (ops: BatchOp[], options: { sync: boolean }) => Promise<void>
 }
 
 const HOST = hostname()

@@ -55,6 +55,12 @@ export class SharedBackend implements Backend {
   #busy = 0
   #idle: Array<() => void> = []
   #handingOver: Promise<void> | undefined
+  /**
+   * Blocks are immutable and a memo entry, once written, stays a valid
+   * answer: what a follower fetched through the leader is kept here, so that
+   * repeated hits cost no round trip. Absence is never cached.
+   */
+  readonly #cache = new ByteLru(64 * 1024 * 1024)
   /** How often this process took or gave up the lead (for tests and benchmarks). */
   readonly stats = { elections: 0, handovers: 0, retries: 0 }
 
@@ -148,8 +154,17 @@ export class SharedBackend implements Backend {
     }
   }
 
-  async get (space: Space, key: Uint8Array): Promise<Uint8Array | undefined> {
-    return await this.#op(async (db) => await db.get(space, key), async (c) => (await c.call('get', { space, key }) as Uint8Array | null) ?? undefined)
+  async get (space: Space, key: Uint8Array, options: { fresh?: boolean } = {}): Promise<Uint8Array | undefined> {
+    const cacheable = (space === 'blocks' || space === 'memo') && options.fresh !== true
+    const id = cacheable ? `${space}:${Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('base64')}` : ''
+    if (cacheable) {
+      const hit = this.#cache.get(id)
+      if (hit !== undefined) return hit
+    }
+    const value = await this.#op(async (db) => await db.get(space, key), async (c) => (await c.call('get', { space, key }) as Uint8Array | null) ?? undefined)
+    // Only what came through the leader is kept: the leader itself reads synchronously.
+    if (cacheable && value !== undefined && this.#leader === undefined) this.#cache.set(id, value)
+    return value
   }
 
   async getMany (space: Space, keys: Uint8Array[]): Promise<Array<Uint8Array | undefined>> {
@@ -230,6 +245,37 @@ export class SharedBackend implements Backend {
     }
     this.#client?.close()
     this.#client = undefined
+  }
+}
+
+/** A least-recently-used map of byte values, bounded by their total size. */
+class ByteLru {
+  readonly #max: number
+  readonly #map = new Map<string, Uint8Array>()
+  #bytes = 0
+
+  constructor (maxBytes: number) {
+    this.#max = maxBytes
+  }
+
+  get (key: string): Uint8Array | undefined {
+    const v = this.#map.get(key)
+    if (v !== undefined) {
+      this.#map.delete(key)
+      this.#map.set(key, v)
+    }
+    return v
+  }
+
+  set (key: string, value: Uint8Array): void {
+    if (value.byteLength > this.#max / 16 || this.#map.has(key)) return
+    this.#map.set(key, value)
+    this.#bytes += value.byteLength
+    for (const [k, v] of this.#map) {
+      if (this.#bytes <= this.#max) break
+      this.#map.delete(k)
+      this.#bytes -= v.byteLength
+    }
   }
 }
 

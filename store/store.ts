@@ -244,18 +244,19 @@ export class Store {
   }
 
   /** A read that takes the synchronous path when the backend offers it now. */
-  async #get (space: Space, key: Uint8Array): Promise<Uint8Array | undefined> {
+  async #get (space: Space, key: Uint8Array, fresh = false): Promise<Uint8Array | undefined> {
     const getSync = this.backend.getSync
     if (getSync !== undefined) {
       const v = getSync(space, key)
       if (v !== NOT_SYNC) return v
     }
-    return await this.backend.get(space, key)
+    return await this.backend.get(space, key, fresh ? { fresh } : undefined)
   }
 
+  /** True when the store holds the block (asked of the database itself: this decides what a write may skip). */
   async hasBlock (cid: CID): Promise<boolean> {
     this.#check()
-    return (await this.#get('blocks', cid.bytes)) !== undefined
+    return (await this.#get('blocks', cid.bytes, true)) !== undefined
   }
 
   /** The stored form of a block (inline or file marker), without reading a file. */
