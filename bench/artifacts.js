@@ -36,8 +36,8 @@ const STAMP = 1 * MiB
 function plan (size) {
   if (size <= KiB) return { ops: quick ? 100 : 300, reps: quick ? 3 : 5, warmup: 1 }
   if (size <= MiB) return { ops: quick ? 10 : 30, reps: quick ? 3 : 5, warmup: 1 }
-  if (size <= 64 * MiB) return { ops: 1, reps: quick ? 3 : 5, warmup: 1 }
-  return { ops: 1, reps: 3, warmup: 0 }
+  if (size <= 64 * MiB) return { ops: 1, reps: quick ? 3 : 7, warmup: 1 }
+  return { ops: 1, reps: 5, warmup: 0 }
 }
 
 function label (size) {
