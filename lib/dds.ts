@@ -49,6 +49,8 @@ interface Outcome {
 }
 
 type Hashed = { cid: CID, bytes: Uint8Array | undefined }
+/** A function that ran at least this long (ms) hands a shared store over before running again. */
+const LONG_RUN_MS = 50
 /** Arguments whose canonical form is at most this size are stored for display. */
 const INPUT_BLOCK_LIMIT = 4096
 
@@ -120,6 +122,8 @@ export class DdsInstance implements Dds {
   readonly #onEvent: ((e: DdsEvent) => void) | undefined
   readonly #maxCaptured: number
   readonly #hashing = new Set<Function>()
+  /** How long each function (by code signature) last ran, in ms. */
+  readonly #durations = new Map<string, number>()
   readonly #inputCtx: HashContext
   readonly #capturedCtx: HashContext
 
@@ -310,12 +314,15 @@ export class DdsInstance implements Dds {
       if (reused !== undefined) return reused
       this.#emit({ type: 'miss', path })
       const frame: Frame = { run, path, keyHex, parent, loads: new Map(), calls: [] }
+      // Other processes using the store through this one should not wait for a long
+      // computation: hand the store over first when this code took long before.
+      const codeHex = hex(sig.digest)
+      if ((this.#durations.get(codeHex) ?? 0) >= LONG_RUN_MS) await this.store.backend.yieldIfShared?.()
       const started = Date.now()
       const t0 = performance.now()
-      // Another process waiting on the store should not wait for this computation.
-      await this.store.backend.yieldIfShared?.()
       const value = await this.#als.run(frame, () => fn(...args))
       const duration = performance.now() - t0
+      this.#durations.set(codeHex, duration)
 
       const pending = new Pending()
       // Garbage collection must not remove a block between staging and the batch that references it.

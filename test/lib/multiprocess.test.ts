@@ -78,3 +78,17 @@ t.test(`${WRITERS} processes x ${KEEPS} keeps on one store, with a reader`, asyn
   t.comment(`${WRITERS} processes: ${total} keeps in ${elapsed} ms (${(total / elapsed * 1000).toFixed(0)}/s); one process: ${oneMs} ms (${(total / oneMs * 1000).toFixed(0)}/s); ratio ${(oneMs / elapsed).toFixed(2)}x`)
   t.comment(`leadership: ${JSON.stringify(results.map((r) => r.stats))}`)
 })
+
+t.test('a long computation does not keep the other processes waiting', async (t) => {
+  const dir = t.testdir()
+  const store = join(dir, 'store')
+  const events = join(dir, 'events.txt')
+  writeFileSync(events, '')
+  const computer = startNode(fileURLToPath(new URL('../fixtures/long-compute.mjs', import.meta.url)), [store, events])
+  const readerRun = startNode(fileURLToPath(new URL('../fixtures/quick-reader.mjs', import.meta.url)), [store, events])
+  const [c, r] = await Promise.all([computer.done, readerRun.done])
+  t.equal(c.code, 0, c.stderr.slice(-1000))
+  t.equal(r.code, 0, r.stderr.slice(-1000))
+  const at = (what: string): number => Number(readFileSync(events, 'utf8').split('\n').find((l) => l.startsWith(what + ' '))?.split(' ').pop())
+  t.ok(at('loaded') < at('end 2'), 'the other process read the store while the long computation was still running')
+})
