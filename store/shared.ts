@@ -8,10 +8,10 @@
  * closes the store, exits or dies, the operating system releases the
  * directory, its followers' connections drop, and the first of them to open
  * the directory leads in turn; requests in flight are sent again (each is
- * safe to repeat). A leader about to run user code while others are
- * connected hands the directory over first, so that a long computation never
- * keeps the others waiting. Locks live in the database as leases, so a change
- * of leader loses none.
+ * safe to repeat). The run engine asks a leader to hand the directory over
+ * (`yieldIfShared`) before a computation known to be long, so that it does
+ * not keep the others waiting. Locks live in the database as leases, so a
+ * change of leader loses none.
  */
 import { createHash } from 'node:crypto'
 import { tmpdir } from 'node:os'
