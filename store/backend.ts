@@ -121,9 +121,13 @@ export class LevelBackend implements Backend {
 
   async open (): Promise<void> {
     await this.#db.open()
+    // Sublevels open on their first asynchronous operation; synchronous reads need them open now.
+    for (const sub of this.#subs.values()) await sub.open()
   }
 
   async get (space: Space, key: Uint8Array): Promise<Uint8Array | undefined> {
+    // A local read of a small value: the synchronous path skips a thread-pool round trip.
+    if (this.getSync !== undefined) return this.getSync(space, key)
     return await this.#sub(space).get(key)
   }
 

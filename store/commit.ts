@@ -39,7 +39,7 @@ export interface CommitResult {
 
 /** What a commit needs from the database: reads, a range scan and an atomic batch. */
 export interface CommitKV {
-  get: (space: 'paths', key: Uint8Array) => Promise<Uint8Array | undefined>
+  get: (space: 'paths' | 'blocks', key: Uint8Array) => Promise<Uint8Array | undefined>
   entries: (space: 'paths', range: { gt: Uint8Array, lt: Uint8Array }) => AsyncIterable<[Uint8Array, Uint8Array]>
   batch: (ops: BatchOp[], options: { sync: boolean }) => Promise<void>
 }
@@ -84,7 +84,10 @@ export async function applyCommit (kv: CommitKV, updates: PathUpdate[], staged: 
       result.skipped.push(u.path)
       continue
     }
-    if (u.evaluation !== null) await checkOverlap(kv, u.path, latest, headOf)
+    if (u.evaluation !== null) {
+      await checkOverlap(kv, u.path, latest, headOf)
+      await checkPresent(kv, staged, u)
+    }
     const entry: HistoryEntry = { time, evaluation: u.evaluation, output: u.evaluation === null ? null : u.output }
     if (u.hit === true) entry.hit = true
     if (u.imported === true) entry.imported = true
@@ -116,6 +119,28 @@ async function checkOverlap (
     const alive = u !== undefined ? u.evaluation !== null : toHistoryEntry(decodeNode(decodeHead(value).entry, 'history entry')).evaluation !== null
     if (alive) throw overlapError(path, p)
   }
+}
+
+/**
+ * A path must never point at data the store does not hold: the evaluation
+ * and its output root must be in the store (or in this very batch). They can
+ * be missing only when a garbage collection removed them after the caller
+ * looked them up; the caller then runs again.
+ */
+async function checkPresent (kv: CommitKV, staged: StagedOp[], u: PathUpdate): Promise<void> {
+  for (const cid of [u.evaluation, u.output]) {
+    if (cid === null) continue
+    if (staged.some((op) => op.type === 'put' && op.space === 'blocks' && bytesEqual(op.key, cid.bytes))) continue
+    if (await kv.get('blocks', cid.bytes) === undefined) {
+      throw new DdsError(ErrorCodes.NOT_FOUND, `${u.path} cannot point at ${cid}: it is no longer in the store (collected meanwhile); run again`, { data: { path: u.path, cid: cid.toString() } })
+    }
+  }
+}
+
+function bytesEqual (a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false
+  return true
 }
 
 function checkBatchOverlap (updates: PathUpdate[], latest: (p: string) => PathUpdate | undefined): void {

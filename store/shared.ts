@@ -177,7 +177,13 @@ export class SharedBackend implements Backend {
   }
 
   async commit (updates: PathUpdate[], staged: BatchOp[], options: CommitOptions = {}): Promise<CommitResult> {
-    return await this.#op(async (db) => await db.commit(updates, staged, options), async (c) => await c.call('commit', { updates, staged, options }) as CommitResult)
+    try {
+      return await this.#op(async (db) => await db.commit(updates, staged, options), async (c) => await c.call('commit', { updates, staged, options }) as CommitResult)
+    } catch (err) {
+      // A commit refused for data collected meanwhile: what this process kept may be stale too.
+      if (err instanceof DdsError && err.code === ErrorCodes.NOT_FOUND) this.#cache.clear()
+      throw err
+    }
   }
 
   async lease (request: LeaseRequest): Promise<LeaseResult> {
@@ -256,6 +262,11 @@ class ByteLru {
 
   constructor (maxBytes: number) {
     this.#max = maxBytes
+  }
+
+  clear (): void {
+    this.#map.clear()
+    this.#bytes = 0
   }
 
   get (key: string): Uint8Array | undefined {

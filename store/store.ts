@@ -157,6 +157,11 @@ export class Store {
   readonly fileThreshold: number
   readonly #release: () => Promise<void>
   readonly #locks = new Mutexes()
+  /** Decoded small artifact roots by CID (immutable content, verified when first read). */
+  readonly #roots = new Map<string, ArtifactRoot>()
+  /** The last decoded memo entry and head per key, reused while the stored bytes are the same. */
+  readonly #memos = new Map<string, { raw: Uint8Array, entry: MemoEntry }>()
+  readonly #heads = new Map<string, { raw: Uint8Array, entry: PathEntry }>()
   #closed = false
   /** Set when the store has a remote: the hooks below then consult it. */
   #link: RemoteLink | undefined
@@ -347,6 +352,7 @@ export class Store {
       const raw = await this.#raw(cid)
       if (raw !== undefined && raw[0] === BLOCK_FILE) files.push(cid)
     }
+    for (const cid of cids) this.#roots.delete(Buffer.from(cid.bytes).toString('latin1'))
     await this.backend.batch(cids.map((cid) => ({ type: 'del' as const, space: 'blocks' as const, key: cid.bytes })))
     for (const cid of files) await this.backend.files?.remove(cid.toString())
   }
@@ -375,6 +381,16 @@ export class Store {
 
   async getManifest (cid: CID): Promise<CodeManifest> {
     return toCodeManifest(await this.getNode(cid, 'code manifest'))
+  }
+
+  /** An artifact root, decoded once per process when it is small. */
+  async #root (cid: CID): Promise<ArtifactRoot> {
+    const k = Buffer.from(cid.bytes).toString('latin1')
+    const known = this.#roots.get(k)
+    if (known !== undefined) return known
+    const root = await this.getArtifactRoot(cid)
+    if ((root.data?.byteLength ?? 0) <= 4096 && (root.chunks?.length ?? 0) <= 64) remember(this.#roots, k, root)
+    return root
   }
 
   async getArtifactRoot (cid: CID): Promise<ArtifactRoot> {
@@ -482,7 +498,7 @@ export class Store {
    * read straight into the memory of the result.
    */
   async readArtifact (cid: CID): Promise<unknown> {
-    const root = await this.getArtifactRoot(cid)
+    const root = await this.#root(cid)
     if (root.data !== undefined) return decodeValue(root.enc, root.type, root.data.slice())
     const target = allocate(root)
     await this.#readChunksInto(cid, root, target)
@@ -545,7 +561,12 @@ export class Store {
     this.#check()
     const v = await this.#get('memo', key)
     if (v === undefined) return this.#link === undefined ? undefined : await this.#link.fetchMemo(key)
-    return toMemoEntry(decodeNode(v, 'memo entry'))
+    const k = Buffer.from(key).toString('latin1')
+    const known = this.#memos.get(k)
+    if (known !== undefined && Buffer.from(known.raw).equals(v)) return known.entry
+    const entry = toMemoEntry(decodeNode(v, 'memo entry'))
+    remember(this.#memos, k, { raw: v, entry })
+    return entry
   }
 
   /** Every memo entry (streamed). */
@@ -573,8 +594,12 @@ export class Store {
     if (this.#link !== undefined && options.local !== true) return await this.#link.head(path)
     const v = await this.#get('paths', pathKey(path))
     if (v === undefined) return undefined
+    const known = this.#heads.get(path)
+    if (known !== undefined && Buffer.from(known.raw).equals(v)) return known.entry
     const { seq, entry } = decodeHead(v)
-    return { path, seq, ...toHistoryEntry(decodeNode(entry, 'history entry')) }
+    const e = { path, seq, ...toHistoryEntry(decodeNode(entry, 'history entry')) }
+    remember(this.#heads, path, { raw: v, entry: e })
+    return e
   }
 
   /** The current value entry of a path, or undefined when absent or deleted. */
@@ -698,6 +723,12 @@ export class Store {
   get hashName (): HashName {
     return this.hash === SHA256_CODE ? 'sha2-256' : 'blake3'
   }
+}
+
+/** Keep at most 4096 decoded entries, dropping the oldest. */
+function remember<V> (cache: Map<string, V>, key: string, value: V): void {
+  if (cache.size >= 4096) cache.delete(cache.keys().next().value as string)
+  cache.set(key, value)
 }
 
 function allocate (root: ArtifactRoot): Uint8Array {

@@ -202,6 +202,17 @@ export function storeSuite (bc: BackendCase): void {
     tt.same(await collect(store.history('/never')), [])
   })
 
+  t.test(`${bc.name}: a path never points at data the store does not hold`, async (tt) => {
+    const store = await open(tt)
+    const { evaluation, output } = await fakeEvaluation(store, 'v', '/present')
+    const absent = cidOf(new Uint8Array([1, 2, 3, 4]), 0x71)
+    tt.equal(await code(async () => await store.commit([{ path: '/gone', evaluation: absent, output }])), 'DDS_NOT_FOUND', 'a missing evaluation')
+    tt.equal(await code(async () => await store.commit([{ path: '/gone', evaluation, output: absent }])), 'DDS_NOT_FOUND', 'a missing output')
+    tt.equal(await store.headEntry('/gone'), undefined, 'nothing appended')
+    await store.deleteBlocks([evaluation])
+    tt.equal(await code(async () => await store.commit([{ path: '/present', evaluation, output }])), 'DDS_NOT_FOUND', 'collected after it was looked up')
+  })
+
   t.test(`${bc.name}: paths are listed in order, by prefix`, async (tt) => {
     const store = await open(tt)
     const { evaluation, output } = await fakeEvaluation(store, 1, '/x')
