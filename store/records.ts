@@ -188,6 +188,17 @@ function record<T> (o: Obj, k: string, what: string, each: (v: unknown) => T): R
 
 const ENCODINGS = new Set(['utf8', 'bytes', 'buffer', 'arraybuffer', 'typed', 'cbor-x/1'])
 
+/** True when a block is a well-formed artifact root. */
+export function isArtifactRoot (cid: CID, bytes: Uint8Array): boolean {
+  if (cid.code !== 0x71) return false // dag-cbor
+  try {
+    toArtifactRoot(decodeNode(bytes, 'artifact'))
+    return true
+  } catch {
+    return false
+  }
+}
+
 export function toArtifactRoot (v: unknown): ArtifactRoot {
   const what = 'artifact root'
   const o = obj(v, what)

@@ -15,8 +15,7 @@
  */
 import { CID } from 'multiformats/cid'
 import { DdsError, ErrorCodes } from '../errors.js'
-import { DAG_CBOR_CODE } from '../hash.js'
-import { decodeNode, encodeNode, toArtifactRoot, toEvaluationRecord, toMemoEntry, type ArtifactRoot, type MemoEntry, type PathEntry } from '../records.js'
+import { decodeNode, encodeNode, isArtifactRoot, toArtifactRoot, toEvaluationRecord, toMemoEntry, type ArtifactRoot, type MemoEntry, type PathEntry } from '../records.js'
 import { linksOf, required, type Link } from '../verify.js'
 import { Pending, type Store } from '../store.js'
 import { BLOCK_INLINE } from '../keys.js'
@@ -315,15 +314,5 @@ export class RemoteLink {
 
   async close (): Promise<void> {
     if (this.#owned) await this.remote.close()
-  }
-}
-
-function isArtifactRoot (cid: CID, bytes: Uint8Array): boolean {
-  if (cid.code !== DAG_CBOR_CODE) return false
-  try {
-    toArtifactRoot(decodeNode(bytes, 'artifact'))
-    return true
-  } catch {
-    return false
   }
 }

@@ -8,8 +8,7 @@
  */
 import type { CID } from 'multiformats/cid'
 import { DdsError, ErrorCodes } from '../errors.js'
-import { DAG_CBOR_CODE } from '../hash.js'
-import { decodeNode, toArtifactRoot, type PathEntry } from '../records.js'
+import { decodeNode, isArtifactRoot, toArtifactRoot, type PathEntry } from '../records.js'
 import { validatePath } from '../paths.js'
 import { entryLinks, linksOf, required, type Link } from '../verify.js'
 import type { Store } from '../store.js'
@@ -115,15 +114,5 @@ async function fetchAll (store: Store, link: RemoteLink, roots: Link[], onProgre
       for (const children of await Promise.all(todo.slice(i, i + 8).map(visit))) next.push(...children)
     }
     frontier = next
-  }
-}
-
-function isArtifactRoot (cid: CID, bytes: Uint8Array): boolean {
-  if (cid.code !== DAG_CBOR_CODE) return false
-  try {
-    toArtifactRoot(decodeNode(bytes, 'artifact'))
-    return true
-  } catch {
-    return false
   }
 }
