@@ -11,6 +11,7 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import type { CID } from 'multiformats/cid'
 import { DdsError, ErrorCodes, isDdsError } from '../store/errors.js'
 import { openStore, Pending, Store, type PathUpdate } from '../store/store.js'
+import { sameCid } from '../store/commit.js'
 import { validatePath, ancestors } from '../store/paths.js'
 import type { LoadRef, MemoEntry, PathEntry } from '../store/records.js'
 import { hashValueBlock, identity, loadsKey, memoKey, valueDigest, type HashContext } from './value-hash.js'
@@ -438,10 +439,6 @@ export class DdsInstance implements Dds {
   dataFunction<F extends () => unknown>(path: string, fn: F): () => Promise<Kept<F>> {
     return makeDataFunction(path, fn, (p, f) => this.keep(p, f as AnyFunction) as Promise<Kept<F>>)
   }
-}
-
-function sameCid (a: CID | null, b: CID | null): boolean {
-  return a === null || b === null ? a === b : a.equals(b)
 }
 
 function overlap (dir: string, path: string): DdsError {

@@ -159,7 +159,8 @@ function overlapError (dir: string, path: string): DdsError {
     { data: { path, other: dir } })
 }
 
-function sameCid (a: CID | null | undefined, b: CID | null | undefined): boolean {
+/** True when two optional CIDs are both absent or equal. */
+export function sameCid (a: CID | null | undefined, b: CID | null | undefined): boolean {
   if (a === null || a === undefined || b === null || b === undefined) return (a ?? null) === (b ?? null)
   return a.equals(b)
 }

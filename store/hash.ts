@@ -71,14 +71,6 @@ export function verifyBlock (cid: CID, bytes: Uint8Array, where = 'block'): void
   }
 }
 
-/** A streaming hasher for one multihash code (used to hash large inputs chunk by chunk). */
-export function streamingSha256 (): { update (b: Uint8Array): void, digest (): Uint8Array } {
-  const h = createHash('sha256')
-  return {
-    update (b) { h.update(b) },
-    digest () { return new Uint8Array(h.digest()) }
-  }
-}
 
 /** Parse a CID string, or throw DDS_CID_INVALID naming it. */
 export function parseCID (text: string): CID {

@@ -8,7 +8,7 @@ export { openMemory, openLevelExclusive, LevelBackend, DirectoryBlobs, SPACES, N
 export { openShared, SharedBackend, socketPath, type SharedOptions } from './shared.js'
 export type { LeaseHolder, LeaseMode, LeaseRequest, LeaseResult } from './leases.js'
 export { cidOf, parseCID, verifyBlock, sha256, blake3, RAW_CODE, DAG_CBOR_CODE, CID, type HashName } from './hash.js'
-export { validatePath, pathProblem, checkNoOverlap, overlaps, MAX_PATH_LENGTH } from './paths.js'
+export { validatePath, pathProblem, checkNoOverlap, MAX_PATH_LENGTH } from './paths.js'
 export { encodeValue, decodeValue, checkSerializable, type Encoding, type Payload, type TypedArrayName } from './values.js'
 export type { ArtifactRoot, BundleManifest, CodeManifest, EvaluationRecord, FunctionInfo, HistoryEntry, LoadRef, MemoEntry, PathEntry } from './records.js'
 export { openRemote, pushPaths, pullPaths, type Remote, type RemoteOptions, type MemoPack, type PackChunk, type SyncResult } from './remote/index.js'

@@ -17,11 +17,6 @@ export class Mutexes {
     return this.#releaser(name)
   }
 
-  /** True when someone holds `name`. */
-  held (name: string): boolean {
-    return this.#queues.has(name)
-  }
-
   #releaser (name: string): () => void {
     let done = false
     return () => {

@@ -41,11 +41,6 @@ export function validatePath (path: unknown, argument = 'path'): string {
   return path
 }
 
-/** True when `a` is a directory of `b` or `b` of `a` (`/f` and `/f/g`). */
-export function overlaps (a: string, b: string): boolean {
-  if (a === b) return false
-  return b.startsWith(a + '/') || a.startsWith(b + '/')
-}
 
 /** The proper ancestors of a path: `/a/b/c` gives `/a`, `/a/b`. */
 export function ancestors (path: string): string[] {

@@ -713,12 +713,6 @@ export class Store {
     return await this.commit([{ path, evaluation: null, output: null }])
   }
 
-  /** Read a value from meta. */
-  async meta (name: string): Promise<string | undefined> {
-    const v = await this.backend.get('meta', text.encode(name))
-    return v === undefined ? undefined : text.decode(v)
-  }
-
   /** The CID hash function of new blocks, by name. */
   get hashName (): HashName {
     return this.hash === SHA256_CODE ? 'sha2-256' : 'blake3'

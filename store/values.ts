@@ -114,10 +114,6 @@ export function decodeValue (enc: string, type: string | undefined, bytes: Uint8
   }
 }
 
-/** The encodings whose decoded value is the raw bytes of the whole payload (can be assembled in place). */
-export function isBinaryEncoding (enc: string): boolean {
-  return enc === 'bytes' || enc === 'buffer' || enc === 'arraybuffer' || enc === 'typed'
-}
 
 const PLAIN_PROTOS = new Set<unknown>([Object.prototype, null])
 

@@ -1,7 +1,7 @@
 /** `dds pull PATH...`: bring paths and everything they reach from the remote. */
 import { pullPaths } from '../../../store/remote/index.js'
 import type { Command } from '../context.js'
-import { remoteUrl, remoteUrlHelp, remoteUrlOption } from './remote.js'
+import { remoteUrl, remoteUrlHelp, remoteUrlOption, reportMoved } from './remote.js'
 
 export const command: Command = {
   usage: 'dds pull PATH... [--remote-url URL]',
@@ -23,9 +23,6 @@ $ dds pull /models/clf --remote-url s3://team-bucket/dds
     const store = await ctx.store({ create: true })
     await store.attachRemote(url)
     const result = await pullPaths(store, ctx.args)
-    const seqs = new Map(result.moved.map((m) => [m.path, m.seq]))
-    const rows = [...new Set(ctx.args)].map((path) => ({ path, status: seqs.has(path) ? 'pulled' : 'unchanged', seq: seqs.get(path) ?? null }))
-    if (ctx.json) await ctx.writeJson(rows)
-    else for (const r of rows) await ctx.line([r.path, r.status, r.seq])
+    await reportMoved(ctx, result.moved, 'pulled')
   }
 }

@@ -1,7 +1,7 @@
 /** `dds push PATH...`: send paths and everything they reach to the remote. */
 import { pushPaths } from '../../../store/remote/index.js'
 import type { Command } from '../context.js'
-import { remoteUrl, remoteUrlHelp, remoteUrlOption } from './remote.js'
+import { remoteUrl, remoteUrlHelp, remoteUrlOption, reportMoved } from './remote.js'
 
 export const command: Command = {
   usage: 'dds push PATH... [--remote-url URL]',
@@ -24,9 +24,6 @@ $ dds push /data/clean /models/clf --remote-url s3://team-bucket/dds
     const store = await ctx.store()
     await store.attachRemote(url)
     const result = await pushPaths(store, ctx.args)
-    const seqs = new Map(result.moved.map((m) => [m.path, m.seq]))
-    const rows = [...new Set(ctx.args)].map((path) => ({ path, status: seqs.has(path) ? 'pushed' : 'unchanged', seq: seqs.get(path) ?? null }))
-    if (ctx.json) await ctx.writeJson(rows)
-    else for (const r of rows) await ctx.line([r.path, r.status, r.seq])
+    await reportMoved(ctx, result.moved, 'pushed')
   }
 }

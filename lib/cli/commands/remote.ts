@@ -14,6 +14,14 @@ export const remoteUrlOption: NonNullable<ParseArgsConfig['options']> = { 'remot
 export const remoteUrlHelp: Array<[string, string]> = [['--remote-url URL', 'the remote, s3://bucket/prefix (default: $DDS_REMOTE; endpoint and credentials from the AWS_ variables)']]
 
 /** The remote a command works with; a usage error when none is named. */
+/** Print one line per named path: moved (with its new sequence number) or unchanged. */
+export async function reportMoved (ctx: Context, moved: Array<{ path: string, seq: number }>, verb: 'pushed' | 'pulled'): Promise<void> {
+  const seqs = new Map(moved.map((m) => [m.path, m.seq]))
+  const rows = [...new Set(ctx.args)].map((path) => ({ path, status: seqs.has(path) ? verb : 'unchanged', seq: seqs.get(path) ?? null }))
+  if (ctx.json) await ctx.writeJson(rows)
+  else for (const r of rows) await ctx.line([r.path, r.status, r.seq])
+}
+
 export function remoteUrl (ctx: Context): string {
   const url = ctx.string('remote-url') ?? process.env.DDS_REMOTE
   if (url === undefined || url === '') throw new UsageError('no remote: set DDS_REMOTE=s3://bucket/prefix or pass --remote-url')
