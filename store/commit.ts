@@ -10,39 +10,9 @@ import { DdsError, ErrorCodes } from './errors.js'
 import { decodeHead, encodeHead, historyKey, keyPath, pathKey } from './keys.js'
 import { decodeNode, encodeNode, toHistoryEntry, type HistoryEntry } from './records.js'
 import { ancestors, validatePath } from './paths.js'
-import type { BatchOp } from './backend.js'
+import type { BatchOp, CommitKV, CommitOptions, CommitResult, PathUpdate } from './interface.js'
 
-/** One path update of a commit. `evaluation: null` deletes the path. */
-export interface PathUpdate {
-  path: string
-  evaluation: CID | null
-  output: CID | null
-  hit?: boolean
-  /** Keep this commit time instead of now (imports). */
-  time?: number
-  imported?: boolean
-}
-
-export interface CommitOptions {
-  /** Append even when the head already points at the same evaluation. */
-  force?: boolean
-  /** Skip an update whose time is not newer than the current head (imports). */
-  onlyIfNewer?: boolean
-}
-
-export interface CommitResult {
-  /** Updates that appended a history entry, with their sequence numbers. */
-  appended: Array<{ path: string, seq: number }>
-  /** Updates that changed nothing (same head, or older than the head). */
-  skipped: string[]
-}
-
-/** What a commit needs from the database: reads, a range scan and an atomic batch. */
-export interface CommitKV {
-  get: (space: 'paths' | 'blocks', key: Uint8Array) => Promise<Uint8Array | undefined>
-  entries: (space: 'paths', range: { gt: Uint8Array, lt: Uint8Array }) => AsyncIterable<[Uint8Array, Uint8Array]>
-  batch: (ops: BatchOp[], options: { sync: boolean }) => Promise<void>
-}
+export type { PathUpdate, CommitOptions, CommitResult, CommitKV } from './interface.js'
 
 type StagedOp = BatchOp
 
