@@ -39,7 +39,7 @@ async function main () {
     const { cid } = await store.putArtifact(value)
     const path = `/bench/a${i}`
     // A bare record is enough for a bundle: fabricate one per artifact.
-    const { Pending } = await import('../dist/store/index.js')
+    const { Pending } = await import('../dist/store/pending.js')
     const pending = new Pending()
     const { evaluation } = await store.stageEvaluation(
       { algorithm: 'bench', entry: 'bench#a', declarations: {}, values: {}, packages: {}, unavailable: [] },

@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
 import { ClassicLevel } from 'classic-level'
 import { open } from '../dist/lib/index.js'
-import { Pending } from '../dist/store/index.js'
+import { Pending } from '../dist/store/pending.js'
 import { quick, tempDir, isMain, since, interleaved, compare, figure, report, progress } from './common.js'
 
 const REAL = 1000

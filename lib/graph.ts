@@ -10,7 +10,7 @@ import type { Store } from '../store/store.js'
 import { DdsError, ErrorCodes, isDdsError } from '../store/errors.js'
 import { decodeNode, toArtifactRoot, type FunctionInfo } from '../store/records.js'
 import { DAG_CBOR_CODE } from '../store/hash.js'
-import { linksOf } from '../store/verify.js'
+import { linksOf } from '../store/dag.js'
 
 /** An evaluation in the graph. */
 export interface GraphNode {

@@ -35,7 +35,8 @@ import { loadsKey } from './memo-keys.js'
 import { encodeNode, toBundleManifest, type BundleManifest, type EvaluationRecord, type HistoryEntry } from './records.js'
 import { ancestors, validatePath } from './paths.js'
 import { Pending, type Store, type PathUpdate } from './store.js'
-import { BlockIndex, entryLinks, required, walkStore, type Link } from './verify.js'
+import { entryLinks, required, walkStore, type Link } from './dag.js'
+import { BlockIndex } from './block-index.js'
 import type { BatchOp } from './interface.js'
 
 /** The bundle format this code writes and reads. */

@@ -9,7 +9,7 @@ import { ErrorCodes, isDdsError } from './errors.js'
 import { BLOCK_FILE, historyKey, parseFileMarker } from './keys.js'
 import type { BatchOp } from './interface.js'
 import type { Store } from './store.js'
-import { entryLinks, linksOf, walkStore, type Link } from './verify.js'
+import { entryLinks, linksOf, walkStore, type Link } from './dag.js'
 
 export interface GcOptions {
   /**

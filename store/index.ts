@@ -1,18 +1,16 @@
 /**
- * dds-ts/store: the persistent engine. Blocks by CID, artifacts, evaluation
- * records, the memo index and the path namespace with history.
+ * dds-ts/store: the persistent engine's public face. Open a store and read
+ * it (paths, histories, evaluations, artifacts), move paths as verifiable
+ * bundles or through a team's remote, verify and garbage-collect it, and the
+ * error type with its codes. Everything else (backends, parts, encodings)
+ * is internal and may change between versions.
  */
-export { DdsError, ErrorCodes, isDdsError, type ErrorCode, type DdsErrorOptions } from './errors.js'
-export { openStore, Store, Pending, defaultLocation, FORMAT_VERSION, type StoreOptions, type ArtifactInfo, type PathUpdate, type CommitOptions, type CommitResult } from './store.js'
-export { openMemory, openLevelExclusive, LevelBackend, DirectoryBlobs, SPACES, NOT_SYNC, type Backend, type BatchOp, type BlobFiles, type Lock, type RangeOptions, type Space, type ClassicOptions } from './backend.js'
-export { openShared, SharedBackend, socketPath, type SharedOptions } from './shared.js'
-export type { LeaseHolder, LeaseMode, LeaseRequest, LeaseResult } from './leases.js'
-export { cidOf, parseCID, verifyBlock, sha256, blake3, RAW_CODE, DAG_CBOR_CODE, CID, type HashName } from './hash.js'
-export { validatePath, pathProblem, checkNoOverlap, MAX_PATH_LENGTH } from './paths.js'
-export { encodeValue, decodeValue, checkSerializable, type Encoding, type Payload, type TypedArrayName } from './values.js'
-export type { ArtifactRoot, BundleManifest, CodeManifest, EvaluationRecord, FunctionInfo, HistoryEntry, LoadRef, MemoEntry, PathEntry } from './records.js'
-export { openRemote, pushPaths, pullPaths, type Remote, type RemoteOptions, type MemoPack, type PackChunk, type SyncResult } from './remote/index.js'
-export { exportBundle, importBundle, BUNDLE_FORMAT, type ExportOptions, type ExportResult, type ImportOptions, type ImportResult, type ImportedPath, type BundleProblem } from './bundle.js'
-export { verifyStore, walkStore, linksOf, BlockIndex, type VerifyReport, type VerifyStep, type VerifyOptions, type Problem, type ProblemKind, type Link, type Role } from './verify.js'
-export { gc, type GcOptions, type GcReport } from './gc.js'
-export { loadsKey } from './memo-keys.js'
+export { DdsError, ErrorCodes, isDdsError, type ErrorCode } from './errors.js'
+export { openStore, defaultLocation, type Store, type StoreOptions } from './store.js'
+export { parseCID } from './hash.js'
+export { validatePath } from './paths.js'
+export type { ArtifactRoot, CodeManifest, EvaluationRecord, FunctionInfo, LoadRef, PathEntry } from './records.js'
+export { exportBundle, importBundle, type ExportOptions, type ImportOptions, type ImportResult } from './bundle.js'
+export { verifyStore, type VerifyReport } from './verify.js'
+export { gc, type GcReport } from './gc.js'
+export { openRemote, pushPaths, pullPaths, type Remote, type RemoteOptions } from './remote/index.js'

@@ -212,3 +212,11 @@ export interface NamespaceWriter {
 export interface LeaseProvider {
   lock (name: string, mode?: LeaseMode): Promise<Lock>
 }
+
+/** The parts of a store every read and write goes through; a remote tier is one of these in front of another. */
+export interface Parts {
+  readonly blocks: BlockReader & BlockWriter
+  readonly memo: MemoReader
+  readonly namespace: NamespaceReader & NamespaceWriter
+  readonly locks: LeaseProvider
+}

@@ -14,8 +14,7 @@ export function sameCid (a: CID | null | undefined, b: CID | null | undefined): 
 export function sameBytes (a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
   if (a === undefined || b === undefined) return a === b
   if (a.byteLength !== b.byteLength) return false
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false
-  return true
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b)
 }
 
 /** Lower-case hex of some bytes (a view's own bytes, not its whole buffer). */

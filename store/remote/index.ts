@@ -5,9 +5,16 @@
 import type { Store } from '../store.js'
 import type { Remote, RemoteOptions } from './interface.js'
 import type { SyncResult } from './sync.js'
+import type { RemoteLink } from './link.js'
 
 export type { Remote, RemoteOptions, MemoPack, PackChunk } from './interface.js'
 export type { SyncResult } from './sync.js'
+
+function linkOf (store: Store): RemoteLink {
+  const link = store.link
+  if (link === undefined) throw new TypeError('the store has no remote: open it with { remote }')
+  return link
+}
 
 /**
  * Open a remote on its own (to list or read it without a local store):
@@ -32,7 +39,7 @@ export async function openRemote (spec: string | RemoteOptions): Promise<Remote>
  */
 export async function pushPaths (store: Store, paths: string[]): Promise<SyncResult> {
   const { push } = await import('./sync.js')
-  return await push(store, paths)
+  return await push(linkOf(store), paths)
 }
 
 /**
@@ -43,5 +50,5 @@ export async function pushPaths (store: Store, paths: string[]): Promise<SyncRes
  */
 export async function pullPaths (store: Store, paths: string[], options: { onProgress?: (p: { blocks: number }) => void } = {}): Promise<SyncResult> {
   const { pull } = await import('./sync.js')
-  return await pull(store, paths, options)
+  return await pull(linkOf(store), paths, options)
 }

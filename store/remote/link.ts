@@ -15,11 +15,17 @@
  */
 import { CID } from 'multiformats/cid'
 import { DdsError, ErrorCodes } from '../errors.js'
-import { decodeNode, encodeNode, isArtifactRoot, toArtifactRoot, toEvaluationRecord, toMemoEntry, type ArtifactRoot, type MemoEntry, type PathEntry } from '../records.js'
-import { linksOf, required, type Link } from '../verify.js'
-import { Pending, type Store } from '../store.js'
+import { decodeNode, toArtifactRoot, toEvaluationRecord, toMemoEntry, type ArtifactRoot, type MemoEntry, type PathEntry } from '../records.js'
+import { linksOf, required, travelRole, type Link } from '../dag.js'
+import { Pending } from '../pending.js'
+import { copyInto } from '../blocks.js'
+import { memoEntryOf, memoPut } from '../memo.js'
+import { validatePath } from '../paths.js'
 import { BLOCK_INLINE } from '../keys.js'
-import type { BatchOp, CommitOptions, CommitResult, Lock, PathUpdate } from '../interface.js'
+import { hex } from '../util.js'
+import type {
+  BatchOp, BlockReadOptions, CommitOptions, CommitResult, LeaseMode, Lock, Parts, PathUpdate, Staged
+} from '../interface.js'
 import type { MemoPack, Remote, RemoteOptions } from './interface.js'
 import { openS3Remote } from './s3-remote.js'
 
@@ -45,18 +51,24 @@ function isRemote (spec: RemoteSpec): spec is Remote {
  * Open the remote a spec names and link it to a store. A remote passed open
  * stays open when the store closes.
  */
-export async function linkRemote (store: Store, spec: RemoteSpec): Promise<RemoteLink> {
-  if (isRemote(spec)) return new RemoteLink(store, spec, false)
-  if (typeof spec === 'string') return new RemoteLink(store, await openS3Remote({ url: spec }), true)
-  if (spec !== null && typeof spec === 'object' && typeof spec.url === 'string') return new RemoteLink(store, await openS3Remote(spec), true)
+export async function linkRemote (local: Parts, spec: RemoteSpec, listing: 'local' | 'remote' = 'local'): Promise<RemoteLink> {
+  if (isRemote(spec)) return new RemoteLink(local, spec, false, listing)
+  if (typeof spec === 'string') return new RemoteLink(local, await openS3Remote({ url: spec }), true, listing)
+  if (spec !== null && typeof spec === 'object' && typeof spec.url === 'string') return new RemoteLink(local, await openS3Remote(spec), true, listing)
   throw new TypeError('remote must be an s3:// URL, remote options with a url, or a Remote')
 }
 
-/** The hooks a store calls when it has a remote. */
-export class RemoteLink {
+/**
+ * The remote as a tier in front of a store's local parts: the same block,
+ * memo, namespace and lease interfaces, answered locally where the local
+ * parts can, else by the remote (and what comes down is kept locally).
+ */
+export class RemoteLink implements Parts {
   readonly remote: Remote
-  readonly #store: Store
+  /** The parts this tier falls back to and caches into. */
+  readonly local: Parts
   readonly #owned: boolean
+  readonly #listing: 'local' | 'remote'
   /** CIDs the remote is known to hold (with everything they reach). */
   #known = new Set<string>()
   readonly #pushing = new Map<string, Promise<void>>()
@@ -65,11 +77,18 @@ export class RemoteLink {
   /** Head reads in flight: a memo lookup waits for them before asking the remote. */
   readonly #headReads = new Set<Promise<unknown>>()
 
-  constructor (store: Store, remote: Remote, owned: boolean) {
-    this.#store = store
+  constructor (local: Parts, remote: Remote, owned: boolean, listing: 'local' | 'remote' = 'local') {
+    this.local = local
     this.remote = remote
     this.#owned = owned
+    this.#listing = listing
   }
+
+  /** This tier's parts are itself: one object answers for blocks, memo, namespace and leases. */
+  get blocks (): this { return this }
+  get memo (): this { return this }
+  get namespace (): this { return this }
+  get locks (): this { return this }
 
   #remember (cid: CID): void {
     if (this.#known.size >= KNOWN_LIMIT) this.#known = new Set()
@@ -79,9 +98,37 @@ export class RemoteLink {
   /** Write verified blocks (and other operations) to the local store, without sending anything back up. */
   async #cache (blocks: Array<[CID, Uint8Array]>, extra: BatchOp[] = []): Promise<void> {
     const pending = new Pending()
-    for (const [cid, bytes] of blocks) await this.#store.stageBlock(cid, bytes, pending)
+    for (const [cid, bytes] of blocks) await this.local.blocks.stageBlock(cid, bytes, pending)
     for (const op of extra) pending.add(op)
-    await this.#store.backend.batch(pending.ops)
+    await this.local.blocks.write(pending)
+  }
+
+  // ---------------------------------------------------------------- blocks
+
+  async hasBlock (cid: CID): Promise<boolean> {
+    return await this.local.blocks.hasBlock(cid)
+  }
+
+  /** A block from the local store, else from the remote (verified, then kept locally). */
+  async getBlock (cid: CID, options: BlockReadOptions = {}): Promise<Uint8Array | undefined> {
+    return await this.local.blocks.getBlock(cid, options) ?? await this.fetchBlock(cid)
+  }
+
+  async readBlockInto (cid: CID, target: Uint8Array, offset: number, options: BlockReadOptions = {}): Promise<number> {
+    const n = await this.local.blocks.readBlockInto(cid, target, offset, options)
+    if (n !== -1) return n
+    const fetched = await this.fetchBlock(cid)
+    return fetched === undefined ? -1 : copyInto(cid, fetched, target, offset)
+  }
+
+  async stageBlock (cid: CID, bytes: Uint8Array, pending: Staged): Promise<void> {
+    await this.local.blocks.stageBlock(cid, bytes, pending)
+  }
+
+  /** Write a batch locally, then send the memo answers it holds (with what they reach) to the remote. */
+  async write (pending: Staged, options: { sync?: boolean } = {}): Promise<void> {
+    await this.local.blocks.write(pending, options)
+    await this.push(pending)
   }
 
   // ---------------------------------------------------------------- down
@@ -101,16 +148,16 @@ export class RemoteLink {
    * time, and the head usually carries the answer: then no other request.
    */
   async fetchMemo (key: Uint8Array): Promise<MemoEntry | undefined> {
-    const id = Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('hex')
+    const id = hex(key)
     if (!this.#stash.has(id) && this.#headReads.size > 0) await Promise.allSettled([...this.#headReads])
     const pack = this.#stash.get(id) ?? await this.remote.getMemo(key)
     this.#stash.delete(id)
     if (pack === undefined) return undefined
     const record = toEvaluationRecord(decodeNode(pack.record, 'evaluation record'))
-    const entry: MemoEntry = { evaluation: pack.evaluation, output: record.output, loads: record.loads, nested: record.calls.length > 0 }
+    const entry = memoEntryOf(pack.evaluation, record)
     const blocks: Array<[CID, Uint8Array]> = [[pack.evaluation, pack.record]]
     if (pack.root !== undefined) blocks.push([record.output, pack.root])
-    await this.#cache(blocks, [{ type: 'put', space: 'memo', key, value: encodeNode(entry) }])
+    await this.#cache(blocks, [memoPut(key, entry)])
     this.#remember(pack.evaluation)
     this.#remember(record.output)
     return entry
@@ -124,7 +171,7 @@ export class RemoteLink {
   async fillArtifact (rootCid: CID, root: ArtifactRoot, target?: Uint8Array): Promise<boolean> {
     const chunks = root.chunks ?? []
     const first = chunks[0]
-    if (first === undefined || await this.#store.hasBlock(first)) return false
+    if (first === undefined || await this.local.blocks.hasBlock(first)) return false
     const pending = new Pending()
     // Chunk files are written while the next chunks come in; a bounded number at once.
     const writes = new Set<Promise<void>>()
@@ -132,7 +179,7 @@ export class RemoteLink {
     try {
       await this.remote.readPack(rootCid, root, async ({ index, bytes }) => {
         if (failed !== undefined) throw failed
-        const w: Promise<void> = this.#store.stageBlock(chunks[index] as CID, bytes, pending)
+        const w: Promise<void> = this.local.blocks.stageBlock(chunks[index] as CID, bytes, pending)
           .catch((err: unknown) => { failed ??= err })
           .finally(() => { writes.delete(w) })
         writes.add(w)
@@ -143,7 +190,7 @@ export class RemoteLink {
     }
     if (failed !== undefined) throw failed
     // The chunks become visible together, like the chunks of a run.
-    await this.#store.backend.batch(pending.ops)
+    await this.local.blocks.write(pending)
     this.#remember(rootCid)
     return true
   }
@@ -152,7 +199,7 @@ export class RemoteLink {
 
   /** A block's bytes from the local store only. */
   async #local (cid: CID): Promise<Uint8Array | undefined> {
-    return await this.#store.getBlock(cid, { local: true })
+    return await this.local.blocks.getBlock(cid)
   }
 
   /**
@@ -185,8 +232,7 @@ export class RemoteLink {
       if (!required(link.role)) return
       throw new DdsError(ErrorCodes.NOT_FOUND, `${link.role} ${id} is missing from the local store, so it cannot go to the remote (run dds verify)`, { data: { cid: id, role: link.role } })
     }
-    // A kept value passed as an argument is an input by the CID of its artifact root: it travels as an artifact (with its pack).
-    const role = link.role === 'input' && isArtifactRoot(cid, bytes) ? 'artifact' : link.role
+    const role = travelRole(link, bytes)
     const children = linksOf(cid, bytes, role)
     if (role === 'artifact' && children.length > 0) {
       await this.#pushPack(cid, toArtifactRoot(decodeNode(bytes, 'artifact')))
@@ -250,7 +296,7 @@ export class RemoteLink {
    * After a local write: the memo answers it holds go to the remote, after
    * everything their evaluations reach.
    */
-  async push (pending: Pending): Promise<void> {
+  async push (pending: Staged): Promise<void> {
     const memo: Array<{ key: Uint8Array, entry: MemoEntry }> = []
     const fresh = new Set<string>()
     const inline = new Map<string, Uint8Array>()
@@ -288,9 +334,16 @@ export class RemoteLink {
     return await this.remote.append(withMemo, options)
   }
 
-  // ---------------------------------------------------------------- namespace and leases
+  // ---------------------------------------------------------------- memo, namespace and leases
 
-  async head (path: string): Promise<PathEntry | undefined> {
+  /** The memo entry under a key: the local one, else the remote's (kept locally). */
+  async lookupMemo (key: Uint8Array): Promise<MemoEntry | undefined> {
+    return await this.local.memo.lookupMemo(key) ?? await this.fetchMemo(key)
+  }
+
+  /** A path's head is the remote's: the remote's logs are the team's truth. */
+  async headEntry (path: string): Promise<PathEntry | undefined> {
+    validatePath(path)
     const read = this.remote.head(path)
     this.#headReads.add(read)
     try {
@@ -299,7 +352,7 @@ export class RemoteLink {
       const { memo, ...entry } = head
       if (memo !== undefined) {
         if (this.#stash.size >= STASH_LIMIT) this.#stash.delete(this.#stash.keys().next().value as string)
-        this.#stash.set(Buffer.from(memo.key.buffer, memo.key.byteOffset, memo.key.byteLength).toString('hex'), memo)
+        this.#stash.set(hex(memo.key), memo)
       }
       return entry
     } finally {
@@ -307,8 +360,45 @@ export class RemoteLink {
     }
   }
 
-  async lease (name: string): Promise<Lock> {
-    return await this.remote.lease(name)
+  history (path: string, options: { limit?: number } = {}): AsyncIterable<PathEntry> {
+    return this.#listing === 'remote' ? this.remote.history(path, options) : this.local.namespace.history(path, options)
+  }
+
+  paths (options: { prefix?: string, deleted?: boolean } = {}): AsyncIterable<PathEntry> {
+    return this.#listing === 'remote' ? this.remote.paths(options) : this.local.namespace.paths(options)
+  }
+
+  /** Commit locally, send up what the batch and the entries reach, then append the entries to the remote logs. */
+  async commit (updates: PathUpdate[], pending: Staged, options: CommitOptions = {}): Promise<CommitResult> {
+    for (const u of updates) validatePath(u.path)
+    // One time for both logs, so the local entry and the remote one are the same bytes.
+    const now = Date.now()
+    const stamped = updates.map((u) => u.time === undefined ? { ...u, time: now } : u)
+    await this.local.namespace.commit(stamped, pending, options)
+    await this.push(pending)
+    return await this.append(stamped, options)
+  }
+
+  /** A local lock; exclusive `compute:…` locks are also remote leases, so that one machine computes. */
+  async lock (name: string, mode: LeaseMode = 'exclusive'): Promise<Lock> {
+    const local = await this.local.locks.lock(name, mode)
+    if (mode !== 'exclusive' || !name.startsWith('compute:')) return local
+    let remote: Lock
+    try {
+      remote = await this.remote.lease(name)
+    } catch (err) {
+      await local.release()
+      throw err
+    }
+    return {
+      release: async () => {
+        try {
+          await remote.release()
+        } finally {
+          await local.release()
+        }
+      }
+    }
   }
 
   async close (): Promise<void> {

@@ -8,12 +8,13 @@
  */
 import type { CID } from 'multiformats/cid'
 import { DdsError, ErrorCodes } from '../errors.js'
-import { decodeNode, isArtifactRoot, toArtifactRoot, type PathEntry } from '../records.js'
+import { decodeNode, toArtifactRoot, type PathEntry } from '../records.js'
 import { validatePath } from '../paths.js'
-import { entryLinks, linksOf, required, type Link } from '../verify.js'
-import type { Store } from '../store.js'
+import { entryLinks, linksOf, required, travelRole, type Link } from '../dag.js'
+import { pathNotFound } from '../namespace.js'
+import { Pending } from '../pending.js'
 import type { PathUpdate } from '../interface.js'
-import { RemoteLink } from './link.js'
+import type { RemoteLink } from './link.js'
 
 /** What a push or pull did, per path. */
 export interface SyncResult {
@@ -21,16 +22,6 @@ export interface SyncResult {
   moved: Array<{ path: string, seq: number }>
   /** Paths the other side already had at that evaluation, or newer. */
   skipped: string[]
-}
-
-function remoteOf (store: Store): RemoteLink {
-  const remote = store.remote
-  if (remote === undefined) throw new TypeError('the store has no remote: open it with { remote }')
-  return new RemoteLink(store, remote, false)
-}
-
-function notFound (path: string, where: string): DdsError {
-  return new DdsError(ErrorCodes.PATH_NOT_FOUND, `path ${path} holds no value in ${where}`, { data: { path } })
 }
 
 function updateOf (e: PathEntry): PathUpdate {
@@ -43,15 +34,14 @@ function updateOf (e: PathEntry): PathUpdate {
  *
  * @example
  * const store = await openStore({ location: '.dds', remote: 's3://team/dds' })
- * await push(store, ['/models/clf'])  // { moved: [{ path: '/models/clf', seq: 3 }], skipped: [] }
+ * await push(store.link, ['/models/clf'])  // { moved: [{ path: '/models/clf', seq: 3 }], skipped: [] }
  */
-export async function push (store: Store, paths: string[]): Promise<SyncResult> {
-  const link = remoteOf(store)
+export async function push (link: RemoteLink, paths: string[]): Promise<SyncResult> {
   const updates: PathUpdate[] = []
   for (const path of [...new Set(paths)]) {
     validatePath(path)
-    const head = await store.head(path, { local: true })
-    if (head === undefined) throw notFound(path, 'the local store')
+    const head = await link.local.namespace.headEntry(path)
+    if (head === undefined || head.evaluation === null) throw pathNotFound(path, 'the local store')
     updates.push(updateOf(head))
   }
   const result = await link.append(updates, { onlyIfNewer: true })
@@ -64,36 +54,34 @@ export async function push (store: Store, paths: string[]): Promise<SyncResult> 
  * local history. DDS_PATH_NOT_FOUND for a path with no value in the remote.
  *
  * @example
- * await pull(store, ['/models/clf'])
+ * await pull(store.link, ['/models/clf'])
  */
-export async function pull (store: Store, paths: string[], options: { onProgress?: (p: { blocks: number }) => void } = {}): Promise<SyncResult> {
-  const link = remoteOf(store)
+export async function pull (link: RemoteLink, paths: string[], options: { onProgress?: (p: { blocks: number }) => void } = {}): Promise<SyncResult> {
   const entries: PathEntry[] = []
   for (const path of [...new Set(paths)]) {
     validatePath(path)
-    const head = await store.head(path)
-    if (head === undefined) throw notFound(path, `remote ${link.remote.url}`)
+    const head = await link.headEntry(path)
+    if (head === undefined || head.evaluation === null) throw pathNotFound(path, `remote ${link.remote.url}`)
     entries.push(head)
   }
-  await fetchAll(store, link, entries.flatMap(entryLinks), options.onProgress)
-  const result = await store.backend.commit(entries.map(updateOf), [], { onlyIfNewer: true })
+  await fetchAll(link, entries.flatMap(entryLinks), options.onProgress)
+  const result = await link.local.namespace.commit(entries.map(updateOf), new Pending(), { onlyIfNewer: true })
   return { moved: result.appended, skipped: result.skipped }
 }
 
 /** Walk what `roots` reach, fetching every block the local store lacks (a few at a time). */
-async function fetchAll (store: Store, link: RemoteLink, roots: Link[], onProgress?: (p: { blocks: number }) => void): Promise<void> {
+async function fetchAll (link: RemoteLink, roots: Link[], onProgress?: (p: { blocks: number }) => void): Promise<void> {
   const seen = new Set<string>()
   let blocks = 0
   const visit = async (l: Link): Promise<Link[]> => {
-    const bytes = await store.getBlock(l.cid, { local: true }) ?? await link.fetchBlock(l.cid)
+    const bytes = await link.getBlock(l.cid)
     if (bytes === undefined) {
       if (!required(l.role)) return []
       throw new DdsError(ErrorCodes.NOT_FOUND, `${l.role} ${l.cid.toString()} is missing from remote ${link.remote.url}`, { data: { cid: l.cid.toString(), role: l.role } })
     }
     blocks++
     onProgress?.({ blocks })
-    // A kept value passed as an argument is an input by the CID of its artifact root: it comes as an artifact.
-    const role = l.role === 'input' && isArtifactRoot(l.cid, bytes) ? 'artifact' : l.role
+    const role = travelRole(l, bytes)
     const children = linksOf(l.cid, bytes, role)
     if (role === 'artifact' && children.length > 0) {
       await link.fillArtifact(l.cid as CID, toArtifactRoot(decodeNode(bytes, 'artifact')))

@@ -39,7 +39,7 @@ if (env !== undefined) {
 
     const b = await open({ store: join(dir, 'b'), remote: env.remote(prefix, 1) })
     await t.rejects(b.load('/x'), { code: 'DDS_INTEGRITY', data: { cid: head?.output?.toString() } })
-    t.equal(await b.store.getBlock(head?.output as never, { local: true }), undefined, 'not cached')
+    t.equal(await b.store.local.blocks.getBlock(head?.output as never), undefined, 'not cached')
     await b.close()
     // Put right again, it loads.
     await env.overwrite(rootKey, original)

@@ -113,7 +113,7 @@ if (env !== undefined) {
     await alone.close()
     const a = await openStore({ location: join(dir, 'a'), remote: env.remote(prefix, 0) })
     await pushPaths(a, ['/data/sum'])
-    const record = await a.getEvaluation((await a.head('/data/sum', { local: true }))?.evaluation as never)
+    const record = await a.getEvaluation((await a.local.namespace.headEntry('/data/sum'))?.evaluation as never)
     await a.close()
     const keys = await env.keys(prefix)
     t.same(keys.filter((k) => k.includes('/packs/')), [`${prefix}/packs/${record.inputs[0]?.toString() ?? ''}`], 'the argument went up as one pack')

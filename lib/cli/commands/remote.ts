@@ -47,15 +47,8 @@ class RemoteContext extends Context {
 }
 
 async function remoteView (ctx: Context): Promise<Store> {
-  const store = await openStore({ backend: 'memory', remote: remoteUrl(ctx) })
-  const remote = store.remote
-  if (remote === undefined) throw new Error('the store has no remote')
   // The listing commands read paths and histories from the store they get: here, the remote's.
-  Object.defineProperties(store, {
-    paths: { value: (options?: { prefix?: string, deleted?: boolean }) => remote.paths(options) },
-    history: { value: (path: string, options?: { limit?: number }) => remote.history(path, options) }
-  })
-  return store
+  return await openStore({ backend: 'memory', remote: remoteUrl(ctx), listing: 'remote' })
 }
 
 /** A listing command that, with `--remote`, lists the remote instead of the local store. */

@@ -1,0 +1,215 @@
+/**
+ * The artifacts part: a value's encoding over blocks. Up to the inline limit
+ * an artifact is one dag-cbor root holding its payload; larger ones are raw
+ * chunks of a fixed size under a root listing them, written and read as
+ * streams (a read lands straight in the memory of the result). Roots of small
+ * artifacts are decoded once per process.
+ */
+import type { CID } from 'multiformats/cid'
+import { DdsError, ErrorCodes } from './errors.js'
+import { cidOf, RAW_CODE } from './hash.js'
+import { toArtifactRoot, type ArtifactRoot } from './records.js'
+import { decodeValue, encodeValue, type Encoding, type TypedArrayName } from './values.js'
+import { remember } from './cache.js'
+import type { Nodes } from './nodes.js'
+import type { BlockReader, BlockWriter, Staged } from './interface.js'
+
+/** A stored artifact: its root CID, payload size and encoding. */
+export interface ArtifactInfo {
+  cid: CID
+  enc: Encoding
+  type?: TypedArrayName
+  size: number
+  chunks: number
+}
+
+/** Sizes of an artifact layout. */
+export interface ArtifactLimits {
+  /** Artifacts up to this many bytes are one block. */
+  inlineLimit: number
+  /** Chunk size of larger artifacts. */
+  chunkSize: number
+  /** Multihash code of new blocks. */
+  hash: number
+  /** True when large blocks become files (written before the call returns), so staged views need no copy. */
+  files: boolean
+}
+
+/** Chunk reads (or writes) in flight at once: enough to keep a disk busy. */
+const IN_FLIGHT = 4
+
+/** Artifacts over a store's blocks (with a remote, the tier in front of them). */
+export class Artifacts {
+  readonly #blocks: BlockReader & BlockWriter
+  readonly #nodes: Nodes
+  readonly #limits: ArtifactLimits
+  /** Decoded small artifact roots by CID (immutable content, verified when first read). */
+  readonly #roots = new Map<string, ArtifactRoot>()
+
+  constructor (blocks: BlockReader & BlockWriter, nodes: Nodes, limits: ArtifactLimits) {
+    this.#blocks = blocks
+    this.#nodes = nodes
+    this.#limits = limits
+  }
+
+  /** Forget decoded roots of deleted blocks. */
+  forget (cids: CID[]): void {
+    for (const cid of cids) this.#roots.delete(Buffer.from(cid.bytes).toString('latin1'))
+  }
+
+  /**
+   * Encode a value and stage it as an artifact: one block up to the inline
+   * limit, else raw chunks (written now) under a dag-cbor root (staged).
+   * Throws DDS_UNSERIALIZABLE naming the field that cannot be stored.
+   */
+  async stageArtifact (value: unknown, pending: Staged, label = 'value'): Promise<ArtifactInfo> {
+    const payload = encodeValue(value, label)
+    return await this.stagePayload(payload.enc, payload.type, payload.bytes, pending)
+  }
+
+  /** Stage payload bytes that are already encoded. */
+  async stagePayload (enc: Encoding, type: TypedArrayName | undefined, bytes: Uint8Array, pending: Staged): Promise<ArtifactInfo> {
+    const size = bytes.byteLength
+    const { inlineLimit, chunkSize } = this.#limits
+    if (size <= inlineLimit) {
+      // Copy: the caller may mutate the value it returned once we hand it back.
+      const data = this.#limits.files ? bytes : bytes.slice()
+      const cid = await this.#nodes.stageNode({ enc, type, size, data }, pending)
+      return info(cid, enc, type, size, 0)
+    }
+    const chunks: CID[] = []
+    // Hash the next chunk while earlier ones are being written.
+    const inFlight: Array<Promise<void>> = []
+    try {
+      for (let off = 0; off < size; off += chunkSize) {
+        const view = bytes.subarray(off, Math.min(size, off + chunkSize))
+        const chunk = this.#limits.files ? view : view.slice()
+        const cid = cidOf(chunk, RAW_CODE, this.#limits.hash)
+        chunks.push(cid)
+        const p = this.#blocks.stageBlock(cid, chunk, pending)
+        // Handled below; without this a failure seen while awaiting an earlier write counts as unhandled.
+        p.catch(() => {})
+        inFlight.push(p)
+        if (inFlight.length >= IN_FLIGHT) await inFlight.shift()
+      }
+      await Promise.all(inFlight)
+    } catch (err) {
+      await Promise.allSettled(inFlight)
+      throw err
+    }
+    const cid = await this.#nodes.stageNode({ enc, type, size, chunkSize, chunks }, pending)
+    return info(cid, enc, type, size, chunks.length)
+  }
+
+  /**
+   * Stage an artifact from a stream of payload bytes (any chunking), holding
+   * at most one chunk in memory beyond what the stream yields.
+   */
+  async stageStream (enc: Encoding, type: TypedArrayName | undefined, source: AsyncIterable<Uint8Array>, pending: Staged): Promise<ArtifactInfo> {
+    const { inlineLimit, chunkSize } = this.#limits
+    const chunks: CID[] = []
+    let buf = new Uint8Array(chunkSize)
+    let fill = 0
+    let size = 0
+    const flush = async (): Promise<void> => {
+      const chunk = buf.subarray(0, fill)
+      const cid = cidOf(chunk, RAW_CODE, this.#limits.hash)
+      await this.#blocks.stageBlock(cid, chunk, pending)
+      chunks.push(cid)
+      // Staged inline blocks keep a reference: start a fresh buffer.
+      buf = new Uint8Array(chunkSize)
+      fill = 0
+    }
+    for await (const piece of source) {
+      let off = 0
+      while (off < piece.byteLength) {
+        if (fill === chunkSize) await flush()
+        const n = Math.min(piece.byteLength - off, chunkSize - fill)
+        buf.set(piece.subarray(off, off + n), fill)
+        fill += n
+        off += n
+        size += n
+      }
+    }
+    if (chunks.length === 0 && size <= inlineLimit) return await this.stagePayload(enc, type, buf.subarray(0, fill), pending)
+    if (fill > 0) await flush()
+    const cid = await this.#nodes.stageNode({ enc, type, size, chunkSize, chunks }, pending)
+    return info(cid, enc, type, size, chunks.length)
+  }
+
+  /** Size, encoding and chunk count of an artifact, without reading its payload. */
+  async artifactInfo (cid: CID): Promise<ArtifactInfo> {
+    const root = await this.getArtifactRoot(cid)
+    return info(cid, root.enc, root.type, root.size, root.chunks?.length ?? 0)
+  }
+
+  async getArtifactRoot (cid: CID): Promise<ArtifactRoot> {
+    return toArtifactRoot(await this.#nodes.getNode(cid, 'artifact'))
+  }
+
+  /** An artifact root, decoded once per process when it is small. */
+  async #root (cid: CID): Promise<ArtifactRoot> {
+    const k = Buffer.from(cid.bytes).toString('latin1')
+    const known = this.#roots.get(k)
+    if (known !== undefined) return known
+    const root = await this.getArtifactRoot(cid)
+    if ((root.data?.byteLength ?? 0) <= 4096 && (root.chunks?.length ?? 0) <= 64) remember(this.#roots, k, root)
+    return root
+  }
+
+  /**
+   * Read an artifact back as the value it was. Chunked binary artifacts are
+   * read straight into the memory of the result.
+   */
+  async readArtifact (cid: CID): Promise<unknown> {
+    const root = await this.#root(cid)
+    if (root.data !== undefined) return decodeValue(root.enc, root.type, root.data.slice())
+    // A fresh ArrayBuffer is aligned for every typed array type.
+    const target = new Uint8Array(new ArrayBuffer(root.size))
+    await this.#readChunksInto(cid, root, target)
+    return decodeValue(root.enc, root.type, target)
+  }
+
+  async #readChunksInto (rootCid: CID, root: ArtifactRoot, target: Uint8Array): Promise<void> {
+    if (await this.#blocks.fillArtifact?.(rootCid, root, target) === true) return
+    const chunks = root.chunks ?? []
+    const chunkSize = root.chunkSize ?? 0
+    // A few reads in flight keep the disk busy without holding more memory: reads land in `target`.
+    let next = 0
+    const worker = async (): Promise<void> => {
+      while (next < chunks.length) {
+        const i = next++
+        const cid = chunks[i] as CID
+        const offset = i * chunkSize
+        const expected = Math.min(chunkSize, root.size - offset)
+        const n = await this.#blocks.readBlockInto(cid, target, offset)
+        if (n === -1) throw missingChunk(cid, rootCid)
+        if (n !== expected) throw new DdsError(ErrorCodes.INTEGRITY, `chunk ${cid} of artifact ${rootCid} has the wrong size`, { data: { cid: cid.toString(), artifact: rootCid.toString() } })
+      }
+    }
+    await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, chunks.length) }, worker))
+  }
+
+  /** The payload bytes of an artifact as a stream of verified chunks. */
+  async * artifactBytes (cid: CID): AsyncIterable<Uint8Array> {
+    const root = await this.getArtifactRoot(cid)
+    if (root.data !== undefined) {
+      yield root.data
+      return
+    }
+    await this.#blocks.fillArtifact?.(cid, root)
+    for (const chunk of root.chunks ?? []) {
+      const bytes = await this.#blocks.getBlock(chunk)
+      if (bytes === undefined) throw missingChunk(chunk, cid)
+      yield bytes
+    }
+  }
+}
+
+function info (cid: CID, enc: Encoding, type: TypedArrayName | undefined, size: number, chunks: number): ArtifactInfo {
+  return { cid, enc, ...(type === undefined ? {} : { type }), size, chunks }
+}
+
+function missingChunk (chunk: CID, artifact: CID): DdsError {
+  return new DdsError(ErrorCodes.NOT_FOUND, `chunk ${chunk} of artifact ${artifact} is missing`, { data: { cid: chunk.toString(), artifact: artifact.toString() } })
+}

@@ -1,0 +1,77 @@
+/**
+ * The memo index part: memo key -> the evaluation that answers it, with the
+ * output and the loads it depended on. The entry's shape is derived from the
+ * evaluation record here and nowhere else (a run, an import and a remote
+ * answer file the same entry). Also stages an evaluation: its code manifest,
+ * record and memo entries, to go in one batch.
+ */
+import type { CID } from 'multiformats/cid'
+import { decodeNode, encodeNode, toMemoEntry, type CodeManifest, type EvaluationRecord, type MemoEntry } from './records.js'
+import { quickGet } from './blocks.js'
+import { remember } from './cache.js'
+import { sameBytes } from './util.js'
+import type { Nodes } from './nodes.js'
+import type { Backend, BatchOp, MemoReader, Staged } from './interface.js'
+
+/** The memo entry that files `evaluation` (whose record is `record`). */
+export function memoEntryOf (evaluation: CID, record: Pick<EvaluationRecord, 'output' | 'loads' | 'calls'>): MemoEntry {
+  return { evaluation, output: record.output, loads: record.loads, nested: record.calls.length > 0 }
+}
+
+/** The batch operation that files a memo entry under `key`. */
+export function memoPut (key: Uint8Array, entry: MemoEntry): BatchOp {
+  return { type: 'put', space: 'memo', key, value: encodeNode(entry) }
+}
+
+/** The local memo index of a store. */
+export class LocalMemo implements MemoReader {
+  readonly #backend: Backend
+  readonly #nodes: Nodes
+  readonly #check: () => void
+  /** The last decoded entry per key, reused while the stored bytes are the same. */
+  readonly #memos = new Map<string, { raw: Uint8Array, entry: MemoEntry }>()
+
+  constructor (backend: Backend, nodes: Nodes, check: () => void) {
+    this.#backend = backend
+    this.#nodes = nodes
+    this.#check = check
+  }
+
+  /**
+   * Stage an evaluation: the code manifest, the record and the memo entries
+   * under `memoKeys`, into `pending` (to be written in one batch).
+   */
+  async stageEvaluation (manifest: CodeManifest, record: Omit<EvaluationRecord, 'code'>, memoKeys: Uint8Array[], pending: Staged): Promise<{ evaluation: CID, code: CID }> {
+    const code = await this.#nodes.stageNode(manifest, pending)
+    const full: EvaluationRecord = { ...record, code }
+    const evaluation = await this.#nodes.stageNode(full, pending)
+    const entry = memoEntryOf(evaluation, full)
+    for (const key of memoKeys) pending.add(memoPut(key, entry))
+    return { evaluation, code }
+  }
+
+  /** The memo entry under a key, or undefined. */
+  async lookupMemo (key: Uint8Array): Promise<MemoEntry | undefined> {
+    this.#check()
+    const v = await quickGet(this.#backend, 'memo', key)
+    if (v === undefined) return undefined
+    const k = Buffer.from(key).toString('latin1')
+    const known = this.#memos.get(k)
+    if (known !== undefined && sameBytes(known.raw, v)) return known.entry
+    const entry = toMemoEntry(decodeNode(v, 'memo entry'))
+    remember(this.#memos, k, { raw: v, entry })
+    return entry
+  }
+
+  /** Every memo entry (streamed). */
+  async * memoEntries (): AsyncIterable<{ key: Uint8Array, entry: MemoEntry }> {
+    this.#check()
+    for await (const [key, value] of this.#backend.entries('memo')) {
+      yield { key, entry: toMemoEntry(decodeNode(value, 'memo entry')) }
+    }
+  }
+
+  async deleteMemo (keys: Uint8Array[]): Promise<void> {
+    await this.#backend.batch(keys.map((key) => ({ type: 'del' as const, space: 'memo' as const, key })))
+  }
+}
