@@ -86,6 +86,14 @@ export function objectFile (root: string, key: string): { dir: string, file: str
   return { dir, file: join(dir, name), name }
 }
 
+/**
+ * The lock file of the object `name` (its file name) in `dir`: a dot file,
+ * so never taken for an object.
+ */
+export function lockFile (dir: string, name: string): string {
+  return join(dir, `.lock-${createHash('sha256').update(name).digest('hex').slice(0, 24)}`)
+}
+
 function etagOf (bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex').slice(0, 32)
 }
@@ -304,7 +312,7 @@ export class DirectoryObjectStore implements ObjectStore {
    * longer than `patience` ms. A lock older than `staleLock` is broken.
    */
   async #lock (key: string, dir: string, name: string, patience: number): Promise<(() => Promise<void>) | undefined> {
-    const lock = join(dir, `.lock-${createHash('sha256').update(name).digest('hex').slice(0, 24)}`)
+    const lock = lockFile(dir, name)
     const token = `${hostname()} ${process.pid} ${randomBytes(8).toString('hex')}`
     const mine = await this.#temp(key, dir, new TextEncoder().encode(token))
     const started = Date.now()
