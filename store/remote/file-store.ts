@@ -39,7 +39,7 @@ import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { DdsError, ErrorCodes } from '../errors.js'
-import { hex, sleep } from './helpers.js'
+import { hex, sleep } from '../util.js'
 import type { Condition, ObjectBytes, ObjectInfo, ObjectStore, PutResult } from './interface.js'
 
 const NOFOLLOW = constants.O_NOFOLLOW ?? 0

@@ -18,7 +18,7 @@
  * - `probe/<random>`: the scratch object of the probe at open.
  */
 import type { CID } from 'multiformats/cid'
-import { hex } from './helpers.js'
+import { hex } from '../util.js'
 
 /** The layout version this code reads and writes. */
 export const REMOTE_FORMAT = 'dds-remote/1'

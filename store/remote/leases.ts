@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import * as dagCbor from '@ipld/dag-cbor'
-import type { Lock } from '../backend.js'
+import type { Lock } from '../interface.js'
 import { backoff } from './helpers.js'
 import type { Layout } from './layout.js'
 import type { ObjectStore } from './interface.js'

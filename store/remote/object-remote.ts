@@ -5,8 +5,7 @@
  * is decided by the URL (see open.ts).
  */
 import type { CID } from 'multiformats/cid'
-import type { Lock } from '../backend.js'
-import type { CommitOptions, CommitResult } from '../commit.js'
+import type { CommitOptions, CommitResult, Lock } from '../interface.js'
 import type { ArtifactRoot, PathEntry } from '../records.js'
 import { RemoteBlocks } from './blocks.js'
 import { Layout } from './layout.js'

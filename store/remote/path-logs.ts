@@ -14,10 +14,12 @@
  */
 import * as dagCbor from '@ipld/dag-cbor'
 import { DdsError, ErrorCodes } from '../errors.js'
-import { decodeNode, encodeNode, toHistoryEntry, type HistoryEntry, type PathEntry } from '../records.js'
-import { ancestors, checkNoOverlap, validatePath } from '../paths.js'
-import { sameCid, type CommitOptions, type CommitResult } from '../commit.js'
-import { backoff, sameBytes } from './helpers.js'
+import { decodeNode, toHistoryEntry, type HistoryEntry, type PathEntry } from '../records.js'
+import { ancestors, validatePath } from '../paths.js'
+import { planCommit, type CommitState } from '../commit-plan.js'
+import { sameBytes } from '../util.js'
+import type { CommitOptions, CommitResult } from '../interface.js'
+import { backoff } from './helpers.js'
 import { corruptMemo, encodeMemoPack, toMemoPack } from './memo.js'
 import type { Layout } from './layout.js'
 import type { Condition, MemoPack, ObjectStore, RemoteHead, RemoteUpdate } from './interface.js'
@@ -35,11 +37,13 @@ interface Head {
   memo?: MemoPack
 }
 
-function overlapError (url: string, dir: string, path: string): DdsError {
-  return new DdsError(ErrorCodes.OVERLAPPING_PATH,
-    `paths ${dir} and ${path} overlap in remote ${url}: ${dir} would be a directory of ${path} (delete one of them first)`,
-    { data: { path, other: dir } })
+/** What the overlap rule needs to know about the paths around one path: its ancestors' heads and its live descendants. */
+interface Surroundings {
+  ancestors: Map<string, Head | undefined>
+  liveUnder: string[]
 }
+
+const NOTHING_AROUND: Surroundings = { ancestors: new Map(), liveUnder: [] }
 
 /** The path logs of one remote. */
 export class PathLogs {
@@ -137,15 +141,28 @@ export class PathLogs {
     }
   }
 
-  /** Ancestors and descendants of `path` that hold a value in the remote. */
-  async #checkOverlap (path: string): Promise<void> {
+  /** The heads of the ancestors of `path`, and the paths under it that hold a value in the remote. */
+  async #surroundings (path: string): Promise<Surroundings> {
+    const listing = (async () => {
+      const base = this.#layout.heads()
+      const live: string[] = []
+      for await (const key of this.#o.list(this.#layout.head(path) + '/')) {
+        const other = key.slice(base.length)
+        const h = await this.#readHead(other)
+        if (h !== undefined && h.entry.evaluation !== null) live.push(other)
+      }
+      return live
+    })()
+    listing.catch(() => {})
     const heads = await Promise.all(ancestors(path).map(async (a) => [a, await this.#readHead(a)] as const))
-    for (const [a, h] of heads) if (h !== undefined && h.entry.evaluation !== null) throw overlapError(this.#url, a, path)
-    const base = this.#layout.heads()
-    for await (const key of this.#o.list(this.#layout.head(path) + '/')) {
-      const other = key.slice(base.length)
-      const h = await this.#readHead(other)
-      if (h !== undefined && h.entry.evaluation !== null) throw overlapError(this.#url, path, other)
+    return { ancestors: new Map(heads), liveUnder: await listing }
+  }
+
+  /** The commit planner's view of one path: its head as last read, and what is around it. */
+  #state (path: string, head: Head | undefined, around: Surroundings): CommitState {
+    return {
+      head: (p) => p === path ? head : around.ancestors.get(p),
+      liveUnder: (p) => p === path ? around.liveUnder : []
     }
   }
 
@@ -165,20 +182,19 @@ export class PathLogs {
 
   async #appendOne (u: RemoteUpdate, time: number, options: CommitOptions): Promise<number | undefined> {
     const path = u.path
-    const entry: HistoryEntry = { time, evaluation: u.evaluation, output: u.evaluation === null ? null : u.output }
-    if (u.hit === true) entry.hit = true
-    if (u.imported === true) entry.imported = true
-    const bytes = encodeNode(entry)
-    const overlap = u.evaluation === null ? undefined : this.#checkOverlap(path)
-    overlap?.catch(() => {})
+    const update = { ...u, time }
+    // The paths around are read while the head is: the planner needs them unless the update is skipped.
+    const around = u.evaluation === null ? Promise.resolve(NOTHING_AROUND) : this.#surroundings(path)
+    around.catch(() => {})
     let h = await this.#readHead(path)
     let delay = 10
     for (let attempt = 0; ; attempt++) {
       if (attempt > 10_000) throw new DdsError(ErrorCodes.REMOTE_UNAVAILABLE, `remote ${this.#url}: could not append to the log of ${path}`, { data: { path, remote: this.#url } })
-      if (h !== undefined && options.force !== true && sameCid(h.entry.evaluation, u.evaluation)) return undefined
-      if (h !== undefined && options.onlyIfNewer === true && h.entry.time >= time) return undefined
-      await overlap
-      const seq = (h?.seq ?? 0) + 1
+      // A skip (same evaluation, or not newer) needs nothing but the head; the overlap rule needs the rest.
+      if (planCommit(this.#state(path, h, NOTHING_AROUND), [update], options, time).entries.length === 0) return undefined
+      const planned = planCommit(this.#state(path, h, await around), [update], options, time).entries[0]
+      if (planned === undefined) return undefined
+      const { seq, bytes } = planned
       const claim = await this.#o.put(this.#layout.log(path, seq), bytes, { ifNoneMatch: true })
       if (claim.ok) {
         await this.#publish(path, h, seq, bytes, u.memo)
@@ -201,11 +217,9 @@ export class PathLogs {
   }
 
   async append (updates: RemoteUpdate[], options: CommitOptions = {}): Promise<CommitResult> {
-    for (const u of updates) validatePath(u.path)
-    const latest = new Map<string, RemoteUpdate>()
-    for (const u of updates) latest.set(u.path, u)
-    checkNoOverlap([...latest.values()].filter((u) => u.evaluation !== null).map((u) => u.path))
     const now = Date.now()
+    // The rules within the batch (valid paths, no two live ones overlapping), before anything is written.
+    planCommit({ head: () => undefined, liveUnder: () => [] }, updates, options, now)
     // Updates of one path in order; different paths at once.
     const byPath = new Map<string, RemoteUpdate[]>()
     for (const u of updates) {

@@ -17,7 +17,7 @@ import https from 'node:https'
 import { Readable } from 'node:stream'
 import type { S3Client } from '@aws-sdk/client-s3'
 import { DdsError, ErrorCodes } from '../errors.js'
-import { sleep } from './helpers.js'
+import { sleep } from '../util.js'
 import type { Condition, ObjectBytes, ObjectInfo, ObjectStore, PutResult, S3Options } from './interface.js'
 
 /** The SDK module (`@aws-sdk/client-s3`). */
