@@ -26,11 +26,10 @@ import { hex } from '../util.js'
 import type {
   BatchOp, BlockReadOptions, CommitOptions, CommitResult, LeaseMode, Lock, Parts, PathUpdate, Staged
 } from '../interface.js'
-import type { MemoPack, Remote, RemoteOptions } from './interface.js'
-import { openS3Remote } from './s3-remote.js'
+import type { MemoPack, Remote } from './interface.js'
+import { isRemote, openRemoteUrl, type RemoteSpec } from './open.js'
 
-/** A remote as an `s3://` URL, as options, or as an open `Remote`. */
-export type RemoteSpec = string | RemoteOptions | Remote
+export type { RemoteSpec } from './open.js'
 
 /** Artifact roots up to this size travel inside memo answers (one request for a hit). */
 const ROOT_IN_MEMO = 64 * 1024
@@ -43,19 +42,13 @@ const STASH_LIMIT = 1024
 /** Known-present CIDs remembered per store before the memory is dropped and rebuilt. */
 const KNOWN_LIMIT = 1_000_000
 
-function isRemote (spec: RemoteSpec): spec is Remote {
-  return typeof spec === 'object' && spec !== null && typeof (spec as Remote).getBlock === 'function' && typeof (spec as Remote).append === 'function'
-}
-
 /**
  * Open the remote a spec names and link it to a store. A remote passed open
  * stays open when the store closes.
  */
 export async function linkRemote (local: Parts, spec: RemoteSpec, listing: 'local' | 'remote' = 'local'): Promise<RemoteLink> {
   if (isRemote(spec)) return new RemoteLink(local, spec, false, listing)
-  if (typeof spec === 'string') return new RemoteLink(local, await openS3Remote({ url: spec }), true, listing)
-  if (spec !== null && typeof spec === 'object' && typeof spec.url === 'string') return new RemoteLink(local, await openS3Remote(spec), true, listing)
-  throw new TypeError('remote must be an s3:// URL, remote options with a url, or a Remote')
+  return new RemoteLink(local, await openRemoteUrl(spec), true, listing)
 }
 
 /**
