@@ -5,6 +5,7 @@
  * that hash a function's own text (no file, no parser, unanalysable code,
  * natives). Computed once per location and shared by every call.
  */
+import { basename } from 'node:path'
 import type { FunctionInfo } from '../../store/records.js'
 import { canonicalText, localRenamer, sha256 } from './canonical.js'
 import type { SourceFiles } from './files.js'
@@ -22,6 +23,20 @@ import { analyzeScopes } from './scope.js'
 import { fileOfUrl, sourceExists } from './sourcemap.js'
 import type { SourceMaps } from './sourcemap.js'
 import { normalizeText } from './text.js'
+
+/** What Node calls code given on the command line (`node -e`, `--input-type=module -e`, `-p`) or typed at the REPL. */
+const EVAL_SCRIPT = /^(\[eval\d*\]|REPL\d+)$/
+
+/**
+ * The note for a function defined in code that has no file (`node -e`,
+ * `eval`, `new Function`, the REPL): the documented fallback, not an error.
+ */
+function withoutFile (fn: Function, url: string): string {
+  const name = fn.name === '' || fn.name === 'anonymous' ? 'a function' : fn.name
+  const script = basename(fileOfUrl(url) ?? url)
+  const where = url === '' ? 'eval or new Function' : script.startsWith('REPL') ? 'the REPL' : `node -e, ${script}`
+  return `${name} is defined in code without a source file (${where}): it is hashed by its own text and the run-time values of the names it uses`
+}
 
 /** Markers bundlers leave in their output. */
 const BUNDLE_MARKERS = /__webpack_require__|__commonJS\(|__esm\(|\/\/ node_modules\/|System\.register\(|parcelRequire|__toESM\(/
@@ -117,7 +132,9 @@ export class StaticParts {
       return part
     }
     const generated = fileOfUrl(url)
-    if (generated === undefined) return this.textPart(fn, undefined, [])
+    if (generated === undefined || (EVAL_SCRIPT.test(basename(generated)) && !sourceExists(generated))) {
+      return this.textPart(fn, undefined, [withoutFile(fn, url)])
+    }
     const own = this.resolver.selfPackage(generated)
     if (own !== undefined || inNodeModules(generated)) {
       const id = own ?? this.resolver.packageOfFile(generated)
