@@ -8,8 +8,8 @@
  */
 import { createHash } from 'node:crypto'
 import type { AstNode } from './parse.js'
-import { isThisParam, isTypeOnly, rangeOf, TS_WRAPPERS } from './scope.js'
-import type { Binding, ScopeInfo } from './scope.js'
+import { isThisParam, isTypeOnly, rangeOf, TS_WRAPPERS } from './ast.js'
+import type { Binding, ScopeInfo } from './bindings.js'
 
 /** Keys never rendered: positions, spelling, and TypeScript-only modifiers. */
 const SKIP_KEYS = new Set([

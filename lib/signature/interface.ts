@@ -1,7 +1,11 @@
 /**
- * Public types of the code-signature engine.
+ * The vocabulary of the code-signature engine: its public options and
+ * results, and what the static analysis hands to the value reader and the
+ * engine (value needs, handles, loaded files).
  */
 import type { CodeManifest, FunctionInfo } from '../../store/records.js'
+import type { ModuleIndex } from './module-index.js'
+import type { ProjectResolver } from './resolve.js'
 
 /** How a signature is computed for one call. */
 export interface SignatureOptions {
@@ -52,4 +56,76 @@ export interface EngineOptions {
    * name, with no run-time values.
    */
   inspector?: boolean
+}
+
+/** A way to read a binding's value at run time. */
+export type ValueSite =
+  /** A variable of an enclosing function, read from the entry function's scope chain; `depth` skips shadowed namesakes. */
+  | { kind: 'closure', name: string, depth: number }
+  /** A top-level variable of a module, read from the scope chain of a function defined in it. */
+  | { kind: 'module', file: string, name: string }
+  /** An import binding of a module (a live binding to the export), optionally a property of a namespace. */
+  | { kind: 'import', file: string, local: string, prop: string | undefined, spec: string, imported: string }
+
+/** A binding whose value is part of the signature. */
+export interface ValueNeed {
+  /** `src/config.ts#N` or `closure:factor`. */
+  label: string
+  /** Cannot be re-bound once initialised (`const`, or never assigned): its value object is fixed. */
+  immutable: boolean
+  /**
+   * Reached only through the initialisers of other bindings whose values are
+   * hashed (`const data = load(); const N = data.length`): its value is
+   * covered by theirs, and such bindings are often not readable at run time.
+   */
+  optional: boolean
+  sites: ValueSite[]
+}
+
+/** How to get hold of a function defined in some file: an import binding of another file holding it. */
+export interface HandleSite {
+  file: string
+  local: string
+  prop: string | undefined
+  /** The import's specifier and imported name, for code compiled to CommonJS where `local` no longer exists. */
+  spec: string
+  imported: string
+  /**
+   * The binding is a function or class declared in the file, so its value is
+   * a handle as it is; otherwise (a computed value) functions found in it must
+   * be checked to be defined in the file.
+   */
+  direct?: boolean
+}
+
+/** The static part of a signature, computed once per function location. */
+export interface StaticAnalysis {
+  entry: string
+  info: FunctionInfo
+  entryFile: string
+  declarations: Map<string, Uint8Array>
+  packages: Map<string, string>
+  values: ValueNeed[]
+  handles: Map<string, HandleSite[]>
+  unavailable: Set<string>
+  warnings: string[]
+}
+
+/** A file as the analysis sees it. */
+export type LoadedFile =
+  /**
+   * `note`: something worth a warning; `stale`: the code that runs may differ
+   * from this source (edited after it was compiled), so it is reported as
+   * unavailable, which also keeps the signature apart from the real one.
+   */
+  | { kind: 'code', index: ModuleIndex, note?: string, stale?: string }
+  | { kind: 'data', hash: Uint8Array }
+  | { kind: 'error', message: string }
+
+/** What the analysis needs from the engine. */
+export interface GraphHost {
+  load: (file: string) => LoadedFile
+  resolver: ProjectResolver
+  /** An explicit project root for keys, if configured. */
+  root: string | undefined
 }

@@ -6,7 +6,7 @@
 import { fileURLToPath } from 'node:url'
 import { childKeys } from './parse.js'
 import type { AstNode } from './parse.js'
-import { memberName } from './scope.js'
+import { memberName } from './ast.js'
 
 const FUNCTION_TYPES = new Set(['FunctionDeclaration', 'FunctionExpression', 'ArrowFunctionExpression', 'ClassDeclaration', 'ClassExpression'])
 const MEMBER_TYPES = new Set(['MethodDefinition', 'Property', 'PropertyDefinition', 'AccessorProperty'])

@@ -6,8 +6,9 @@
 import { canonicalOf, sha256 } from './canonical.js'
 import { parseSource } from './parse.js'
 import type { AstNode } from './parse.js'
-import { analyzeScopes, isTypeOnly, memberName, TS_WRAPPERS } from './scope.js'
-import type { Binding, ScopeInfo } from './scope.js'
+import { isTypeOnly, literalString, memberName, TS_WRAPPERS } from './ast.js'
+import type { Binding, ScopeInfo } from './bindings.js'
+import { analyzeScopes } from './scope.js'
 
 /** An imported binding: the specifier and the name imported (`default`, `*` for a namespace). */
 export interface ImportRef {
@@ -55,12 +56,6 @@ function unwrap (node: AstNode | null | undefined): AstNode | null | undefined {
     n = n.type === 'AwaitExpression' ? n.argument : n.expression
   }
   return n
-}
-
-function literalString (node: AstNode | null | undefined): string | undefined {
-  if (node?.type === 'Literal' && typeof node.value === 'string') return node.value
-  if (node?.type === 'TemplateLiteral' && node.expressions.length === 0) return node.quasis[0]?.value?.cooked ?? undefined
-  return undefined
 }
 
 /** The specifier of `require('x')`, also through interop wrappers such as `__importDefault(require('x'))`. */

@@ -1,11 +1,15 @@
 /**
  * Parsing source text into an ESTree-shaped AST with oxc-parser.
  *
- * oxc-parser is a native addon. It is loaded once, at import, inside a
- * try/catch: where native addons are refused (Node's permission model,
- * a missing platform binding) the signature engine must still load and fall
- * back to hashing function text, so a failed load is remembered, not thrown.
+ * oxc-parser is a native addon. It is loaded on the first parse, not at
+ * import: importing the library must not load native code (nor need a
+ * top-level `await`, which would break `require('dds-ts')` from CommonJS), so
+ * it is required synchronously. Where native addons are refused (Node's
+ * permission model, a missing platform binding) the signature engine must
+ * still work and fall back to hashing function text, so a failed load is
+ * remembered, not thrown.
  */
+import { createRequire } from 'node:module'
 import { extname } from 'node:path'
 
 /**
@@ -30,12 +34,22 @@ export interface ParsedSource {
 
 type OxcModule = typeof import('oxc-parser')
 
-let oxc: OxcModule | undefined
-let loadFailure: unknown
-try {
-  oxc = await import('oxc-parser')
-} catch (err) {
-  loadFailure = err
+const require = createRequire(import.meta.url)
+
+let state: { oxc: OxcModule | undefined, failure: unknown, keys: Record<string, readonly string[]> } | undefined
+
+/** The parser, loaded on first use; `undefined` when it cannot load. */
+function parser (): OxcModule | undefined {
+  if (state === undefined) {
+    try {
+      // oxc-parser is an ES module without top-level await: Node >= 20.19 requires it synchronously.
+      const oxc = require('oxc-parser') as OxcModule
+      state = { oxc, failure: undefined, keys: oxc.visitorKeys as Record<string, readonly string[]> }
+    } catch (err) {
+      state = { oxc: undefined, failure: err, keys: {} }
+    }
+  }
+  return state.oxc
 }
 
 /**
@@ -45,7 +59,7 @@ try {
  * if (!parserAvailable()) console.warn('code signatures fall back to function text')
  */
 export function parserAvailable (): boolean {
-  return oxc !== undefined
+  return parser() !== undefined
 }
 
 /**
@@ -55,7 +69,8 @@ export function parserAvailable (): boolean {
  * const why = parserLoadFailure()
  */
 export function parserLoadFailure (): unknown {
-  return loadFailure
+  parser()
+  return state?.failure
 }
 
 const EMPTY: readonly string[] = Object.freeze([])
@@ -67,7 +82,9 @@ const EMPTY: readonly string[] = Object.freeze([])
  * childKeys('BinaryExpression') // ['left', 'right']
  */
 export function childKeys (type: string): readonly string[] {
-  return (oxc?.visitorKeys as Record<string, readonly string[]> | undefined)?.[type] ?? EMPTY
+  // Called for every node walked: only the first call loads the parser.
+  if (state === undefined) parser()
+  return state!.keys[type] ?? EMPTY
 }
 
 function langOf (file: string): 'js' | 'jsx' | 'ts' | 'tsx' {
@@ -96,7 +113,8 @@ function sourceTypeOf (file: string): 'module' | 'commonjs' | 'unambiguous' {
  * const { program, errors } = parseSource('src/a.ts', 'export const a: number = 1')
  */
 export function parseSource (file: string, text: string, lang = langOf(file)): ParsedSource {
-  if (oxc === undefined) throw new Error('oxc-parser is not available', { cause: loadFailure })
+  const oxc = parser()
+  if (oxc === undefined) throw new Error('oxc-parser is not available', { cause: state?.failure })
   const sourceType = sourceTypeOf(file)
   let result = oxc.parseSync(file, text, { lang, sourceType, preserveParens: false })
   if (result.errors.length > 0 && lang === 'js') {
@@ -117,6 +135,7 @@ export function parseSource (file: string, text: string, lang = langOf(file)): P
  * parseFunctionText('(a, b) => a + b')?.node.type // 'ArrowFunctionExpression'
  */
 export function parseFunctionText (text: string): { program: AstNode, node: AstNode } | undefined {
+  const oxc = parser()
   if (oxc === undefined) return undefined
   // Method shorthand (`m() {}`, `get x() {}`, `async *g() {}`) is only valid
   // inside an object or class body; class members without a body keyword

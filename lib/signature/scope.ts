@@ -1,162 +1,19 @@
 /**
- * Scope analysis of one parsed file: every binding with the node that
- * declares it, every identifier reference resolved to its binding (or left
- * free), and the `require(...)` / `import(...)` calls.
+ * Scope analysis of one parsed file, the walk: every binding with the node
+ * that declares it, every identifier reference resolved to its binding (or
+ * left free), and the `require(...)` / `import(...)` calls. Declaring and
+ * hoisting names is in bindings.ts, which also holds the vocabulary.
  *
  * Type positions (annotations, interfaces, `declare` forms, overloads) are
  * skipped: they do not exist at run time, so they neither bind nor reference.
  */
+import { isTypeOnly, literalString, memberName, TS_WRAPPERS, TYPE_KEYS } from './ast.js'
+import { ScopeBuilder } from './bindings.js'
+import type { Scope, ScopeInfo } from './bindings.js'
 import { childKeys } from './parse.js'
 import type { AstNode } from './parse.js'
 
-/** How a name was declared. `self` is the inner name of a named function or class expression. */
-export type BindingKind =
-  | 'var' | 'let' | 'const' | 'using' | 'param' | 'function' | 'class' | 'catch'
-  | 'import' | 'enum' | 'namespace' | 'self'
-
-/** A lexical scope. */
-export interface Scope {
-  readonly parent: Scope | undefined
-  readonly node: AstNode
-  readonly kind: 'program' | 'function' | 'block' | 'name' | 'enum'
-  readonly vars: Map<string, Binding>
-}
-
-/** A declared name. */
-export interface Binding {
-  readonly name: string
-  readonly kind: BindingKind
-  /** The declaring identifier. */
-  readonly id: AstNode
-  readonly scope: Scope
-  /**
-   * The smallest node that declares it: the function or class declaration,
-   * the variable declarator, the import specifier, the enum, the catch
-   * clause, or the function whose parameter it is.
-   */
-  readonly decl: AstNode
-  /** For variables the VariableDeclaration, for imports the ImportDeclaration. */
-  readonly parent: AstNode | undefined
-  /** Index of the program statement holding the declaration. */
-  readonly top: number
-  /** Assigned somewhere after its declaration (`x = ...`, `x++`, `for (x of ...)`). */
-  written: boolean
-  /** Its name is observable from outside (exports of a TS namespace), so it is never renamed. */
-  fixedName: boolean
-}
-
-/** One use of a name. */
-export interface Reference {
-  readonly name: string
-  readonly id: AstNode
-  /** `undefined` for a global or otherwise undeclared name. */
-  readonly binding: Binding | undefined
-  readonly write: boolean
-  /** The static property read on it (`x.p`, `x['p']`), when it is the object of a member expression. */
-  prop: string | undefined
-}
-
-/** A `require(...)` or `import(...)` call, or a TS `import x = require(...)`. */
-export interface ModuleUse {
-  readonly kind: 'require' | 'import'
-  readonly start: number
-  readonly end: number
-  /** The specifier when it is a string literal, else `undefined` (a dynamic specifier). */
-  readonly spec: string | undefined
-  /** The property read on the result (`require('x').y`). */
-  prop: string | undefined
-}
-
-/** The analysis of one file. */
-export interface ScopeInfo {
-  readonly program: Scope
-  /** All bindings, sorted by the position of their identifier. */
-  readonly bindings: Binding[]
-  /** All references, sorted by position. */
-  readonly refs: Reference[]
-  /** Declaring and referencing identifiers mapped to their binding. */
-  readonly resolved: Map<AstNode, Binding>
-  /** Sorted by position. */
-  readonly moduleUses: ModuleUse[]
-  /** The scope each function, class-name, block or program node opens. */
-  readonly scopeOf: Map<AstNode, Scope>
-}
-
-/** Keys that hold only type information. */
-const TYPE_KEYS = new Set(['typeAnnotation', 'returnType', 'typeParameters', 'typeArguments', 'superTypeArguments', 'implements'])
-
-/** TypeScript node types that have run-time meaning; every other `TS*` node is type-only. */
-const RUNTIME_TS = new Set([
-  'TSAsExpression', 'TSSatisfiesExpression', 'TSNonNullExpression', 'TSTypeAssertion', 'TSInstantiationExpression',
-  'TSEnumDeclaration', 'TSEnumBody', 'TSEnumMember', 'TSModuleDeclaration', 'TSModuleBlock',
-  'TSImportEqualsDeclaration', 'TSExternalModuleReference', 'TSExportAssignment', 'TSParameterProperty', 'TSQualifiedName'
-])
-
-/**
- * Expression wrappers that only carry a type (and parentheses): the code is their `expression`.
- *
- * @example
- * while (TS_WRAPPERS.has(node.type)) node = node.expression
- */
-export const TS_WRAPPERS = new Set(['TSAsExpression', 'TSSatisfiesExpression', 'TSNonNullExpression', 'TSTypeAssertion', 'TSInstantiationExpression', 'ParenthesizedExpression'])
-
-/**
- * True for nodes that vanish when TypeScript is compiled: type declarations,
- * `declare` forms, overload signatures, abstract members, index signatures.
- *
- * @example
- * isTypeOnly({ type: 'TSInterfaceDeclaration', start: 0, end: 9 }) // true
- */
-export function isTypeOnly (node: AstNode): boolean {
-  const type = node.type
-  if (type.startsWith('TS') && !RUNTIME_TS.has(type)) return true
-  if (node.declare === true) return true
-  if ((type === 'ImportDeclaration' || type === 'ImportSpecifier') && node.importKind === 'type') return true
-  if ((type === 'ExportNamedDeclaration' || type === 'ExportAllDeclaration' || type === 'ExportSpecifier') && node.exportKind === 'type') return true
-  if (type === 'MethodDefinition' && node.value?.type === 'TSEmptyBodyFunctionExpression') return true
-  if (type === 'TSModuleDeclaration' && (node.body === null || node.body === undefined || node.global === true)) return true
-  return false
-}
-
-/**
- * True for a TS `this` parameter (`function f(this: X)`), which has no run-time existence.
- *
- * @example
- * fn.params.filter((p) => !isThisParam(p))
- */
-export function isThisParam (param: AstNode): boolean {
-  return param.type === 'Identifier' && param.name === 'this'
-}
-
-function stringKey (node: AstNode | null | undefined): string | undefined {
-  if (node === null || node === undefined) return undefined
-  if (node.type === 'Literal' && typeof node.value === 'string') return node.value
-  if (node.type === 'TemplateLiteral' && node.expressions.length === 0) return node.quasis[0]?.value?.cooked ?? undefined
-  return undefined
-}
-
-/**
- * The static name of a member access, `x.p` or `x['p']`; `undefined` when computed.
- *
- * @example
- * memberName(parseExpr('cfg.RATE')) // 'RATE'
- */
-export function memberName (member: AstNode): string | undefined {
-  if (!member.computed) return member.property?.type === 'PrivateIdentifier' ? undefined : member.property?.name
-  return stringKey(member.property)
-}
-
-const ENUM_MEMBER = Symbol('enum member')
-
-class Analyzer {
-  readonly bindings: Binding[] = []
-  readonly refs: Reference[] = []
-  readonly resolved = new Map<AstNode, Binding>()
-  readonly moduleUses: ModuleUse[] = []
-  readonly scopeOf = new Map<AstNode, Scope>()
-  private top = -1
-  private readonly enumMembers = new Map<Scope, Set<string>>()
-
+class Analyzer extends ScopeBuilder {
   analyze (program: AstNode): ScopeInfo {
     const scope = this.scope(undefined, program, 'program')
     const body: AstNode[] = program.body
@@ -174,137 +31,6 @@ class Analyzer {
     this.refs.sort((a, b) => a.id.start - b.id.start)
     this.moduleUses.sort((a, b) => a.start - b.start)
     return { program: scope, bindings: this.bindings, refs: this.refs, resolved: this.resolved, moduleUses: this.moduleUses, scopeOf: this.scopeOf }
-  }
-
-  private scope (parent: Scope | undefined, node: AstNode, kind: Scope['kind']): Scope {
-    const s: Scope = { parent, node, kind, vars: new Map() }
-    // A named function expression opens a name scope and then its function
-    // scope on the same node; the inner one is what code inside sees.
-    this.scopeOf.set(node, s)
-    return s
-  }
-
-  private bind (scope: Scope, id: AstNode, kind: BindingKind, decl: AstNode, parent?: AstNode, fixedName = false): void {
-    const name: string = id.name
-    const existing = scope.vars.get(name)
-    if (existing !== undefined) {
-      // var/function redeclarations and merged enums or namespaces share one binding.
-      this.resolved.set(id, existing)
-      return
-    }
-    const binding: Binding = { name, kind, id, scope, decl, parent, top: this.top, written: kind === 'var', fixedName }
-    scope.vars.set(name, binding)
-    this.bindings.push(binding)
-    this.resolved.set(id, binding)
-  }
-
-  private lookup (scope: Scope | undefined, name: string): Binding | typeof ENUM_MEMBER | undefined {
-    for (let s = scope; s !== undefined; s = s.parent) {
-      if (s.kind === 'enum' && this.enumMembers.get(s)?.has(name) === true) return ENUM_MEMBER
-      const b = s.vars.get(name)
-      if (b !== undefined) return b
-    }
-    return undefined
-  }
-
-  private ref (id: AstNode, scope: Scope, write: boolean, prop?: string): void {
-    const found = this.lookup(scope, id.name)
-    if (found === ENUM_MEMBER) return
-    if (found !== undefined) {
-      this.resolved.set(id, found)
-      if (write) found.written = true
-    }
-    this.refs.push({ name: id.name, id, binding: found, write, prop })
-  }
-
-  // ---- hoisting -------------------------------------------------------
-
-  private declarePattern (pattern: AstNode | null, scope: Scope, kind: BindingKind, decl: AstNode, parent: AstNode | undefined, fixed: boolean): void {
-    if (pattern === null || pattern === undefined) return
-    switch (pattern.type) {
-      case 'Identifier':
-        if (!isThisParam(pattern)) this.bind(scope, pattern, kind, decl, parent, fixed)
-        return
-      case 'ObjectPattern':
-        for (const p of pattern.properties) this.declarePattern(p.type === 'RestElement' ? p.argument : p.value, scope, kind, decl, parent, fixed)
-        return
-      case 'ArrayPattern':
-        for (const e of pattern.elements) this.declarePattern(e, scope, kind, decl, parent, fixed)
-        return
-      case 'AssignmentPattern':
-        this.declarePattern(pattern.left, scope, kind, decl, parent, fixed)
-        return
-      case 'RestElement':
-        this.declarePattern(pattern.argument, scope, kind, decl, parent, fixed)
-        return
-      case 'TSParameterProperty':
-        this.declarePattern(pattern.parameter, scope, kind, decl, parent, fixed)
-    }
-  }
-
-  /** Declare the block-scoped names (and imports) of one statement. */
-  private hoistLexical (stmt: AstNode, scope: Scope, inNamespace: boolean): void {
-    let d = stmt
-    let exported = false
-    if ((stmt.type === 'ExportNamedDeclaration' || stmt.type === 'ExportDefaultDeclaration') && stmt.declaration !== null && stmt.declaration !== undefined) {
-      if (isTypeOnly(stmt)) return
-      d = stmt.declaration
-      exported = true
-    }
-    if (isTypeOnly(d)) return
-    const fixed = inNamespace && exported
-    switch (d.type) {
-      case 'VariableDeclaration':
-        if (d.kind !== 'var') {
-          const kind: BindingKind = d.kind === 'let' ? 'let' : d.kind === 'const' ? 'const' : 'using'
-          for (const decl of d.declarations) this.declarePattern(decl.id, scope, kind, decl, d, fixed)
-        }
-        return
-      case 'FunctionDeclaration':
-        if (d.id !== null && d.id !== undefined) this.bind(scope, d.id, 'function', d, undefined, fixed)
-        return
-      case 'ClassDeclaration':
-        if (d.id !== null && d.id !== undefined) this.bind(scope, d.id, 'class', d, undefined, fixed)
-        return
-      case 'TSEnumDeclaration':
-        this.bind(scope, d.id, 'enum', d, undefined, fixed)
-        return
-      case 'TSModuleDeclaration':
-        if (d.id?.type === 'Identifier') this.bind(scope, d.id, 'namespace', d, undefined, fixed)
-        return
-      case 'ImportDeclaration':
-        for (const spec of d.specifiers) if (!isTypeOnly(spec)) this.bind(scope, spec.local, 'import', spec, d)
-        return
-      case 'TSImportEqualsDeclaration':
-        if (d.importKind !== 'type') this.bind(scope, d.id, 'import', d, d, fixed)
-    }
-  }
-
-  /** Declare the `var` names of a statement in its function scope, without entering nested functions. */
-  private hoistVars (node: AstNode | null | undefined, scope: Scope): void {
-    if (node === null || node === undefined) return
-    switch (node.type) {
-      case 'VariableDeclaration':
-        if (node.kind === 'var' && node.declare !== true) {
-          for (const decl of node.declarations) this.declarePattern(decl.id, scope, 'var', decl, node, false)
-        }
-        return
-      case 'ExportNamedDeclaration': this.hoistVars(node.declaration, scope); return
-      case 'BlockStatement': case 'StaticBlock':
-        for (const s of node.body) this.hoistVars(s, scope)
-        return
-      case 'IfStatement': this.hoistVars(node.consequent, scope); this.hoistVars(node.alternate, scope); return
-      case 'ForStatement': this.hoistVars(node.init, scope); this.hoistVars(node.body, scope); return
-      case 'ForInStatement': case 'ForOfStatement': this.hoistVars(node.left, scope); this.hoistVars(node.body, scope); return
-      case 'WhileStatement': case 'DoWhileStatement': case 'LabeledStatement': case 'WithStatement': this.hoistVars(node.body, scope); return
-      case 'TryStatement': this.hoistVars(node.block, scope); this.hoistVars(node.handler?.body, scope); this.hoistVars(node.finalizer, scope); return
-      case 'SwitchStatement':
-        for (const c of node.cases) for (const s of c.consequent) this.hoistVars(s, scope)
-    }
-  }
-
-  private hoistBlock (statements: AstNode[], scope: Scope, inNamespace = false): void {
-    for (const s of statements) this.hoistLexical(s, scope, inNamespace)
   }
 
   // ---- statements -----------------------------------------------------
@@ -334,7 +60,7 @@ class Analyzer {
       case 'TSImportEqualsDeclaration': {
         const ref = node.moduleReference
         if (ref.type === 'TSExternalModuleReference') {
-          this.moduleUses.push({ kind: 'require', start: node.start, end: node.end, spec: stringKey(ref.expression), prop: undefined })
+          this.moduleUses.push({ kind: 'require', start: node.start, end: node.end, spec: literalString(ref.expression), prop: undefined })
         } else {
           let root = ref
           while (root.type === 'TSQualifiedName') root = root.left
@@ -400,7 +126,7 @@ class Analyzer {
         const s = this.scope(scope, node, 'enum')
         const members = new Set<string>()
         for (const m of node.body.members) {
-          const name = m.id.type === 'Identifier' ? m.id.name : stringKey(m.id)
+          const name = m.id.type === 'Identifier' ? m.id.name : literalString(m.id)
           if (name !== undefined) members.add(name)
         }
         this.enumMembers.set(s, members)
@@ -532,14 +258,14 @@ class Analyzer {
       case 'CallExpression': {
         const callee = node.callee
         if (callee.type === 'Identifier' && callee.name === 'require' && this.lookup(scope, 'require') === undefined && node.arguments.length >= 1) {
-          this.moduleUses.push({ kind: 'require', start: node.start, end: node.end, spec: stringKey(node.arguments[0]), prop: undefined })
+          this.moduleUses.push({ kind: 'require', start: node.start, end: node.end, spec: literalString(node.arguments[0]), prop: undefined })
         }
         this.expr(callee, scope)
         for (const a of node.arguments) this.expr(a, scope)
         return
       }
       case 'ImportExpression':
-        this.moduleUses.push({ kind: 'import', start: node.start, end: node.end, spec: stringKey(node.source), prop: undefined })
+        this.moduleUses.push({ kind: 'import', start: node.start, end: node.end, spec: literalString(node.source), prop: undefined })
         this.expr(node.source, scope)
         this.expr(node.options, scope)
         return
@@ -627,29 +353,4 @@ function isStatement (type: string): boolean {
  */
 export function analyzeScopes (program: AstNode): ScopeInfo {
   return new Analyzer().analyze(program)
-}
-
-/**
- * The index range `[lo, hi)` of items whose position lies within `[start, end)`,
- * in an array sorted by position.
- *
- * @example
- * const [lo, hi] = rangeOf(info.refs, (r) => r.id.start, fn.start, fn.end)
- */
-export function rangeOf<T> (sorted: readonly T[], pos: (item: T) => number, start: number, end: number): [number, number] {
-  let lo = 0
-  let hi = sorted.length
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    if (pos(sorted[mid]!) < start) lo = mid + 1
-    else hi = mid
-  }
-  let hi2 = lo
-  let top = sorted.length
-  while (hi2 < top) {
-    const mid = (hi2 + top) >>> 1
-    if (pos(sorted[mid]!) < end) hi2 = mid + 1
-    else top = mid
-  }
-  return [lo, hi2]
 }

@@ -8,7 +8,7 @@
  * calls: bindings that can never be re-bound keep their value object (whose
  * content is re-hashed every time), others are read again.
  */
-import type { HandleSite, ValueNeed, ValueSite } from './graph.js'
+import type { HandleSite, ValueNeed, ValueSite } from './interface.js'
 import type { FunctionDetails, InspectorBridge, RemoteValue, ScopeRef } from './inspector.js'
 
 /** How to read a value again. */

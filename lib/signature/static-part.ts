@@ -1,0 +1,336 @@
+/**
+ * The static part of a signature, for one function location: locating the
+ * function (inspector location through source maps, or call site and name
+ * without the inspector), analysing the code it reaches, and the fallbacks
+ * that hash a function's own text (no file, no parser, unanalysable code,
+ * natives). Computed once per location and shared by every call.
+ */
+import { basename } from 'node:path'
+import type { FunctionInfo } from '../../store/records.js'
+import { canonicalText, localRenamer, sha256 } from './canonical.js'
+import type { SourceFiles } from './files.js'
+import { analyzeFunction } from './graph.js'
+import type { InspectorBridge, Location } from './inspector.js'
+import type { GraphHost, SignatureOptions, StaticAnalysis, ValueNeed } from './interface.js'
+import { allFunctions, callSiteFrames, functionAt, LineIndex } from './locate.js'
+import type { Located } from './locate.js'
+import type { ModuleIndex } from './module-index.js'
+import { parseFunctionText, parserAvailable } from './parse.js'
+import type { AstNode } from './parse.js'
+import { inNodeModules, NODE_MAJOR } from './resolve.js'
+import type { ProjectResolver } from './resolve.js'
+import { analyzeScopes } from './scope.js'
+import { fileOfUrl, sourceExists } from './sourcemap.js'
+import type { SourceMaps } from './sourcemap.js'
+import { normalizeText } from './text.js'
+
+/** What Node calls code given on the command line (`node -e`, `--input-type=module -e`, `-p`) or typed at the REPL. */
+const EVAL_SCRIPT = /^(\[eval\d*\]|REPL\d+)$/
+
+/**
+ * The note for a function defined in code that has no file (`node -e`,
+ * `eval`, `new Function`, the REPL): the documented fallback, not an error.
+ */
+function withoutFile (fn: Function, url: string): string {
+  const name = fn.name === '' || fn.name === 'anonymous' ? 'a function' : fn.name
+  const script = basename(fileOfUrl(url) ?? url)
+  const where = url === '' ? 'eval or new Function' : script.startsWith('REPL') ? 'the REPL' : `node -e, ${script}`
+  return `${name} is defined in code without a source file (${where}): it is hashed by its own text and the run-time values of the names it uses`
+}
+
+/** Markers bundlers leave in their output. */
+const BUNDLE_MARKERS = /__webpack_require__|__commonJS\(|__esm\(|\/\/ node_modules\/|System\.register\(|parcelRequire|__toESM\(/
+
+/**
+ * Whether generated code looks minified or bundled: analysing it would hash
+ * mangled names and whole bundles, so it is reported instead.
+ */
+function looksMinifiedOrBundled (text: string): boolean {
+  if (BUNDLE_MARKERS.test(text)) return true
+  const lines = text.split('\n')
+  let longest = 0
+  for (const l of lines) if (l.length > longest) longest = l.length
+  return longest > 5000 || (text.length > 2000 && text.length / lines.length > 250)
+}
+
+/** The static part of a signature, shared by every call for one function location. */
+export interface StaticPart {
+  entry: string
+  info: FunctionInfo
+  declarations: Map<string, Uint8Array>
+  packages: Map<string, string>
+  needs: ValueNeed[]
+  /** For code without a file: free names looked up in the function's own scopes. */
+  scopeNames: string[]
+  unavailable: Set<string>
+  warnings: string[]
+  analysis: StaticAnalysis | undefined
+}
+
+/**
+ * Computes and caches static parts.
+ *
+ * @example
+ * const parts = new StaticParts(files, resolver, maps)
+ * const part = parts.fromLocation(fn, bridge, details.location, options, optionsKey)
+ */
+export class StaticParts {
+  private readonly byLocation = new Map<string, StaticPart>()
+  private readonly functionFiles = new WeakMap<Function, string | undefined>()
+  private readonly host: GraphHost
+
+  constructor (private readonly files: SourceFiles, private readonly resolver: ProjectResolver, private readonly maps: SourceMaps, root: string | undefined) {
+    this.host = { load: (file) => files.load(file), resolver, root }
+  }
+
+  /** The static part of a function located by the inspector. */
+  fromLocation (fn: Function, bridge: InspectorBridge, location: Location | undefined, options: SignatureOptions, optionsKey: string): StaticPart {
+    if (location === undefined) return this.nativePart(fn)
+    const cacheKey = `${location.scriptId}:${location.line}:${location.column}\0${optionsKey}`
+    const hit = this.byLocation.get(cacheKey)
+    if (hit !== undefined) return hit
+    this.files.fresh()
+    const script = bridge.script(location.scriptId)
+    const part = this.staticForScript(fn, script?.url ?? '', script?.sourceMapURL ?? '', location, options)
+    this.byLocation.set(cacheKey, part)
+    return part
+  }
+
+  /** The source file a function is defined in (through its source map), for checking handles. */
+  fileOfFunction (bridge: InspectorBridge, fn: Function, group: string): string | undefined {
+    if (this.functionFiles.has(fn)) return this.functionFiles.get(fn)
+    const file = this.locateFile(bridge, fn, group)
+    this.functionFiles.set(fn, file)
+    return file
+  }
+
+  private locateFile (bridge: InspectorBridge, fn: Function, group: string): string | undefined {
+    const location = bridge.details(fn, group).location
+    if (location === undefined) return undefined
+    const script = bridge.script(location.scriptId)
+    const generated = script === undefined ? undefined : fileOfUrl(script.url)
+    if (script === undefined || generated === undefined) return undefined
+    const mapping = this.maps.forScript(script.url, script.sourceMapURL)
+    if (mapping.sources.length === 0) return generated
+    return mapping.original(location.line, location.column)?.file ?? generated
+  }
+
+  /** A native function: only its name. */
+  nativePart (fn: Function): StaticPart {
+    return this.emptyPart(`native:${fn.name}`, { name: fn.name }, [`${fn.name || 'a function'} is native code: only its name is part of the signature`])
+  }
+
+  private emptyPart (entry: string, info: FunctionInfo, warnings: string[] = []): StaticPart {
+    return { entry, info, declarations: new Map(), packages: new Map(), needs: [], scopeNames: [], unavailable: new Set(), warnings, analysis: undefined }
+  }
+
+  private staticForScript (fn: Function, url: string, sourceMapURL: string, location: Location, options: SignatureOptions): StaticPart {
+    if (url.startsWith('node:')) {
+      const mod = `node:${url.slice(5).replace(/^internal\//, '').split('/')[0] ?? ''}`
+      const part = this.emptyPart(`${mod}#${fn.name}`, { name: fn.name })
+      part.packages.set(mod, NODE_MAJOR)
+      return part
+    }
+    const generated = fileOfUrl(url)
+    if (generated === undefined || (EVAL_SCRIPT.test(basename(generated)) && !sourceExists(generated))) {
+      return this.textPart(fn, undefined, [withoutFile(fn, url)])
+    }
+    const own = this.resolver.selfPackage(generated)
+    if (own !== undefined || inNodeModules(generated)) {
+      const id = own ?? this.resolver.packageOfFile(generated)
+      const part = this.emptyPart(`${id?.name ?? 'unknown-package'}#${fn.name}`, { name: fn.name })
+      if (id !== undefined) part.packages.set(id.name, id.version)
+      return part
+    }
+    const mapping = this.maps.forScript(url, sourceMapURL)
+    let file = generated
+    let line = location.line
+    let column = location.column
+    const warnings: string[] = []
+    if (mapping.sources.length > 0) {
+      const pos = mapping.original(location.line, location.column)
+      if (pos !== undefined && sourceExists(pos.file)) {
+        file = pos.file
+        line = pos.line
+        column = pos.column
+      } else if (pos !== undefined) {
+        warnings.push(`original source ${pos.file} not found; analysing the generated code ${generated}`)
+      } else {
+        warnings.push(`the source map of ${generated} does not cover the function; analysing the generated code`)
+      }
+    }
+    return this.analyzeAt(fn, file, (index) => new LineIndex(index.text).offset(line, column), options, warnings, file === generated && mapping.sources.length === 0)
+  }
+
+  /** Analyse the function found at an offset of a file, or fall back to its text. */
+  private analyzeAt (fn: Function, file: string, offsetOf: (index: ModuleIndex) => number, options: SignatureOptions, warnings: string[], unmapped: boolean): StaticPart {
+    const loaded = this.files.load(file)
+    if (loaded.kind !== 'code') {
+      return this.textPart(fn, undefined, [...warnings, `${file} cannot be analysed (${loaded.kind === 'error' ? loaded.message : 'not code'}); the function's own text is hashed`])
+    }
+    const index = loaded.index
+    const key = this.files.displayKey(file)
+    const notes = [...warnings]
+    if (loaded.note !== undefined) notes.push(`${key} ${loaded.note}`)
+    if (loaded.stale !== undefined) notes.push(`${key} ${loaded.stale}`)
+    const lost = loaded.stale === undefined ? [] : [key]
+    if (unmapped && /\.[cm]?jsx?$/i.test(file) && looksMinifiedOrBundled(index.text)) {
+      return this.textPart(fn, undefined, [...notes, `${key} looks minified or bundled and has no usable source map: only the function's own text and closure values are hashed`], [key])
+    }
+    if (index.errors.length > 0) {
+      return this.textPart(fn, undefined, [...notes, `${key} does not parse: ${index.errors[0] ?? ''}`], [key])
+    }
+    const located = functionAt(index.program, offsetOf(index))
+    if (located === undefined) {
+      return this.textPart(fn, undefined, [...notes, `no function found at the location of ${fn.name || 'the function'} in ${key}`], [key, ...lost])
+    }
+    const part = this.fromAnalysis(index, located, options, fn, notes)
+    for (const k of lost) part.unavailable.add(k)
+    return part
+  }
+
+  private fromAnalysis (index: ModuleIndex, located: Located, options: SignatureOptions, fn: Function, warnings: string[]): StaticPart {
+    let analysis: StaticAnalysis
+    try {
+      analysis = analyzeFunction(this.host, index, located, new Set(options.ignore ?? []), fn.name)
+    } catch (err) {
+      // Code the analysis does not understand must not break the caller's
+      // run: hash the function's own text and say what was lost.
+      const key = this.files.displayKey(index.file)
+      return this.textPart(fn, undefined, [...warnings, `analysis of ${key} failed (${(err as Error).message}); only the function's own text is hashed`], [key])
+    }
+    return {
+      entry: analysis.entry,
+      info: analysis.info,
+      declarations: analysis.declarations,
+      packages: analysis.packages,
+      needs: analysis.values,
+      scopeNames: [],
+      unavailable: analysis.unavailable,
+      warnings: [...warnings, ...analysis.warnings],
+      analysis
+    }
+  }
+
+  /**
+   * A signature from the function's own text: for code without a file (eval,
+   * `new Function`, the REPL) and for code that cannot be analysed. Free names
+   * are looked up in the function's scopes at run time.
+   */
+  textPart (fn: Function, info: FunctionInfo | undefined, warnings: string[], unavailable: string[] = []): StaticPart {
+    const text = Function.prototype.toString.call(fn)
+    if (text.includes('[native code]')) return this.nativePart(fn)
+    const parsed = parseFunctionText(text)
+    let canon: string
+    const names: string[] = []
+    const notes = [...warnings]
+    const missing = [...unavailable]
+    if (parsed !== undefined) {
+      const scopes = analyzeScopes(parsed.program)
+      canon = canonicalText(parsed.node, localRenamer(scopes, parsed.node.start, parsed.node.end))
+      const seen = new Set<string>()
+      for (const r of scopes.refs) {
+        if (r.id.start < parsed.node.start || r.id.start >= parsed.node.end) continue
+        if (r.binding === undefined && !seen.has(r.name)) { seen.add(r.name); names.push(r.name) }
+      }
+    } else {
+      canon = normalizeText(text)
+      if (!parserAvailable()) {
+        notes.push('no parser is available (native addons refused?): only the function\'s own text is hashed, not the code it reaches')
+        missing.push('static-analysis')
+      } else {
+        notes.push(`the text of ${fn.name || 'the function'} could not be parsed; it is hashed as normalised text`)
+      }
+    }
+    const entry = `text:${fn.name}`
+    const part = this.emptyPart(entry, info ?? { name: fn.name }, notes)
+    part.declarations.set(entry, sha256(canon))
+    part.scopeNames = names.sort()
+    for (const u of missing) part.unavailable.add(u)
+    return part
+  }
+
+  // ---- without the inspector ------------------------------------------
+
+  /** The static part of a function located by call site and name, where the inspector is unavailable. */
+  withoutInspector (fn: Function, options: SignatureOptions, optionsKey: string): StaticPart {
+    const note = 'the inspector is unavailable: the function was located by call site and name, and run-time values (closure variables, computed constants) are not part of the signature'
+    if (!parserAvailable()) return this.textPart(fn, undefined, [note])
+    this.files.fresh()
+    const frames = callSiteFrames((file) => this.resolver.selfPackage(file) !== undefined)
+    const candidates: string[] = []
+    for (const frame of frames) {
+      const mapping = this.maps.forFile(frame.file)
+      let files = [frame.file]
+      if (mapping.sources.length > 0) {
+        const pos = mapping.original(frame.line, frame.column)
+        files = pos !== undefined ? [pos.file, ...mapping.sources] : mapping.sources
+      }
+      for (const f of files) if (!candidates.includes(f) && sourceExists(f)) candidates.push(f)
+    }
+    const name = fn.name.replace(/^bound /, '')
+    const found = this.findByName(candidates, name) ?? this.findByText(fn, candidates)
+    if (found !== undefined) {
+      const cacheKey = `nofile:${found.index.file}:${found.located.node.start}\0${optionsKey}`
+      const hit = this.byLocation.get(cacheKey)
+      if (hit !== undefined) return hit
+      const part = this.fromAnalysis(found.index, found.located, options, fn, [note])
+      this.byLocation.set(cacheKey, part)
+      return part
+    }
+    return this.textPart(fn, undefined, [note, `${fn.name || 'the function'} was not found near its call site; only its own text is hashed`])
+  }
+
+  private findByName (files: string[], name: string): { index: ModuleIndex, located: Located } | undefined {
+    if (name === '' || name === 'anonymous') return undefined
+    for (const file of files) {
+      const loaded = this.files.load(file)
+      if (loaded.kind !== 'code' || loaded.index.errors.length > 0) continue
+      const index = loaded.index
+      const b = index.scopes.program.vars.get(name)
+      if (b === undefined) continue
+      let node: AstNode | undefined
+      if (b.kind === 'function' || b.kind === 'class') node = b.decl
+      else if (b.decl.type === 'VariableDeclarator' && b.decl.init !== null && b.decl.init !== undefined) node = b.decl.init
+      else if (index.imports.has(b)) {
+        const imp = index.imports.get(b)!
+        const r = this.resolver.resolve(file, imp.spec, imp.kind)
+        if (r.kind === 'file') {
+          const inner = this.findByName([r.path], imp.imported === 'default' ? name : imp.imported)
+          if (inner !== undefined) return inner
+        }
+      }
+      if (node === undefined) continue
+      const located = functionAt(index.program, node.start + 1)
+      if (located !== undefined && located.node === node) return { index, located }
+      if (located !== undefined) {
+        const within = allFunctions(index.program).find((l) => l.node === node)
+        if (within !== undefined) return { index, located: within }
+      }
+    }
+    return undefined
+  }
+
+  private findByText (fn: Function, files: string[]): { index: ModuleIndex, located: Located } | undefined {
+    const parsed = parseFunctionText(Function.prototype.toString.call(fn))
+    if (parsed === undefined) return undefined
+    const scopes = analyzeScopes(parsed.program)
+    const target = shapeOf(parsed.node, localRenamer(scopes, parsed.node.start, parsed.node.end))
+    for (const file of files) {
+      const loaded = this.files.load(file)
+      if (loaded.kind !== 'code' || loaded.index.errors.length > 0) continue
+      const index = loaded.index
+      for (const located of allFunctions(index.program)) {
+        const n = located.node
+        if (shapeOf(n, localRenamer(index.scopes, n.start, n.end)) === target) return { index, located }
+      }
+    }
+    return undefined
+  }
+}
+
+/** Canonical text of a function's parameters and body, comparable between a declaration and its `toString()`. */
+function shapeOf (node: AstNode, rename: (id: AstNode) => string | undefined): string {
+  if (node.type === 'ClassDeclaration' || node.type === 'ClassExpression') return canonicalText({ type: 'Class', start: 0, end: 0, superClass: node.superClass, body: node.body }, rename)
+  return canonicalText({ type: 'Function', start: 0, end: 0, async: node.async, generator: node.generator, params: node.params, body: node.body }, rename)
+}
