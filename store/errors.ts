@@ -43,7 +43,9 @@ export const ErrorCodes = {
   /** The remote store does not enforce conditional writes. */
   REMOTE_UNSAFE: 'DDS_REMOTE_UNSAFE',
   /** The remote store failed after bounded retries. */
-  REMOTE_UNAVAILABLE: 'DDS_REMOTE_UNAVAILABLE'
+  REMOTE_UNAVAILABLE: 'DDS_REMOTE_UNAVAILABLE',
+  /** An optional dependency a feature needs is not installed (`data.package` names it). */
+  DEPENDENCY_MISSING: 'DDS_DEPENDENCY_MISSING'
 } as const
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]
