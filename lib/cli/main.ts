@@ -95,7 +95,9 @@ function nearest (typed: string, names: string[]): string | undefined {
     const k = n.startsWith(typed.toLowerCase()) ? 0.5 : distance(typed.toLowerCase(), n)
     if (k < bestDistance) { best = n; bestDistance = k }
   }
-  return bestDistance <= Math.max(1, Math.floor(typed.length / 3)) ? best : undefined
+  // Short words are near everything: allow one edit in them, more in longer ones.
+  const allowed = typed.length < 4 ? 1 : Math.max(2, Math.floor(typed.length / 3))
+  return bestDistance <= allowed ? best : undefined
 }
 
 async function main (argv: string[]): Promise<number> {

@@ -4,7 +4,8 @@
  * nested keeps and loads, run in fresh processes.
  */
 import { spawn } from 'node:child_process'
-import { mkdirSync, symlinkSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createProject, repoRoot, type TempProject } from '../../helpers/project.js'
 
@@ -27,8 +28,8 @@ function env (extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 }
 
 /** Run `dds ...args` (with `--store` added when given) and collect its output. */
-export function dds (args: string[], options: { store?: string, cwd?: string, env?: Record<string, string> } = {}): Promise<Result> {
-  const argv = [MAIN, ...args, ...(options.store === undefined ? [] : ['--store', options.store])]
+export function dds (args: string[], options: { store?: string, cwd?: string, env?: Record<string, string>, node?: string[] } = {}): Promise<Result> {
+  const argv = [...(options.node ?? []), MAIN, ...args, ...(options.store === undefined ? [] : ['--store', options.store])]
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, argv, { cwd: options.cwd ?? repoRoot, env: env(options.env), stdio: ['ignore', 'pipe', 'pipe'] })
     const out: Buffer[] = []
@@ -42,6 +43,38 @@ export function dds (args: string[], options: { store?: string, cwd?: string, en
     })
   })
 }
+
+function shellQuote (s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`
+}
+
+/**
+ * Run `dds ...args` with stdout on a pseudo-terminal (util-linux `script`),
+ * as a person at a terminal sees it; stderr is collected apart. Line ends
+ * come back as `\n` (the terminal's `\r\n` undone).
+ */
+export function ddsTty (args: string[], options: { store?: string, cwd?: string, env?: Record<string, string>, node?: string[] } = {}): Promise<Result> {
+  const argv = [process.execPath, ...(options.node ?? []), MAIN, ...args, ...(options.store === undefined ? [] : ['--store', options.store])]
+  const errFile = join(tmpdir(), `dds-tty-${process.pid}-${ttyCount++}.err`)
+  const command = `${argv.map(shellQuote).join(' ')} 2>${shellQuote(errFile)}`
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], { cwd: options.cwd ?? repoRoot, env: env({ TERM: 'dumb', ...options.env }), stdio: ['ignore', 'pipe', 'pipe'] })
+    const out: Buffer[] = []
+    child.stdout.on('data', (d: Buffer) => out.push(d))
+    child.stderr.on('data', (d: Buffer) => out.push(d))
+    child.on('error', reject)
+    child.on('close', (code) => {
+      const bytes = Buffer.concat(out)
+      let stderr = ''
+      try {
+        stderr = readFileSync(errFile, 'utf8')
+        rmSync(errFile)
+      } catch {}
+      resolve({ code, stdout: bytes.toString('utf8').replace(/\r\n/g, '\n'), stderr, bytes })
+    })
+  })
+}
+let ttyCount = 0
 
 /** Lines of TSV output, split in fields. */
 export function rows (stdout: string): string[][] {
