@@ -8,6 +8,7 @@ import type { CID } from 'multiformats/cid'
 import { DdsError, ErrorCodes } from '../store/errors.js'
 import { validatePath } from '../store/paths.js'
 import type { Store } from '../store/store.js'
+import { sameBytes } from '../store/util.js'
 import type { CodeManifest, EvaluationRecord, LoadRef, PathEntry } from '../store/records.js'
 
 /** How one named thing differs. */
@@ -64,13 +65,6 @@ export interface WhyResult extends Comparison {
 /** A history sequence number of the path, or an evaluation CID. */
 export type EvaluationRef = number | CID
 
-function bytesEqual (a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b
-  if (a.byteLength !== b.byteLength) return false
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false
-  return true
-}
-
 function keysOf (a: Record<string, unknown>, b: Record<string, unknown>): string[] {
   return [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()
 }
@@ -94,12 +88,12 @@ export function compareManifests (a: CodeManifest, b: CodeManifest): Change[] {
   for (const name of keysOf(a.declarations, b.declarations)) {
     const x = a.declarations[name]
     const y = b.declarations[name]
-    if (!bytesEqual(x, y)) out.push({ kind: 'declaration', change: delta(x !== undefined, y !== undefined), name, ...fileOf(name) })
+    if (!sameBytes(x, y)) out.push({ kind: 'declaration', change: delta(x !== undefined, y !== undefined), name, ...fileOf(name) })
   }
   for (const name of keysOf(a.values, b.values)) {
     const x = a.values[name]
     const y = b.values[name]
-    if (!bytesEqual(x, y)) out.push({ kind: 'value', change: delta(x !== undefined, y !== undefined), name })
+    if (!sameBytes(x, y)) out.push({ kind: 'value', change: delta(x !== undefined, y !== undefined), name })
   }
   for (const name of keysOf(a.packages, b.packages)) {
     const x = a.packages[name]
@@ -237,7 +231,7 @@ export async function why (store: Store, path: string, options: { old?: Evaluati
 /** Compare two sides already read (as `whySides` chose them). */
 export async function compareSides (store: Store, a: Side, b: Side): Promise<Comparison> {
   const changes = [...compareManifests(a.manifest, b.manifest), ...await compareRecords(store, a.record, b.record)]
-  const sameSignature = bytesEqual(a.record.signature, b.record.signature)
+  const sameSignature = sameBytes(a.record.signature, b.record.signature)
   const identical = a.evaluation.equals(b.evaluation) || (sameSignature && !changes.some((c) => c.kind === 'load'))
   return { old: a, new: b, sameSignature, identical, changes }
 }

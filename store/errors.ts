@@ -44,7 +44,7 @@ export const ErrorCodes = {
   REMOTE_UNSAFE: 'DDS_REMOTE_UNSAFE',
   /** The remote store failed after bounded retries. */
   REMOTE_UNAVAILABLE: 'DDS_REMOTE_UNAVAILABLE',
-  /** An optional dependency a feature needs is not installed (`data.package` names it). */
+  /** An optional package a feature needs is not installed (`data.package` names it). */
   DEPENDENCY_MISSING: 'DDS_DEPENDENCY_MISSING'
 } as const
 

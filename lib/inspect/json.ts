@@ -5,6 +5,7 @@
  */
 import { CID } from 'multiformats/cid'
 import type { FunctionInfo } from '../../store/records.js'
+import { hex } from '../../store/util.js'
 import type { FunctionView } from './interface.js'
 
 /** Milliseconds since the epoch as ISO 8601 (UTC). */
@@ -15,11 +16,6 @@ export function iso (ms: number): string {
 /** Milliseconds with 0.1 ms precision, as a plain number. */
 export function ms (duration: number): number {
   return Math.round(duration * 10) / 10
-}
-
-/** Bytes as lowercase hex. */
-export function hex (bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
 }
 
 /** A function as JSON. */
