@@ -3,6 +3,10 @@
  * the other processes using the store: length-prefixed dag-cbor frames over a
  * unix socket. Requests carry an id; answers carry the id and a result or a
  * coded error. Every request is safe to send again after a lost answer.
+ *
+ * A connection starts with a mutual challenge: each side sends a fresh nonce
+ * and proves it knows the store's secret (local-socket.ts) before any request
+ * is read or sent. Until then a peer may send only a few small frames.
  */
 import net from 'node:net'
 import * as dagCbor from '@ipld/dag-cbor'
@@ -10,8 +14,21 @@ import { DdsError, ErrorCodes, type ErrorCode } from './errors.js'
 import type { LevelBackend } from './backend.js'
 import type { BatchOp, RangeOptions, Space } from './interface.js'
 import { stripUndefined } from './records.js'
+import { nonce, proof, proofMatches } from './local-socket.js'
 
 const MAX_FRAME = 256 * 1024 * 1024
+/** Largest frame before the peer is authenticated (a nonce and a proof fit many times over). */
+const MAX_HELLO = 1024
+/** A peer that has not proven itself within this long is dropped (it holds nothing of ours meanwhile). */
+const HANDSHAKE_MS = 10_000
+
+/** Thrown by `RpcClient.connect` when the process at the socket does not prove it knows the store's secret. */
+export class NotAuthenticated extends Error {
+  constructor (message: string) {
+    super(message)
+    this.name = 'NotAuthenticated'
+  }
+}
 
 /** Thrown by a call whose connection closed before the answer came. */
 export class ConnectionLost extends Error {
@@ -29,14 +46,14 @@ function frame (message: unknown): Uint8Array {
   return out
 }
 
-/** Split a byte stream into frames. */
-function reader (onMessage: (m: Record<string, unknown>) => void, onError: (err: Error) => void): (chunk: Buffer) => void {
+/** Split a byte stream into frames of at most `max()` bytes. */
+function reader (onMessage: (m: Record<string, unknown>) => void, onError: (err: Error) => void, max: () => number = () => MAX_FRAME): (chunk: Buffer) => void {
   let buf: Buffer = Buffer.alloc(0)
   return (chunk) => {
     buf = buf.byteLength === 0 ? chunk : Buffer.concat([buf, chunk])
     while (buf.byteLength >= 4) {
       const len = buf.readUInt32BE(0)
-      if (len > MAX_FRAME) {
+      if (len > max()) {
         onError(new Error('frame too large'))
         return
       }
@@ -50,8 +67,70 @@ function reader (onMessage: (m: Record<string, unknown>) => void, onError: (err:
         onError(err as Error)
         return
       }
+      if (msg === null || typeof msg !== 'object') {
+        onError(new Error('a frame that is not a map'))
+        return
+      }
       onMessage(msg as Record<string, unknown>)
     }
+  }
+}
+
+/** The frames a socket receives, one at a time (for the handshake). */
+function nextFrames (socket: net.Socket): { next: () => Promise<Record<string, unknown>>, stop: () => void } {
+  const queue: Array<Record<string, unknown>> = []
+  let waiting: { resolve: (m: Record<string, unknown>) => void, reject: (e: Error) => void } | undefined
+  let failure: Error | undefined
+  const fail = (err: Error): void => {
+    failure ??= err
+    waiting?.reject(failure)
+    waiting = undefined
+  }
+  const onData = reader((m) => {
+    if (waiting !== undefined) {
+      waiting.resolve(m)
+      waiting = undefined
+    } else {
+      queue.push(m)
+    }
+  }, fail, () => MAX_HELLO)
+  const onClose = (): void => { fail(new NotAuthenticated('the connection closed during the handshake')) }
+  socket.on('data', onData)
+  socket.on('close', onClose)
+  socket.on('error', onClose)
+  return {
+    next: async () => {
+      const m = queue.shift()
+      if (m !== undefined) return m
+      if (failure !== undefined) throw failure
+      return await new Promise((resolve, reject) => { waiting = { resolve, reject } })
+    },
+    stop: () => {
+      socket.off('data', onData)
+      socket.off('close', onClose)
+      socket.off('error', onClose)
+    }
+  }
+}
+
+/** The follower's side of the handshake: check the leader's proof, give ours, wait to be let in. */
+async function followerHandshake (socket: net.Socket, secret: Uint8Array): Promise<void> {
+  const frames = nextFrames(socket)
+  const timer = setTimeout(() => { socket.destroy() }, HANDSHAKE_MS)
+  try {
+    const mine = nonce()
+    socket.write(frame({ nonce: mine }))
+    const challenge = await frames.next()
+    const theirs = challenge.nonce
+    if (!(theirs instanceof Uint8Array) || theirs.byteLength !== 32 || !proofMatches(secret, 'leader', mine, theirs, challenge.proof)) {
+      throw new NotAuthenticated('the process at the socket does not know the store\'s secret')
+    }
+    socket.write(frame({ proof: proof(secret, 'follower', mine, theirs) }))
+    const welcome = await frames.next()
+    if (welcome.welcome !== true) throw new NotAuthenticated('the process at the socket did not let this process in')
+  } finally {
+    clearTimeout(timer)
+    frames.stop()
   }
 }
 
@@ -82,16 +161,27 @@ export class RpcClient {
     socket.on('error', close)
   }
 
-  /** Connect, or throw (ENOENT, ECONNREFUSED) when nobody serves the socket. */
-  static async connect (path: string): Promise<RpcClient> {
-    return await new Promise((resolve, reject) => {
-      const socket = net.connect(path)
-      socket.once('connect', () => {
-        socket.removeListener('error', reject)
-        resolve(new RpcClient(socket))
+  /**
+   * Connect and authenticate both ends with the store's secret. Throws
+   * (ENOENT, ECONNREFUSED) when nobody serves the socket, NotAuthenticated
+   * when the process there does not know the secret or refuses ours.
+   */
+  static async connect (path: string, secret: Uint8Array): Promise<RpcClient> {
+    const socket = await new Promise<net.Socket>((resolve, reject) => {
+      const s = net.connect(path)
+      s.once('connect', () => {
+        s.removeListener('error', reject)
+        resolve(s)
       })
-      socket.once('error', reject)
+      s.once('error', reject)
     })
+    try {
+      await followerHandshake(socket, secret)
+    } catch (err) {
+      socket.destroy()
+      throw err
+    }
+    return new RpcClient(socket)
   }
 
   get isClosed (): boolean {
@@ -135,12 +225,17 @@ const PAGE = 512
 export class RpcServer {
   readonly #server: net.Server
   readonly #backend: LevelBackend
+  readonly #secret: Uint8Array
+  /** Authenticated connections. */
   readonly #sockets = new Set<net.Socket>()
+  /** Connections still proving themselves. */
+  readonly #strangers = new Set<net.Socket>()
   #inflight = 0
   #idle: Array<() => void> = []
 
-  constructor (backend: LevelBackend) {
+  constructor (backend: LevelBackend, secret: Uint8Array) {
     this.#backend = backend
+    this.#secret = secret
     this.#server = net.createServer((socket) => { this.#accept(socket) })
     this.#server.unref()
   }
@@ -163,10 +258,40 @@ export class RpcServer {
   #accept (socket: net.Socket): void {
     socket.setNoDelay(true)
     socket.unref()
-    this.#sockets.add(socket)
-    socket.on('close', () => { this.#sockets.delete(socket) })
+    this.#strangers.add(socket)
+    const timer = setTimeout(() => { socket.destroy() }, HANDSHAKE_MS)
+    timer.unref()
+    socket.on('close', () => {
+      clearTimeout(timer)
+      this.#strangers.delete(socket)
+      this.#sockets.delete(socket)
+    })
     socket.on('error', () => { socket.destroy() })
-    socket.on('data', reader((m) => { void this.#handle(socket, m) }, () => { socket.destroy() }))
+    let state: 'hello' | 'proof' | 'ready' = 'hello'
+    let theirs: Uint8Array = new Uint8Array(0)
+    let mine: Uint8Array = new Uint8Array(0)
+    socket.on('data', reader((m) => {
+      if (state === 'ready') {
+        void this.#handle(socket, m)
+      } else if (state === 'hello') {
+        if (!(m.nonce instanceof Uint8Array) || m.nonce.byteLength !== 32) {
+          socket.destroy()
+          return
+        }
+        theirs = m.nonce
+        mine = nonce()
+        state = 'proof'
+        socket.write(frame({ nonce: mine, proof: proof(this.#secret, 'leader', theirs, mine) }))
+      } else if (proofMatches(this.#secret, 'follower', theirs, mine, m.proof)) {
+        state = 'ready'
+        clearTimeout(timer)
+        this.#strangers.delete(socket)
+        this.#sockets.add(socket)
+        socket.write(frame({ welcome: true }))
+      } else {
+        socket.destroy()
+      }
+    }, () => { socket.destroy() }, () => state === 'ready' ? MAX_FRAME : MAX_HELLO))
   }
 
   async #handle (socket: net.Socket, m: Record<string, unknown>): Promise<void> {
@@ -214,8 +339,9 @@ export class RpcServer {
     // The close callback only fires once every connection is gone: do not wait for it.
     this.#server.close()
     if (this.#inflight > 0) await new Promise<void>((resolve) => { this.#idle.push(resolve) })
-    for (const s of this.#sockets) s.destroy()
+    for (const s of [...this.#sockets, ...this.#strangers]) s.destroy()
     this.#sockets.clear()
+    this.#strangers.clear()
   }
 }
 

@@ -13,14 +13,12 @@
  * not keep the others waiting. Locks live in the database as leases, so a
  * change of leader loses none.
  */
-import { createHash } from 'node:crypto'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { unlink } from 'node:fs/promises'
 import { DdsError, ErrorCodes } from './errors.js'
+import { sleep } from './util.js'
 import { canonicalLocation, DirectoryBlobs, LockedError, openLevelExclusive, type ClassicOptions, type LevelBackend } from './backend.js'
 import { NOT_SYNC, type Backend, type BatchOp, type RangeOptions, type Space } from './interface.js'
-import { ConnectionLost, RpcClient, RpcServer } from './rpc.js'
+import { ConnectionLost, NotAuthenticated, RpcClient, RpcServer } from './rpc.js'
+import { announce, announced, leaderSocket, retire, storeSecret, trustedSocketOwner, type LeaderSocket } from './local-socket.js'
 import type { CommitOptions, CommitResult, LeaseRequest, LeaseResult, PathUpdate } from './interface.js'
 
 export interface SharedOptions extends ClassicOptions {
@@ -28,23 +26,17 @@ export interface SharedOptions extends ClassicOptions {
   openTimeout?: number
 }
 
-/** The socket a store's leader listens on (short, outside the store: socket paths are limited to ~100 bytes). */
-export function socketPath (location: string): string {
-  const id = createHash('sha256').update(location).digest('hex').slice(0, 24)
-  return join(tmpdir(), `dds-${id}.sock`)
-}
+/** What this process holds while it leads: the database, its server and where that listens. */
+interface Leader { db: LevelBackend, server: RpcServer, socket: LeaderSocket }
 
-function sleep (ms: number): Promise<void> {
-  return new Promise((resolve) => { setTimeout(resolve, ms) })
-}
-
+/** A store directory shared by the processes using it: leader or follower as it happens (see the top of this file). */
 export class SharedBackend implements Backend {
   readonly kind = 'classic'
   readonly location: string
   readonly files: DirectoryBlobs
   readonly #options: SharedOptions
-  readonly #socket: string
-  #leader: { db: LevelBackend, server: RpcServer } | undefined
+  #secret: Buffer | undefined
+  #leader: Leader | undefined
   #client: RpcClient | undefined
   #electing: Promise<void> | undefined
   #closed = false
@@ -64,7 +56,6 @@ export class SharedBackend implements Backend {
   constructor (location: string, options: SharedOptions = {}) {
     this.location = location
     this.#options = options
-    this.#socket = socketPath(location)
     this.files = new DirectoryBlobs(location, { sync: options.syncFiles === true })
   }
 
@@ -90,35 +81,49 @@ export class SharedBackend implements Backend {
 
   async #elect (): Promise<void> {
     this.#client = undefined
+    this.#secret ??= await storeSecret(this.location)
+    const secret = this.#secret
     const deadline = Date.now() + (this.#options.openTimeout ?? 60_000)
     let delay = 1
+    /** Why the last process found at the announced socket was not used. */
+    let refused: string | undefined
     while (true) {
       if (this.#closed) throw new DdsError(ErrorCodes.STORE_CLOSED, 'the store is closed')
-      try {
-        this.#client = await RpcClient.connect(this.#socket)
-        return
-      } catch {
-        // Nobody serves the socket: the directory may be free.
+      const announcedPath = await announced(this.location)
+      if (announcedPath !== undefined && !await trustedSocketOwner(this.location, announcedPath)) {
+        refused = `${announcedPath} is not a socket of the store's owner`
+      } else if (announcedPath !== undefined) {
+        try {
+          this.#client = await RpcClient.connect(announcedPath, secret)
+          return
+        } catch (err) {
+          // Nobody serves the socket (the directory may be free), or an impostor does.
+          if (err instanceof NotAuthenticated) refused = `${announcedPath}: ${err.message}`
+        }
       }
       try {
         const db = await openLevelExclusive(this.location, this.#options)
-        // Only the holder of the directory touches the socket file.
-        await unlink(this.#socket).catch(() => {})
-        const server = new RpcServer(db)
+        let socket: LeaderSocket | undefined
         try {
-          await server.listen(this.#socket)
+          // Only the holder of the directory chooses, clears and announces the socket.
+          socket = await leaderSocket(this.location)
+          const server = new RpcServer(db, secret)
+          await server.listen(socket.path)
+          await announce(this.location, socket.path)
+          this.#leader = { db, server, socket }
         } catch (err) {
+          if (socket !== undefined) await retire(this.location, socket)
           await db.close()
-          throw new DdsError(ErrorCodes.STORE_UNAVAILABLE, `cannot serve store ${this.location} on ${this.#socket}`, { cause: err, data: { location: this.location } })
+          throw err instanceof DdsError ? err : new DdsError(ErrorCodes.STORE_UNAVAILABLE, `cannot serve store ${this.location}${socket === undefined ? '' : ` on ${socket.path}`}`, { cause: err, data: { location: this.location } })
         }
-        this.#leader = { db, server }
         this.stats.elections++
         return
       } catch (err) {
         if (!(err instanceof LockedError)) throw err
       }
       if (Date.now() > deadline) {
-        throw new DdsError(ErrorCodes.STORE_UNAVAILABLE, `store ${this.location} is held by another process that does not answer`, { data: { location: this.location } })
+        const why = refused === undefined ? 'does not answer' : `was refused (${refused})`
+        throw new DdsError(ErrorCodes.STORE_UNAVAILABLE, `store ${this.location} is held by another process that ${why}`, { data: { location: this.location } })
       }
       // The holder is starting up or going away: try again shortly, with jitter.
       await sleep(delay + Math.random() * delay)
@@ -223,8 +228,9 @@ export class SharedBackend implements Backend {
     await this.#handingOver
   }
 
-  async #stepDown (l: { db: LevelBackend, server: RpcServer }): Promise<void> {
+  async #stepDown (l: Leader): Promise<void> {
     await l.server.close()
+    await retire(this.location, l.socket)
     if (this.#busy > 0) await new Promise<void>((resolve) => { this.#idle.push(resolve) })
     this.#leader = undefined
     // Flush first, so that the next holder opens without replaying a long log.
@@ -241,6 +247,7 @@ export class SharedBackend implements Backend {
     const l = this.#leader
     if (l !== undefined) {
       await l.server.close()
+      await retire(this.location, l.socket)
       if (this.#busy > 0) await new Promise<void>((resolve) => { this.#idle.push(resolve) })
       this.#leader = undefined
       if (l.server.connections > 0) await l.db.flush()

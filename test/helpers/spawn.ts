@@ -15,13 +15,20 @@ function cleanEnv (extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return env
 }
 
-/** Start `node script ...args`; the result resolves when it exits. */
-export function startNode (script: string, args: string[], options: { env?: Record<string, string>, cwd?: string } = {}): { child: ChildProcess, done: Promise<Exit> } {
-  const argv = [script, ...args]
+/** True when children can be started as another user (`user` of startNode): root with setpriv. */
+export const CAN_SWITCH_USER = process.getuid?.() === 0 && existsSync('/usr/bin/setpriv')
+
+/**
+ * Start `node script ...args`; the result resolves when it exits. With
+ * `user`, the child runs as that uid and gid and no other group (needs CAN_SWITCH_USER).
+ */
+export function startNode (script: string, args: string[], options: { env?: Record<string, string>, cwd?: string, user?: { uid: number, gid: number } } = {}): { child: ChildProcess, done: Promise<Exit> } {
+  const u = options.user
+  const node = [process.execPath, script, ...args]
+  const command = u === undefined ? node : ['/usr/bin/setpriv', '--reuid', String(u.uid), '--regid', String(u.gid), '--clear-groups', ...node]
   const useEnv = existsSync('/usr/bin/env')
-  const child = useEnv
-    ? spawn('/usr/bin/env', ['-u', 'NODE_OPTIONS', '-u', 'NODE_V8_COVERAGE', process.execPath, ...argv], { env: cleanEnv(options.env), cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn(process.execPath, argv, { env: cleanEnv(options.env), cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+  const [file, ...rest] = useEnv ? ['/usr/bin/env', '-u', 'NODE_OPTIONS', '-u', 'NODE_V8_COVERAGE', ...command] : command
+  const child = spawn(file as string, rest, { env: cleanEnv(options.env), cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
   child.stdout?.setEncoding('utf8').on('data', (d: string) => { stdout += d })
