@@ -157,7 +157,8 @@ function when (ms: number | null): string {
   return new Date(ms).toISOString().replace('T', ' ').slice(0, 16) + ' UTC'
 }
 
-function took (ms: number | null): string {
+/** A duration in milliseconds, for a person: `1.9 ms`, `12.0 s`, `3 min 4 s` (empty when unknown). */
+export function took (ms: number | null): string {
   if (ms === null) return ''
   if (ms < 0.1) return '< 0.1 ms'
   if (ms < 1000) return `${ms < 10 ? ms.toFixed(1) : Math.round(ms)} ms`
@@ -288,10 +289,38 @@ export function toMermaid (graph: LineageGraph): string {
  * @example
  * await writeFile('lineage.svg', await toSvg(await lineage(store)))
  */
-export async function toSvg (graph: LineageGraph | string): Promise<string> {
-  const { Graphviz } = await import('@hpcc-js/wasm-graphviz')
+export async function toSvg (graph: LineageGraph | string, options: SvgOptions = {}): Promise<string> {
+  const load = options.loadGraphviz ?? loadGraphviz
+  const { Graphviz } = await load()
   const gv = await Graphviz.load()
   return centerNodeText(gv.dot(typeof graph === 'string' ? graph : toDot(graph)))
+}
+
+/** The part of `@hpcc-js/wasm-graphviz` that `toSvg` uses. */
+export interface GraphvizModule {
+  Graphviz: { load: () => Promise<{ dot: (source: string) => string }> }
+}
+
+/** Options of `toSvg`. */
+export interface SvgOptions {
+  /** How to load Graphviz (default: import the optional dependency `@hpcc-js/wasm-graphviz`). */
+  loadGraphviz?: () => Promise<GraphvizModule>
+}
+
+const GRAPHVIZ = '@hpcc-js/wasm-graphviz'
+
+/**
+ * Import Graphviz, an optional dependency (most users never draw a picture):
+ * DDS_DEPENDENCY_MISSING naming the package when it is not installed.
+ */
+export async function loadGraphviz (importer: (name: string) => Promise<unknown> = async (name) => await import(name)): Promise<GraphvizModule> {
+  try {
+    return await importer(GRAPHVIZ) as GraphvizModule
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') throw err
+    throw new DdsError(ErrorCodes.DEPENDENCY_MISSING, `drawing an SVG needs the optional package ${GRAPHVIZ}: npm install ${GRAPHVIZ}`, { cause: err, data: { package: GRAPHVIZ } })
+  }
 }
 
 /**

@@ -9,3 +9,8 @@ export { DdsError, ErrorCodes, isDdsError, type ErrorCode } from '../store/error
 export type { AnyFunction, Dds, DdsEvent, DdsOptions, FunctionAnnotations, Kept } from './interface.js'
 export { why, compareEvaluations, compareManifests, type Change, type Comparison, type WhyResult, type EvaluationRef } from './why.js'
 export { lineage, toDot, toMermaid, toSvg, type LineageGraph, type GraphNode, type GraphEdge } from './graph.js'
+export {
+  parseTarget, resolveTarget, describeEvaluation, listPaths, pathHistory, pathRows, historyRows, explain, lineageView,
+  type Target, type TargetView, type EvaluationView, type PathRow, type HistoryRow, type Page, type PageOptions,
+  type WhyView, type FirstRunView, type LineageView, type SourceOptions
+} from './inspect.js'

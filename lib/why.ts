@@ -8,6 +8,7 @@ import type { CID } from 'multiformats/cid'
 import { DdsError, ErrorCodes } from '../store/errors.js'
 import { validatePath } from '../store/paths.js'
 import type { Store } from '../store/store.js'
+import { sameBytes } from '../store/util.js'
 import type { CodeManifest, EvaluationRecord, LoadRef, PathEntry } from '../store/records.js'
 
 /** How one named thing differs. */
@@ -64,13 +65,6 @@ export interface WhyResult extends Comparison {
 /** A history sequence number of the path, or an evaluation CID. */
 export type EvaluationRef = number | CID
 
-function bytesEqual (a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b
-  if (a.byteLength !== b.byteLength) return false
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false
-  return true
-}
-
 function keysOf (a: Record<string, unknown>, b: Record<string, unknown>): string[] {
   return [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()
 }
@@ -94,12 +88,12 @@ export function compareManifests (a: CodeManifest, b: CodeManifest): Change[] {
   for (const name of keysOf(a.declarations, b.declarations)) {
     const x = a.declarations[name]
     const y = b.declarations[name]
-    if (!bytesEqual(x, y)) out.push({ kind: 'declaration', change: delta(x !== undefined, y !== undefined), name, ...fileOf(name) })
+    if (!sameBytes(x, y)) out.push({ kind: 'declaration', change: delta(x !== undefined, y !== undefined), name, ...fileOf(name) })
   }
   for (const name of keysOf(a.values, b.values)) {
     const x = a.values[name]
     const y = b.values[name]
-    if (!bytesEqual(x, y)) out.push({ kind: 'value', change: delta(x !== undefined, y !== undefined), name })
+    if (!sameBytes(x, y)) out.push({ kind: 'value', change: delta(x !== undefined, y !== undefined), name })
   }
   for (const name of keysOf(a.packages, b.packages)) {
     const x = a.packages[name]
@@ -171,27 +165,17 @@ export async function compareEvaluations (store: Store, oldEvaluation: CID, newE
   return await compareSides(store, await side(store, oldEvaluation), await side(store, newEvaluation))
 }
 
-async function compareSides (store: Store, a: Side, b: Side): Promise<Comparison> {
-  const changes = [...compareManifests(a.manifest, b.manifest), ...await compareRecords(store, a.record, b.record)]
-  const sameSignature = bytesEqual(a.record.signature, b.record.signature)
-  const identical = a.evaluation.equals(b.evaluation) || (sameSignature && !changes.some((c) => c.kind === 'load'))
-  return { old: a, new: b, sameSignature, identical, changes }
+/** The two sides `why` compares, chosen from the path's history; `old` is absent when the path has no other evaluation to compare with. */
+export interface WhySides {
+  old?: Side
+  new: Side
 }
 
 /**
- * Why a path was recomputed: compare two of its evaluations. By default the
- * newest value of the path and the one before it that came from another
- * evaluation; `old`/`new` select others by history sequence number or by
- * evaluation CID (`new` defaults to the current head). Throws
- * DDS_PATH_NOT_FOUND when the path has no value, DDS_NOT_FOUND when it has
- * no second evaluation to compare with or a sequence number is not in its
- * history.
- *
- * @example
- * const w = await why(store, '/data/clean')
- * if (w.identical) console.log('nothing changed: identical signature')
+ * Choose the sides of a comparison as `why` does (see there), without
+ * failing when there is no older evaluation: `old` is then absent.
  */
-export async function why (store: Store, path: string, options: { old?: EvaluationRef, new?: EvaluationRef } = {}): Promise<WhyResult> {
+export async function whySides (store: Store, path: string, options: { old?: EvaluationRef, new?: EvaluationRef } = {}): Promise<WhySides> {
   validatePath(path)
   const entries: PathEntry[] = []
   for await (const e of store.history(path)) entries.push(e)
@@ -217,15 +201,37 @@ export async function why (store: Store, path: string, options: { old?: Evaluati
     if (head.evaluation === null) throw new DdsError(ErrorCodes.PATH_NOT_FOUND, `path ${path} was deleted; name the evaluations to compare`, { data: { path } })
     newer = await side(store, head.evaluation, head)
   }
-  let older: Side
-  if (options.old !== undefined) older = await pick(options.old)
-  else {
-    const start = newer.seq === undefined ? 0 : live.findIndex((e) => e.seq === newer.seq) + 1
-    const prev = live.slice(start).find((e) => !(e.evaluation as CID).equals(newer.evaluation))
-    if (prev === undefined) {
-      throw new DdsError(ErrorCodes.NOT_FOUND, `${path} has only one evaluation in its history: nothing to compare`, { data: { path } })
-    }
-    older = await side(store, prev.evaluation as CID, prev)
+  if (options.old !== undefined) return { old: await pick(options.old), new: newer }
+  const start = newer.seq === undefined ? 0 : live.findIndex((e) => e.seq === newer.seq) + 1
+  const prev = live.slice(start).find((e) => !(e.evaluation as CID).equals(newer.evaluation))
+  return prev === undefined ? { new: newer } : { old: await side(store, prev.evaluation as CID, prev), new: newer }
+}
+
+/**
+ * Why a path was recomputed: compare two of its evaluations. By default the
+ * newest value of the path and the one before it that came from another
+ * evaluation; `old`/`new` select others by history sequence number or by
+ * evaluation CID (`new` defaults to the current head). Throws
+ * DDS_PATH_NOT_FOUND when the path has no value, DDS_NOT_FOUND when it has
+ * no second evaluation to compare with or a sequence number is not in its
+ * history.
+ *
+ * @example
+ * const w = await why(store, '/data/clean')
+ * if (w.identical) console.log('nothing changed: identical signature')
+ */
+export async function why (store: Store, path: string, options: { old?: EvaluationRef, new?: EvaluationRef } = {}): Promise<WhyResult> {
+  const sides = await whySides(store, path, options)
+  if (sides.old === undefined) {
+    throw new DdsError(ErrorCodes.NOT_FOUND, `${path} has only one evaluation in its history: nothing to compare`, { data: { path } })
   }
-  return { path, ...await compareSides(store, older, newer) }
+  return { path, ...await compareSides(store, sides.old, sides.new) }
+}
+
+/** Compare two sides already read (as `whySides` chose them). */
+export async function compareSides (store: Store, a: Side, b: Side): Promise<Comparison> {
+  const changes = [...compareManifests(a.manifest, b.manifest), ...await compareRecords(store, a.record, b.record)]
+  const sameSignature = sameBytes(a.record.signature, b.record.signature)
+  const identical = a.evaluation.equals(b.evaluation) || (sameSignature && !changes.some((c) => c.kind === 'load'))
+  return { old: a, new: b, sameSignature, identical, changes }
 }

@@ -5,12 +5,8 @@
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { ParseArgsConfig } from 'node:util'
-import type { CID } from 'multiformats/cid'
-import { DdsError, ErrorCodes, isDdsError } from '../../store/errors.js'
-import { openStore, defaultLocation, type Store } from '../../store/store.js'
-import { parseCID, DAG_CBOR_CODE } from '../../store/hash.js'
-import { validatePath } from '../../store/paths.js'
-import { decodeNode, toArtifactRoot, toEvaluationRecord, type EvaluationRecord, type PathEntry } from '../../store/records.js'
+import { DdsError, ErrorCodes, openStore, defaultLocation, type Store } from '../../store/index.js'
+import { parseTarget, type SourceOptions, type Target } from '../inspect.js'
 
 /** One command of the `dds` tool. */
 export interface Command {
@@ -42,6 +38,10 @@ export class Context {
   readonly location: string
   readonly stdout: NodeJS.WriteStream
   readonly stderr: NodeJS.WriteStream
+  /** Where the queries read paths and histories: the store, or (`--remote`) its remote. */
+  source: SourceOptions = {}
+  /** True when the store was named (`--store`, `$DDS_STORE`) rather than found. */
+  readonly named: boolean
   #store: Store | undefined
 
   constructor (command: string, args: string[], values: Context['values']) {
@@ -50,6 +50,7 @@ export class Context {
     this.values = values
     this.json = values.json === true
     const store = values.store
+    this.named = (typeof store === 'string' && store !== '') || (process.env.DDS_STORE ?? '') !== ''
     this.location = typeof store === 'string' && store !== '' ? store : defaultLocation()
     this.stdout = process.stdout
     this.stderr = process.stderr
@@ -61,8 +62,31 @@ export class Context {
     if (options.create !== true && !existsSync(this.location)) {
       throw new DdsError(ErrorCodes.STORE_UNAVAILABLE, `there is no store at ${resolve(this.location)} (use --store DIR or DDS_STORE)`, { data: { location: resolve(this.location) } })
     }
+    // A store found rather than named is said, so that a wrong working directory is seen at once.
+    if (!this.named) this.note(`store ${resolve(this.location)}`)
     this.#store = await openStore({ location: this.location })
     return this.#store
+  }
+
+  /**
+   * Read the remote instead of the local store: a store in memory in front
+   * of the remote (blocks it reads are fetched, checked and kept in memory),
+   * whose remote paths and histories the queries list.
+   */
+  async useRemote (url: string): Promise<void> {
+    await this.close()
+    this.#store = await openStore({ backend: 'memory', remote: url })
+    this.source = { remote: true }
+  }
+
+  /** Parse a PATH, PATH@SEQ or CID argument (a malformed one is a usage mistake). */
+  target (arg: string): Target {
+    try {
+      return parseTarget(arg)
+    } catch (err) {
+      if (err instanceof TypeError) throw new UsageError(err.message)
+      throw err
+    }
   }
 
   async close (): Promise<void> {
@@ -128,96 +152,4 @@ function cell (v: string | number | undefined | null): string {
   if (v === undefined || v === null) return '-'
   const s = String(v)
   return s === '' ? '-' : s.replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r')
-}
-
-// ------------------------------------------------------------------ naming evaluations and artifacts
-
-/** A path, `PATH@SEQ` (a history entry), or a CID, as typed on the command line. */
-export type Target =
-  | { kind: 'path', path: string, seq?: number }
-  | { kind: 'cid', cid: CID }
-
-/** Parse a PATH, PATH@SEQ or CID argument. */
-export function parseTarget (arg: string): Target {
-  if (arg.startsWith('/')) {
-    const at = arg.lastIndexOf('@')
-    if (at === -1) return { kind: 'path', path: validatePath(arg) }
-    const seq = arg.slice(at + 1)
-    if (!/^\d+$/.test(seq)) throw new UsageError(`${JSON.stringify(arg)}: the history entry after @ must be a sequence number`)
-    return { kind: 'path', path: validatePath(arg.slice(0, at)), seq: Number(seq) }
-  }
-  return { kind: 'cid', cid: parseCID(arg) }
-}
-
-/** The history entry a path target names: its head, or entry `seq`. DDS_PATH_NOT_FOUND when it holds no value there. */
-export async function entryOf (store: Store, target: { path: string, seq?: number }): Promise<PathEntry> {
-  let entry: PathEntry | undefined
-  if (target.seq === undefined) entry = await store.head(target.path)
-  else {
-    for await (const e of store.history(target.path)) {
-      if (e.seq === target.seq) { entry = e; break }
-      if (e.seq < target.seq) break
-    }
-  }
-  if (entry === undefined || entry.evaluation === null) {
-    const where = target.seq === undefined ? '' : ` at history entry ${target.seq}`
-    throw new DdsError(ErrorCodes.PATH_NOT_FOUND, `path ${target.path} holds no value${where}`, { data: { path: target.path, ...(target.seq === undefined ? {} : { seq: target.seq }) } })
-  }
-  return entry
-}
-
-async function node (store: Store, cid: CID): Promise<unknown> {
-  const bytes = await store.getBlock(cid)
-  if (bytes === undefined) throw new DdsError(ErrorCodes.NOT_FOUND, `${cid.toString()} is not in the store`, { data: { cid: cid.toString() } })
-  if (cid.code !== DAG_CBOR_CODE) return undefined
-  return decodeNode(bytes)
-}
-
-function shaped<T> (fn: (v: unknown) => T, v: unknown): T | undefined {
-  try {
-    return fn(v)
-  } catch (err) {
-    if (isDdsError(err)) return undefined
-    throw err
-  }
-}
-
-/** The evaluation a target names (a path's head or entry, or an evaluation CID). */
-export async function evaluationOf (store: Store, target: Target): Promise<{ evaluation: CID, record: EvaluationRecord, entry?: PathEntry }> {
-  if (target.kind === 'path') {
-    const entry = await entryOf(store, target)
-    const evaluation = entry.evaluation as CID
-    return { evaluation, record: await store.getEvaluation(evaluation), entry }
-  }
-  const record = shaped(toEvaluationRecord, await node(store, target.cid))
-  if (record === undefined) throw new DdsError(ErrorCodes.NOT_FOUND, `${target.cid.toString()} is not an evaluation`, { data: { cid: target.cid.toString() } })
-  return { evaluation: target.cid, record }
-}
-
-/** The artifact a target names: a path's value, an evaluation's output, or an artifact CID. */
-export async function artifactOf (store: Store, target: Target): Promise<CID> {
-  if (target.kind === 'path') return (await entryOf(store, target)).output as CID
-  const v = await node(store, target.cid)
-  if (shaped(toArtifactRoot, v) !== undefined) return target.cid
-  const record = shaped(toEvaluationRecord, v)
-  if (record !== undefined) return record.output
-  throw new DdsError(ErrorCodes.NOT_FOUND, `${target.cid.toString()} is neither an artifact nor an evaluation`, { data: { cid: target.cid.toString() } })
-}
-
-/** What is stored under an argument's identity: its canonical form (small arguments), or the artifact of a kept value passed as such. */
-export async function inputValue (store: Store, cid: CID): Promise<{ value: unknown } | { artifact: true } | undefined> {
-  if (cid.code !== DAG_CBOR_CODE) return undefined
-  try {
-    const bytes = await store.getBlock(cid)
-    if (bytes === undefined) return undefined
-    const value = decodeNode(bytes)
-    try {
-      toArtifactRoot(value)
-      return { artifact: true }
-    } catch {}
-    return { value }
-  } catch (err) {
-    if (isDdsError(err)) return undefined
-    throw err
-  }
 }

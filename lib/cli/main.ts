@@ -5,7 +5,7 @@
  * error (its code on stderr), 2 a usage mistake.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util'
-import { isDdsError } from '../../store/errors.js'
+import { isDdsError } from '../../store/index.js'
 import { Context, UsageError, type Command } from './context.js'
 
 const commands: Record<string, { summary: string, load: () => Promise<{ command: Command }> }> = {
@@ -73,6 +73,33 @@ function commandHelp (c: Command): string {
   ].join('\n')
 }
 
+/** Edit distance (insertions, deletions, substitutions, adjacent swaps) between two short words. */
+function distance (a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)))
+  const at = (i: number, j: number): number => (d[i] as number[])[j] as number
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      let v = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + (a[i - 1] === b[j - 1] ? 0 : 1))
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, at(i - 2, j - 2) + 1)
+      ;(d[i] as number[])[j] = v
+    }
+  }
+  return at(a.length, b.length)
+}
+
+/** The command nearest to a mistyped one, when it is near enough to be what was meant (as git suggests). */
+function nearest (typed: string, names: string[]): string | undefined {
+  let best: string | undefined
+  let bestDistance = Infinity
+  for (const n of names) {
+    const k = n.startsWith(typed.toLowerCase()) ? 0.5 : distance(typed.toLowerCase(), n)
+    if (k < bestDistance) { best = n; bestDistance = k }
+  }
+  // Short words are near everything: allow one edit in them, more in longer ones.
+  const allowed = typed.length < 4 ? 1 : Math.max(2, Math.floor(typed.length / 3))
+  return bestDistance <= allowed ? best : undefined
+}
+
 async function main (argv: string[]): Promise<number> {
   const name = argv[0]
   if (name === undefined) {
@@ -93,7 +120,8 @@ async function main (argv: string[]): Promise<number> {
   }
   const entry = Object.hasOwn(commands, name) ? commands[name] : undefined
   if (entry === undefined) {
-    process.stderr.write(`dds: unknown command ${JSON.stringify(name)}\n\n${mainHelp()}`)
+    const near = nearest(name, Object.keys(commands))
+    process.stderr.write(`dds: unknown command ${JSON.stringify(name)}${near === undefined ? '' : `; did you mean \`dds ${near}\`?`}\n\n${mainHelp()}`)
     return 2
   }
   const { command } = await entry.load()

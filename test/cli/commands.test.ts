@@ -233,8 +233,17 @@ t.test('why: the changed declaration, the changed upstream path, or nothing', as
   t.same(Object.keys(json), ['path', 'old', 'new', 'sameSignature', 'identical', 'changes'])
   t.same(json.changes, [{ kind: 'declaration', change: 'changed', name: 'src/steps.ts#SCALE', file: 'src/steps.ts', declaration: 'SCALE' }])
   const one = await dds(['why', '/data/raw'], { store })
-  t.equal(one.code, 1, 'a single evaluation has nothing to compare with')
-  t.match(one.stderr, /DDS_NOT_FOUND/)
+  t.equal(one.code, 0, 'a single evaluation: computed for the first time, not an error')
+  const first = rows(one.stdout)
+  t.same(first.slice(0, 3), [
+    ['new', '1', head('/data/raw').evaluation?.toString(), new Date(head('/data/raw').time).toISOString()],
+    ['first', 'computed for the first time'],
+    ['function', 'readRaw', 'src/steps.ts:10:8']
+  ])
+  t.same(first.filter((l) => l[0] === 'declaration').map((l) => l[1]), ['src/steps.ts#readRaw'])
+  t.same(first.find((l) => l[0] === 'input')?.[3], '"data/raw.csv"', 'what it ran with')
+  const firstJson = JSON.parse((await dds(['why', '/data/raw', '--json'], { store })).stdout) as { first: boolean, new: { seq: number }, ran: { function: { name: string }, inputs: Array<{ value: unknown }> } }
+  t.same([firstJson.first, firstJson.new.seq, firstJson.ran.function.name, firstJson.ran.inputs[0]?.value], [true, 1, 'readRaw', 'data/raw.csv'])
   t.match((await dds(['why', '/data/rows', '7'], { store })).stderr, /DDS_NOT_FOUND/)
   t.match((await dds(['why', '/data/rows', 'zzz'], { store })).stderr, /DDS_CID_INVALID/)
 })

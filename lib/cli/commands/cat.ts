@@ -1,7 +1,52 @@
 /** `dds cat PATH|CID`: print an artifact. */
-import type { Command } from '../context.js'
-import { artifactOf, parseTarget } from '../context.js'
-import { jsonPieces } from '../format.js'
+import { artifactOf, type Target } from '../../inspect.js'
+import type { Command, Context } from '../context.js'
+import { jsonPieces, size } from '../format.js'
+
+/** The encodings stored as bytes (printed as they are); `utf8` is a string, the rest general values. */
+const BYTES = new Set(['bytes', 'buffer', 'arraybuffer', 'typed'])
+
+const ELEMENT_SIZE: Record<string, number> = {
+  Int8Array: 1, Uint8Array: 1, Uint8ClampedArray: 1, Int16Array: 2, Uint16Array: 2, Int32Array: 4, Uint32Array: 4,
+  Float32Array: 4, Float64Array: 8, BigInt64Array: 8, BigUint64Array: 8, Float16Array: 2
+}
+
+/** True when the bytes read as text (UTF-8, no control characters but whitespace and escapes), so a terminal can show them. */
+function looksLikeText (bytes: Uint8Array): boolean {
+  try {
+    // `stream` lets a multi-byte character cut at the end of the sample pass.
+    new TextDecoder('utf-8', { fatal: true }).decode(bytes, { stream: true })
+  } catch {
+    return false
+  }
+  for (const b of bytes) if (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d && b !== 0x0c && b !== 0x1b) return false
+  return !bytes.includes(0x7f)
+}
+
+/** The first values of a typed array's bytes, as text. */
+function firstValues (type: string, bytes: Uint8Array, n = 8): string {
+  const ctor = (globalThis as unknown as Record<string, (new (b: ArrayBuffer, o: number, l: number) => ArrayLike<number | bigint>) | undefined>)[type]
+  const width = ELEMENT_SIZE[type]
+  if (ctor === undefined || width === undefined) return ''
+  const count = Math.min(n, Math.floor(bytes.byteLength / width))
+  const copy = bytes.slice(0, count * width)
+  const xs = new ctor(copy.buffer, 0, count)
+  return Array.from({ length: count }, (_, i) => String(xs[i])).join(', ')
+}
+
+/** What a terminal gets instead of binary bytes: the type, the size, the first values or bytes. */
+async function summary (ctx: Context, cid: string, info: { enc: string, type?: string, size: number }, first: Uint8Array): Promise<void> {
+  if (info.enc === 'typed' && info.type !== undefined) {
+    const width = ELEMENT_SIZE[info.type] ?? 1
+    await ctx.write(`${info.type}, ${Math.floor(info.size / width)} elements (${size(info.size)}), artifact ${cid}\n`)
+    await ctx.write(`first values: ${firstValues(info.type, first)}${info.size > 8 * width ? ', …' : ''}\n`)
+  } else {
+    await ctx.write(`binary data, ${size(info.size)} (${info.enc}), artifact ${cid}\n`)
+    const head = [...first.subarray(0, 32)].map((b) => b.toString(16).padStart(2, '0')).join(' ')
+    await ctx.write(`first bytes: ${head}${info.size > 32 ? ' …' : ''}\n`)
+  }
+  ctx.note('binary data is not printed to a terminal: use --raw, or redirect it (dds cat … > file)')
+}
 
 export const command: Command = {
   usage: 'dds cat PATH|PATH@SEQ|CID [--raw] [--json]',
@@ -12,6 +57,8 @@ Uint8Array, ArrayBuffer, typed arrays) are printed as their bytes, streamed,
 so that \`dds cat /data/raw > raw.csv\` gives the file back; every other value
 is printed as JSON (Map as an object, Set and typed arrays inside values as
 lists, Date as an ISO string, BigInt as an exact integer, undefined as null).
+On a terminal, binary data (a typed array, bytes that are not text) is
+summarised instead (type, size, first values) unless --raw.
 --raw prints the stored payload bytes instead (for general values: their
 CBOR encoding); --json prints any value, strings and bytes included, as JSON.`,
   options: { raw: { type: 'boolean' } },
@@ -25,13 +72,26 @@ $ dds cat /stats/summary
 }`,
   positionals: [1, 1],
   async run (ctx) {
-    const target = parseTarget(ctx.args[0] as string)
+    const target: Target = ctx.target(ctx.args[0] as string)
     const store = await ctx.store()
-    const cid = await artifactOf(store, target)
+    const cid = await artifactOf(store, target, ctx.source)
     const info = await store.artifactInfo(cid)
-    const asBytes = ctx.flag('raw') || (!ctx.json && info.enc !== 'cbor-x/1')
-    if (asBytes) {
-      for await (const chunk of store.artifactBytes(cid)) await ctx.write(chunk)
+    const raw = ctx.flag('raw')
+    if (raw || (!ctx.json && info.enc !== 'cbor-x/1')) {
+      const chunks = store.artifactBytes(cid)[Symbol.asyncIterator]()
+      let next = await chunks.next()
+      if (!raw && ctx.stdout.isTTY === true && BYTES.has(info.enc)) {
+        const first = next.done === true ? new Uint8Array(0) : next.value
+        if (info.enc === 'typed' || !looksLikeText(first.subarray(0, 64 * 1024))) {
+          await chunks.return?.()
+          await summary(ctx, cid.toString(), info, first)
+          return
+        }
+      }
+      while (next.done !== true) {
+        await ctx.write(next.value)
+        next = await chunks.next()
+      }
       return
     }
     const value = await store.readArtifact(cid)

@@ -1,5 +1,5 @@
 /** `dds export PATH... -o FILE`: write a bundle. */
-import { exportBundle } from '../../../store/bundle.js'
+import { exportBundle } from '../../../store/index.js'
 import { UsageError, type Command } from '../context.js'
 import { size } from '../format.js'
 import { progressBar } from '../progress.js'

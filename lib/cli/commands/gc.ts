@@ -1,5 +1,5 @@
 /** `dds gc`: delete what nothing reaches. */
-import { gc } from '../../../store/gc.js'
+import { gc } from '../../../store/index.js'
 import type { Command } from '../context.js'
 import { size } from '../format.js'
 

@@ -1,8 +1,8 @@
 /** `dds graph [PATH...]`: the lineage graph. */
 import { writeFile } from 'node:fs/promises'
 import { lineage, toDot, toMermaid, toSvg } from '../../graph.js'
+import { lineageJson } from '../../inspect.js'
 import { UsageError, type Command } from '../context.js'
-import { iso } from '../format.js'
 
 export const command: Command = {
   usage: 'dds graph [PATH...] [--format dot|mermaid|svg] [-o FILE]',
@@ -13,7 +13,8 @@ nested keeps they called (dashed edges), in the direction data flows. Each
 node shows the path, the function with its source, and when it last ran;
 earlier values still in use downstream are grey and dashed.
 --format dot (default) or mermaid prints text; svg renders a picture with
-Graphviz. --json prints the graph itself (nodes and edges).`,
+Graphviz (the optional package @hpcc-js/wasm-graphviz: DDS_DEPENDENCY_MISSING
+when it is not installed). --json prints the graph itself (nodes and edges).`,
   options: { format: { type: 'string', short: 'f' }, output: { type: 'string', short: 'o' } },
   optionHelp: [['-f, --format FMT', 'dot (default), mermaid or svg'], ['-o, --output FILE', 'write to FILE instead of stdout']],
   example: `
@@ -32,10 +33,7 @@ digraph lineage {
     const graph = await lineage(store, ctx.args)
     let text: string
     if (ctx.json) {
-      text = JSON.stringify({
-        nodes: graph.nodes.map((n) => ({ id: n.id, evaluation: n.evaluation?.toString() ?? null, path: n.path, function: n.fn === null ? null : { name: n.fn.name, file: n.fn.file ?? null, line: n.fn.line ?? null }, started: n.started === null ? null : iso(n.started), duration: n.duration, current: n.current, missing: n.missing })),
-        edges: graph.edges
-      }, null, 2) + '\n'
+      text = JSON.stringify(lineageJson(graph), null, 2) + '\n'
     } else if (format === 'svg') {
       text = await toSvg(graph)
     } else {

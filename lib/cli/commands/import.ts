@@ -1,5 +1,5 @@
 /** `dds import FILE`: verify a bundle and add its paths to the store. */
-import { importBundle } from '../../../store/bundle.js'
+import { importBundle } from '../../../store/index.js'
 import type { Command } from '../context.js'
 import { size } from '../format.js'
 import { progressBar } from '../progress.js'

@@ -1,9 +1,9 @@
 /** `dds log PATH`: the history of a path. */
-import { validatePath } from '../../../store/paths.js'
-import { DdsError, ErrorCodes, isDdsError } from '../../../store/errors.js'
-import type { EvaluationRecord } from '../../../store/records.js'
+import { historyRows, type HistoryRow } from '../../inspect.js'
+import { took } from '../../graph.js'
 import type { Command } from '../context.js'
-import { fnJson, fnName, iso, ms } from '../format.js'
+import { fnName } from '../format.js'
+import { ago, shortCid, statusText, table } from '../table.js'
 
 export const command: Command = {
   usage: 'dds log PATH [-n N]',
@@ -12,7 +12,8 @@ The history of PATH, newest first, one entry per line: sequence number,
 time, status (computed: the function ran; hit: the value came from the
 store; deleted), evaluation, output, function, and how long the function
 took when it ran (milliseconds). --json also tells which entries came with
-an imported bundle.
+an imported bundle. On a terminal: aligned columns with a header, times
+relative to now, "reused" for a hit, short CIDs.
 Sequence numbers name entries elsewhere: dds show PATH@SEQ, dds why PATH OLD NEW.`,
   options: { n: { type: 'string', short: 'n' } },
   optionHelp: [['-n N', 'only the newest N entries']],
@@ -23,40 +24,27 @@ $ dds log /data/clean
 1	2026-11-27T05:16:02.113Z	computed	bafyreia7…	bafyreid3…	clean	39.2`,
   positionals: [1, 1],
   async run (ctx) {
-    const path = validatePath(ctx.args[0])
+    const path = ctx.args[0] as string
     const limit = ctx.integer('n', 1)
     const store = await ctx.store()
-    const rows: Array<Record<string, unknown>> = []
-    let n = 0
-    for await (const e of store.history(path, limit === undefined ? {} : { limit })) {
-      n++
-      let record: EvaluationRecord | undefined
-      if (e.evaluation !== null) {
-        try {
-          record = await store.getEvaluation(e.evaluation)
-        } catch (err) {
-          if (!isDdsError(err)) throw err
-          ctx.note(`${path}@${e.seq}: ${err.code}: ${err.message}`)
-        }
-      }
-      const status = e.evaluation === null ? 'deleted' : e.hit === true ? 'hit' : 'computed'
-      if (ctx.json) {
-        rows.push({
-          seq: e.seq,
-          time: iso(e.time),
-          status,
-          imported: e.imported === true,
-          evaluation: e.evaluation?.toString() ?? null,
-          output: e.output?.toString() ?? null,
-          function: record === undefined ? null : fnJson(record.fn),
-          started: record === undefined ? null : iso(record.started),
-          duration: record === undefined ? null : ms(record.duration)
-        })
-      } else {
-        await ctx.line([e.seq, iso(e.time), status, e.evaluation?.toString(), e.output?.toString(), record === undefined ? undefined : fnName(record.fn), record === undefined ? undefined : ms(record.duration)])
-      }
+    const tty = ctx.stdout.isTTY === true && !ctx.json
+    const rows: HistoryRow[] = []
+    const source = historyRows(store, path, {
+      ...ctx.source,
+      ...(limit === undefined ? {} : { limit }),
+      onProblem: (where, err) => { ctx.note(`${where}: ${err.code}: ${err.message}`) }
+    })
+    for await (const e of source) {
+      if (ctx.json || tty) rows.push(e)
+      else await ctx.line([e.seq, e.time, e.status, e.evaluation, e.output, e.function === null ? undefined : fnName(e.function), e.duration])
     }
-    if (n === 0) throw new DdsError(ErrorCodes.PATH_NOT_FOUND, `path ${path} has no history`, { data: { path } })
     if (ctx.json) await ctx.writeJson(rows)
+    else if (tty) {
+      const now = Date.now()
+      await ctx.write(table(
+        [{ header: 'SEQ', right: true }, { header: 'WHEN' }, { header: 'STATUS' }, { header: 'FUNCTION' }, { header: 'TOOK', right: true }, { header: 'EVALUATION' }, { header: 'OUTPUT' }],
+        rows.map((e) => [String(e.seq), ago(Date.parse(e.time), now), statusText(e.status, e.imported), e.function === null ? '-' : fnName(e.function), took(e.duration) || '-', shortCid(e.evaluation), shortCid(e.output)])
+      ))
+    }
   }
 }

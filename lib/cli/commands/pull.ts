@@ -1,5 +1,5 @@
 /** `dds pull PATH...`: bring paths and everything they reach from the remote. */
-import { pullPaths } from '../../../store/remote/index.js'
+import { pullPaths } from '../../../store/index.js'
 import type { Command } from '../context.js'
 import { remoteUrl, remoteUrlHelp, remoteUrlOption, reportMoved } from './remote.js'
 

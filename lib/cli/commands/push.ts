@@ -1,5 +1,5 @@
 /** `dds push PATH...`: send paths and everything they reach to the remote. */
-import { pushPaths } from '../../../store/remote/index.js'
+import { pushPaths } from '../../../store/index.js'
 import type { Command } from '../context.js'
 import { remoteUrl, remoteUrlHelp, remoteUrlOption, reportMoved } from './remote.js'
 

@@ -1,19 +1,17 @@
 /**
  * The team's remote store on the command line: which remote (`--remote-url`,
  * else `$DDS_REMOTE`), and `ls`/`log` with `--remote`, which list the
- * remote's paths and logs instead of the local store's. A remote listing
- * needs no local store: blocks it reads (artifact roots, evaluation records)
- * are fetched, checked and kept in memory.
+ * remote's paths and logs instead of the local store's (the store's remote
+ * reads). A remote listing needs no local store: blocks it reads (artifact
+ * roots, evaluation records) are fetched, checked and kept in memory.
  */
 import type { ParseArgsConfig } from 'node:util'
-import { openStore, type Store } from '../../../store/store.js'
-import { Context, UsageError, type Command } from '../context.js'
+import { UsageError, type Command, type Context } from '../context.js'
 
 /** The options every remote-aware command adds. */
 export const remoteUrlOption: NonNullable<ParseArgsConfig['options']> = { 'remote-url': { type: 'string' } }
 export const remoteUrlHelp: Array<[string, string]> = [['--remote-url URL', 'the remote, s3://bucket/prefix (default: $DDS_REMOTE; endpoint and credentials from the AWS_ variables)']]
 
-/** The remote a command works with; a usage error when none is named. */
 /** Print one line per named path: moved (with its new sequence number) or unchanged. */
 export async function reportMoved (ctx: Context, moved: Array<{ path: string, seq: number }>, verb: 'pushed' | 'pulled'): Promise<void> {
   const seqs = new Map(moved.map((m) => [m.path, m.seq]))
@@ -22,33 +20,11 @@ export async function reportMoved (ctx: Context, moved: Array<{ path: string, se
   else for (const r of rows) await ctx.line([r.path, r.status, r.seq])
 }
 
+/** The remote a command works with; a usage error when none is named. */
 export function remoteUrl (ctx: Context): string {
   const url = ctx.string('remote-url') ?? process.env.DDS_REMOTE
   if (url === undefined || url === '') throw new UsageError('no remote: set DDS_REMOTE=s3://bucket/prefix or pass --remote-url')
   return url
-}
-
-/** A context whose store is an in-memory cache in front of the remote, with the remote's paths and logs. */
-class RemoteContext extends Context {
-  readonly #view: Store
-
-  constructor (ctx: Context, view: Store) {
-    super(ctx.command, ctx.args, ctx.values)
-    this.#view = view
-  }
-
-  override async store (): Promise<Store> {
-    return this.#view
-  }
-
-  override async close (): Promise<void> {
-    await this.#view.close()
-  }
-}
-
-async function remoteView (ctx: Context): Promise<Store> {
-  // The listing commands read paths and histories from the store they get: here, the remote's.
-  return await openStore({ backend: 'memory', remote: remoteUrl(ctx), listing: 'remote' })
 }
 
 /** A listing command that, with `--remote`, lists the remote instead of the local store. */
@@ -60,13 +36,8 @@ function withRemote (inner: Command, what: string): Command {
     options: { ...inner.options, remote: { type: 'boolean' }, ...remoteUrlOption },
     optionHelp: [...(inner.optionHelp ?? []), ['--remote', `${what} of the remote`], ...remoteUrlHelp],
     async run (ctx) {
-      if (!ctx.flag('remote')) return await inner.run(ctx)
-      const remote = new RemoteContext(ctx, await remoteView(ctx))
-      try {
-        return await inner.run(remote)
-      } finally {
-        await remote.close()
-      }
+      if (ctx.flag('remote')) await ctx.useRemote(remoteUrl(ctx))
+      return await inner.run(ctx)
     }
   }
 }

@@ -1,5 +1,5 @@
 /** `dds rm PATH...`: delete paths. */
-import { validatePath } from '../../../store/paths.js'
+import { validatePath } from '../../../store/index.js'
 import type { Command } from '../context.js'
 
 export const command: Command = {

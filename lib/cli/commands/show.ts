@@ -1,16 +1,28 @@
 /** `dds show PATH|CID`: one evaluation, in full. */
-import type { CID } from 'multiformats/cid'
-import { isDdsError } from '../../../store/errors.js'
-import type { Store } from '../../../store/store.js'
-import { evaluationOf, inputValue, parseTarget, type Command } from '../context.js'
-import { fnJson, fnName, fnSource, hex, iso, ms, plain, showCanonical } from '../format.js'
+import { describeEvaluation, type EvaluationView } from '../../inspect.js'
+import type { Command, Context } from '../context.js'
+import { fnName, fnSource } from '../format.js'
 
-
-/** The paths whose current value is each artifact (to name kept values passed as arguments). */
-async function holders (store: Store): Promise<Map<string, string>> {
-  const out = new Map<string, string>()
-  for await (const e of store.paths()) if (e.output !== null) out.set(e.output.toString(), e.path)
-  return out
+/** One fact per line, its kind first (shared with \`dds why\` on a first run). */
+export async function showLines (ctx: Context, e: EvaluationView): Promise<void> {
+  await ctx.line(['evaluation', e.evaluation])
+  await ctx.line(['path', e.path])
+  await ctx.line(['function', fnName(e.function), fnSource(e.function)])
+  await ctx.line(['started', e.started])
+  await ctx.line(['duration', e.duration])
+  await ctx.line(['signature', e.signature])
+  await ctx.line(['code', e.code.cid])
+  await ctx.line(['algorithm', e.code.algorithm])
+  await ctx.line(['entry', e.code.entry])
+  if (e.code.pinned !== null) await ctx.line(['pinned', e.code.pinned])
+  for (const [k, v] of Object.entries(e.code.declarations)) await ctx.line(['declaration', k, v])
+  for (const [k, v] of Object.entries(e.code.values)) await ctx.line(['value', k, v])
+  for (const [k, v] of Object.entries(e.code.packages)) await ctx.line(['package', k, v])
+  for (const u of e.code.unavailable) await ctx.line(['unavailable', u])
+  for (const x of e.inputs) await ctx.line(['input', x.index, x.cid, x.display])
+  for (const l of e.loads) await ctx.line(['load', l.path, l.evaluation, l.output])
+  for (const c of e.calls) await ctx.line(['call', c.evaluation, c.path, c.function === null ? undefined : fnName(c.function)])
+  await ctx.line(['output', e.output.cid, e.output.type === null ? e.output.enc : `${e.output.enc}:${e.output.type}`, e.output.size])
 }
 
 export const command: Command = {
@@ -41,73 +53,10 @@ load	/data/raw	bafyreiak…	bafkreib2…
 output	bafyreig2…	cbor-x/1	61`,
   positionals: [1, 1],
   async run (ctx) {
-    const target = parseTarget(ctx.args[0] as string)
+    const target = ctx.target(ctx.args[0] as string)
     const store = await ctx.store()
-    const { evaluation, record } = await evaluationOf(store, target)
-    const manifest = await store.getManifest(record.code)
-    const info = await store.artifactInfo(record.output)
-    const inputs: Array<{ index: number, cid: CID, value: unknown, display: string | undefined }> = []
-    let held: Map<string, string> | undefined
-    for (const [i, cid] of record.inputs.entries()) {
-      const stored = await inputValue(store, cid)
-      let display: string | undefined
-      if (stored !== undefined && 'artifact' in stored) {
-        held ??= await holders(store)
-        const path = held.get(cid.toString())
-        display = `kept value${path === undefined ? '' : ` of ${path}`}`
-      } else if (stored !== undefined) {
-        display = showCanonical(stored.value)
-      }
-      inputs.push({ index: i, cid, value: stored !== undefined && 'value' in stored ? plain(stored.value) : null, display })
-    }
-    const calls = []
-    for (const c of record.calls) {
-      const child = await store.getEvaluation(c).catch((err: unknown) => { if (isDdsError(err)) return undefined; throw err })
-      calls.push({ evaluation: c, path: child?.path ?? null, fn: child?.fn })
-    }
-    if (ctx.json) {
-      await ctx.writeJson({
-        evaluation: evaluation.toString(),
-        kind: record.kind,
-        path: record.path,
-        function: fnJson(record.fn),
-        started: iso(record.started),
-        duration: ms(record.duration),
-        signature: hex(record.signature),
-        code: {
-          cid: record.code.toString(),
-          algorithm: manifest.algorithm,
-          entry: manifest.entry,
-          pinned: manifest.pinned ?? null,
-          declarations: Object.fromEntries(Object.entries(manifest.declarations).map(([k, v]) => [k, hex(v)])),
-          values: Object.fromEntries(Object.entries(manifest.values).map(([k, v]) => [k, hex(v)])),
-          packages: manifest.packages,
-          unavailable: manifest.unavailable
-        },
-        inputs: inputs.map((x) => ({ index: x.index, cid: x.cid.toString(), value: x.value, display: x.display ?? null })),
-        loads: record.loads.map((l) => ({ path: l.path, evaluation: l.evaluation?.toString() ?? null, output: l.output.toString() })),
-        calls: calls.map((c) => ({ evaluation: c.evaluation.toString(), path: c.path, function: c.fn === undefined ? null : fnJson(c.fn) })),
-        output: { cid: record.output.toString(), enc: info.enc, type: info.type ?? null, size: info.size, chunks: info.chunks }
-      })
-      return
-    }
-    await ctx.line(['evaluation', evaluation.toString()])
-    await ctx.line(['path', record.path])
-    await ctx.line(['function', fnName(record.fn), fnSource(record.fn)])
-    await ctx.line(['started', iso(record.started)])
-    await ctx.line(['duration', ms(record.duration)])
-    await ctx.line(['signature', hex(record.signature)])
-    await ctx.line(['code', record.code.toString()])
-    await ctx.line(['algorithm', manifest.algorithm])
-    await ctx.line(['entry', manifest.entry])
-    if (manifest.pinned !== undefined) await ctx.line(['pinned', manifest.pinned])
-    for (const [k, v] of Object.entries(manifest.declarations).sort(([a], [b]) => (a < b ? -1 : 1))) await ctx.line(['declaration', k, hex(v)])
-    for (const [k, v] of Object.entries(manifest.values).sort(([a], [b]) => (a < b ? -1 : 1))) await ctx.line(['value', k, hex(v)])
-    for (const [k, v] of Object.entries(manifest.packages).sort(([a], [b]) => (a < b ? -1 : 1))) await ctx.line(['package', k, v])
-    for (const u of manifest.unavailable) await ctx.line(['unavailable', u])
-    for (const x of inputs) await ctx.line(['input', x.index, x.cid.toString(), x.display])
-    for (const l of record.loads) await ctx.line(['load', l.path, l.evaluation?.toString(), l.output.toString()])
-    for (const c of calls) await ctx.line(['call', c.evaluation.toString(), c.path, c.fn === undefined ? undefined : fnName(c.fn)])
-    await ctx.line(['output', record.output.toString(), info.type === undefined ? info.enc : `${info.enc}:${info.type}`, info.size])
+    const e = await describeEvaluation(store, target, ctx.source)
+    if (ctx.json) await ctx.writeJson(e)
+    else await showLines(ctx, e)
   }
 }

@@ -1,5 +1,5 @@
 /** `dds verify`: check the whole store. */
-import { verifyStore } from '../../../store/verify.js'
+import { verifyStore } from '../../../store/index.js'
 import type { Command } from '../context.js'
 import { size } from '../format.js'
 import { progressBar } from '../progress.js'

@@ -1,52 +1,50 @@
 /** `dds why PATH [OLD [NEW]]`: what changed between two evaluations of a path. */
-import type { CID } from 'multiformats/cid'
-import { parseCID } from '../../../store/hash.js'
-import { validatePath } from '../../../store/paths.js'
-import type { Store } from '../../../store/store.js'
-import { why, type Change, type EvaluationRef, type Side } from '../../why.js'
-import { inputValue, type Command } from '../context.js'
-import { iso, showCanonical } from '../format.js'
+import type { Store } from '../../../store/index.js'
+import { explain, inputDisplay, parseTarget, type ChangeView, type EvaluationView, type FirstRunView, type WhyView, type WhyRef } from '../../inspect.js'
+import { UsageError, type Command, type Context } from '../context.js'
+import { fnName, fnSource } from '../format.js'
 
-function ref (arg: string | undefined): EvaluationRef | undefined {
+function ref (arg: string | undefined): WhyRef | undefined {
   if (arg === undefined) return undefined
-  return /^\d+$/.test(arg) ? Number(arg) : parseCID(arg)
+  if (/^\d+$/.test(arg)) return Number(arg)
+  // A CID, checked now so that a bad one is DDS_CID_INVALID before the store is opened.
+  const t = parseTarget(arg)
+  if (t.kind !== 'cid') throw new UsageError(`${JSON.stringify(arg)}: name an evaluation by sequence number or CID`)
+  return t.cid
 }
 
-async function display (store: Store, cid: CID | undefined): Promise<string | undefined> {
+async function display (store: Store, cid: string | undefined): Promise<string | undefined> {
   // A kept value passed as an argument is named by its artifact CID.
-  const stored = cid === undefined ? undefined : await inputValue(store, cid)
-  return stored !== undefined && 'value' in stored ? showCanonical(stored.value, 80) : undefined
+  if (cid === undefined) return undefined
+  const t = parseTarget(cid)
+  return t.kind === 'cid' ? await inputDisplay(store, t.cid, 80) : undefined
 }
 
-function sideJson (s: Side): Record<string, unknown> {
-  return { seq: s.seq ?? null, time: s.time === undefined ? null : iso(s.time), evaluation: s.evaluation.toString(), started: iso(s.record.started) }
-}
+const str = (v: unknown): string | undefined => (v === undefined || v === null ? undefined : String(v))
+const loadOutput = (v: unknown): string | undefined => (v !== null && typeof v === 'object' ? str((v as { output?: unknown }).output) : undefined)
 
 /** A change as the fields of one output line, after its kind and delta. */
-async function fields (store: Store, c: Change): Promise<Array<string | number | undefined>> {
+async function fields (store: Store, c: ChangeView): Promise<Array<string | number | undefined>> {
   switch (c.kind) {
-    case 'declaration': case 'value': case 'unavailable': return [c.name]
-    case 'package': return [c.name, c.old, c.new]
-    case 'pinned': return [c.old, c.new]
-    case 'algorithm': return [c.old, c.new]
-    case 'argument': return [c.index, await display(store, c.old) ?? c.old?.toString(), await display(store, c.new) ?? c.new?.toString()]
-    case 'load': return [c.path, c.old?.output.toString(), c.new?.output.toString()]
-    case 'call': return [c.path, c.old?.toString(), c.new?.toString()]
-    case 'function': return [c.field, c.old, c.new]
+    case 'declaration': case 'value': case 'unavailable': return [str(c.name)]
+    case 'package': return [str(c.name), str(c.old), str(c.new)]
+    case 'pinned': case 'algorithm': return [str(c.old), str(c.new)]
+    case 'argument': return [c.index as number, await display(store, str(c.old)) ?? str(c.old), await display(store, str(c.new)) ?? str(c.new)]
+    case 'load': return [str(c.path), loadOutput(c.old), loadOutput(c.new)]
+    case 'call': return [str(c.path), str(c.old), str(c.new)]
+    case 'function': return [str(c.field), str(c.old), str(c.new)]
+    default: return []
   }
 }
 
-function changeJson (c: Change): Record<string, unknown> {
-  const out: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(c)) {
-    if (v !== null && typeof v === 'object' && 'output' in v) {
-      const l = v as { path: string, evaluation: CID | null, output: CID }
-      out[k] = { path: l.path, evaluation: l.evaluation?.toString() ?? null, output: l.output.toString() }
-    } else {
-      out[k] = v !== null && typeof v === 'object' ? String(v) : v
-    }
-  }
-  return out
+/** What a first run ran with: its function, code and inputs, one fact per line as dds show prints them. */
+async function ranWith (ctx: Context, e: EvaluationView): Promise<void> {
+  await ctx.line(['function', fnName(e.function), fnSource(e.function)])
+  for (const [k, v] of Object.entries(e.code.declarations)) await ctx.line(['declaration', k, v])
+  for (const [k, v] of Object.entries(e.code.values)) await ctx.line(['value', k, v])
+  for (const [k, v] of Object.entries(e.code.packages)) await ctx.line(['package', k, v])
+  for (const x of e.inputs) await ctx.line(['input', x.index, x.cid, x.display])
+  for (const l of e.loads) await ctx.line(['load', l.path, l.evaluation, l.output])
 }
 
 export const command: Command = {
@@ -67,7 +65,10 @@ One line per difference: kind, change (changed, added, removed), then
   function     FIELD OLD NEW      the function was renamed or moved
   pinned / algorithm / unavailable
 or "nothing  identical signature" when nothing differs. The first two lines
-name the evaluations compared: old and new, sequence number, evaluation CID.`,
+name the evaluations compared: old and new, sequence number, evaluation CID.
+A path with a single evaluation was computed for the first time: after the
+"new" line, "first  computed for the first time", then what it ran with
+(function, declarations, values, packages, inputs, loads, as dds show).`,
   example: `
 $ dds why /data/clean
 old	2	bafyreia7…	2026-11-27T05:18:40.077Z
@@ -76,17 +77,23 @@ declaration	changed	src/clean.ts#normalize
 load	changed	/data/raw	bafyreib2…	bafyreic9…`,
   positionals: [1, 3],
   async run (ctx) {
-    const path = validatePath(ctx.args[0])
+    const path = ctx.args[0] as string
     const old = ref(ctx.args[1])
     const neu = ref(ctx.args[2])
     const store = await ctx.store()
-    const w = await why(store, path, { ...(old === undefined ? {} : { old }), ...(neu === undefined ? {} : { new: neu }) })
+    const w: WhyView | FirstRunView = await explain(store, path, { ...(old === undefined ? {} : { old }), ...(neu === undefined ? {} : { new: neu }) })
     if (ctx.json) {
-      await ctx.writeJson({ path, old: sideJson(w.old), new: sideJson(w.new), sameSignature: w.sameSignature, identical: w.identical, changes: w.changes.map(changeJson) })
+      await ctx.writeJson(w)
       return
     }
-    await ctx.line(['old', w.old.seq, w.old.evaluation.toString(), w.old.time === undefined ? undefined : iso(w.old.time)])
-    await ctx.line(['new', w.new.seq, w.new.evaluation.toString(), w.new.time === undefined ? undefined : iso(w.new.time)])
+    if ('first' in w) {
+      await ctx.line(['new', w.new.seq, w.new.evaluation, w.new.time])
+      await ctx.line(['first', 'computed for the first time'])
+      await ranWith(ctx, w.ran)
+      return
+    }
+    await ctx.line(['old', w.old.seq, w.old.evaluation, w.old.time])
+    await ctx.line(['new', w.new.seq, w.new.evaluation, w.new.time])
     if (w.identical) {
       await ctx.line(['nothing', 'identical signature'])
       return

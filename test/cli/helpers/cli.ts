@@ -4,7 +4,8 @@
  * nested keeps and loads, run in fresh processes.
  */
 import { spawn } from 'node:child_process'
-import { mkdirSync, symlinkSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createProject, repoRoot, type TempProject } from '../../helpers/project.js'
 
@@ -26,21 +27,58 @@ function env (extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...e, ...extra }
 }
 
-/** Run `dds ...args` (with `--store` added when given) and collect its output. */
-export function dds (args: string[], options: { store?: string, cwd?: string, env?: Record<string, string> } = {}): Promise<Result> {
-  const argv = [MAIN, ...args, ...(options.store === undefined ? [] : ['--store', options.store])]
+/** How `dds` is run: its store (`--store` added when given), working directory, environment, node's own flags. */
+export interface RunOptions {
+  store?: string
+  cwd?: string
+  env?: Record<string, string>
+  node?: string[]
+}
+
+function argvOf (args: string[], options: RunOptions): string[] {
+  return [...(options.node ?? []), MAIN, ...args, ...(options.store === undefined ? [] : ['--store', options.store])]
+}
+
+/** Spawn and collect stdout and stderr (bytes), and the exit code. */
+function collect (file: string, argv: string[], options: RunOptions, extraEnv: Record<string, string> = {}): Promise<{ code: number | null, out: Buffer, err: Buffer }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, argv, { cwd: options.cwd ?? repoRoot, env: env(options.env), stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(file, argv, { cwd: options.cwd ?? repoRoot, env: env({ ...extraEnv, ...options.env }), stdio: ['ignore', 'pipe', 'pipe'] })
     const out: Buffer[] = []
     const err: Buffer[] = []
     child.stdout.on('data', (d: Buffer) => out.push(d))
     child.stderr.on('data', (d: Buffer) => err.push(d))
     child.on('error', reject)
-    child.on('close', (code) => {
-      const bytes = Buffer.concat(out)
-      resolve({ code, stdout: bytes.toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), bytes })
-    })
+    child.on('close', (code) => { resolve({ code, out: Buffer.concat(out), err: Buffer.concat(err) }) })
   })
+}
+
+/** Run `dds ...args` and collect its output. */
+export async function dds (args: string[], options: RunOptions = {}): Promise<Result> {
+  const { code, out, err } = await collect(process.execPath, argvOf(args, options), options)
+  return { code, stdout: out.toString('utf8'), stderr: err.toString('utf8'), bytes: out }
+}
+
+function shellQuote (s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`
+}
+
+let ttyCount = 0
+
+/**
+ * Run `dds ...args` with stdout on a pseudo-terminal (util-linux `script`),
+ * as a person at a terminal sees it; stderr is collected apart. Line ends
+ * come back as `\n` (the terminal's `\r\n` undone).
+ */
+export async function ddsTty (args: string[], options: RunOptions = {}): Promise<Result> {
+  const errFile = join(tmpdir(), `dds-tty-${process.pid}-${ttyCount++}.err`)
+  const command = `${[process.execPath, ...argvOf(args, options)].map(shellQuote).join(' ')} 2>${shellQuote(errFile)}`
+  const { code, out } = await collect('script', ['-q', '-e', '-c', command, '/dev/null'], options, { TERM: 'dumb' })
+  let stderr = ''
+  try {
+    stderr = readFileSync(errFile, 'utf8')
+    rmSync(errFile)
+  } catch {}
+  return { code, stdout: out.toString('utf8').replace(/\r\n/g, '\n'), stderr, bytes: out }
 }
 
 /** Lines of TSV output, split in fields. */

@@ -1,0 +1,183 @@
+/**
+ * The vocabulary of the inspect queries: what a viewer (the `dds` command,
+ * a web view) gets back. Every shape is plain JSON-ready data: CIDs as
+ * strings, times as ISO 8601 strings, durations as milliseconds, no class
+ * instances, so that a result can be sent as it is.
+ */
+
+/** A function as stored in an evaluation record. */
+export interface FunctionView {
+  /** `''` for an anonymous function. */
+  name: string
+  file: string | null
+  line: number | null
+  column: number | null
+}
+
+/** What a target string (`PATH`, `PATH@SEQ` or a CID) names. */
+export interface TargetView {
+  /** `evaluation` for a path, a history entry or an evaluation CID; `artifact` for an artifact CID. */
+  kind: 'evaluation' | 'artifact'
+  /** The evaluation, or null for an artifact CID (an artifact does not know who made it). */
+  evaluation: string | null
+  /** The artifact: the evaluation's output, or the CID itself. */
+  output: string
+  /** The path of the history entry, or the path the evaluation was kept at. */
+  path: string | null
+  /** The history sequence number, when the target was a path. */
+  seq: number | null
+}
+
+/** One path of a store: its current (or last) history entry. */
+export interface PathRow {
+  path: string
+  seq: number
+  evaluation: string | null
+  output: string | null
+  /** Output size in bytes; null when deleted or when the artifact is unreadable (see the page's problems). */
+  size: number | null
+  time: string
+  deleted: boolean
+  hit: boolean
+  imported: boolean
+}
+
+/** `computed`: the function ran; `hit`: the value came from the store; `deleted`: a deletion entry. */
+export type EntryStatus = 'computed' | 'hit' | 'deleted'
+
+/** One history entry of a path. */
+export interface HistoryRow {
+  seq: number
+  time: string
+  status: EntryStatus
+  imported: boolean
+  evaluation: string | null
+  output: string | null
+  /** Null for a deletion, or when the evaluation record is unreadable (see the page's problems). */
+  function: FunctionView | null
+  started: string | null
+  /** Milliseconds the function took when it ran, 0.1 ms precision. */
+  duration: number | null
+}
+
+/** Something that could not be read while answering: the answer is still given, without it. */
+export interface ProblemView {
+  /** `PATH` or `PATH@SEQ`. */
+  where: string
+  code: string
+  message: string
+}
+
+/** One page of a long list; `next` is the cursor of the following page, null on the last one. */
+export interface Page<T> {
+  items: T[]
+  next: string | null
+  problems: ProblemView[]
+}
+
+/** Which page: after a cursor (from `next`), or after skipping `offset` items; at most `limit` items. */
+export interface PageOptions {
+  limit?: number
+  offset?: number
+  cursor?: string
+}
+
+/** An argument of an evaluation, by position. */
+export interface InputView {
+  index: number
+  /** The argument's identity: the CID of its canonical form, or of the kept value passed. */
+  cid: string
+  /** The canonical form when the argument was small enough to be stored (as JSON), else null. */
+  value: unknown
+  /** A short readable rendering (`"celsius"`, `Map(2) {...}`, `kept value of /data/rows`), or null. */
+  display: string | null
+}
+
+/** An evaluation in full: what ran, with which code and inputs, what it read and returned. */
+export interface EvaluationView {
+  evaluation: string
+  kind: string
+  path: string | null
+  function: FunctionView
+  started: string
+  duration: number
+  /** The memo key, hex. */
+  signature: string
+  code: {
+    cid: string
+    algorithm: string
+    entry: string
+    pinned: string | null
+    /** Every declaration the function reaches (`file#name`) and its canonical hash, hex, sorted by name. */
+    declarations: Record<string, string>
+    values: Record<string, string>
+    packages: Record<string, string>
+    unavailable: string[]
+  }
+  inputs: InputView[]
+  loads: Array<{ path: string, evaluation: string | null, output: string }>
+  calls: Array<{ evaluation: string, path: string | null, function: FunctionView | null }>
+  output: { cid: string, enc: string, type: string | null, size: number, chunks: number }
+}
+
+/** One side of a why comparison. */
+export interface SideView {
+  seq: number | null
+  time: string | null
+  evaluation: string
+  started: string
+}
+
+/** One difference, as `why` names it, CIDs as strings. */
+export type ChangeView = Record<string, unknown> & { kind: string, change: string }
+
+/** Two evaluations of a path compared. */
+export interface WhyView {
+  path: string
+  old: SideView
+  new: SideView
+  sameSignature: boolean
+  identical: boolean
+  changes: ChangeView[]
+}
+
+/** A path with a single evaluation: computed for the first time, and what it ran with. */
+export interface FirstRunView {
+  path: string
+  first: true
+  new: SideView
+  ran: EvaluationView
+}
+
+/** An evaluation in the lineage graph. */
+export interface LineageNodeView {
+  id: string
+  evaluation: string | null
+  path: string | null
+  function: { name: string, file: string | null, line: number | null } | null
+  started: string | null
+  duration: number | null
+  current: boolean
+  missing: boolean
+}
+
+/** Data flowing between evaluations: an argument (`input`), a loaded path, a nested keep. */
+export interface LineageEdgeView {
+  from: string
+  to: string
+  kind: 'input' | 'load' | 'call'
+  path: string | null
+  index?: number
+}
+
+/** The lineage graph as data. */
+export interface LineageView {
+  nodes: LineageNodeView[]
+  edges: LineageEdgeView[]
+}
+
+/** Where the namespace is read: the store itself, or the remote it is a cache of. */
+export interface SourceOptions {
+  /** Paths and histories of the store's remote (the team's store) instead of the local ones. */
+  remote?: boolean
+}
