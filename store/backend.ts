@@ -81,6 +81,8 @@ export interface Backend {
   lease (request: LeaseRequest): Promise<LeaseResult>
   /** Large blobs beside the database, when the backend has a directory. */
   readonly files: BlobFiles | undefined
+  /** Why the store cannot be written (e.g. `'permission'`), or undefined when it can. */
+  readonly readOnly?: string
   /** Before a long computation: let another process take over the database if one is using it. */
   yieldIfShared?: () => Promise<void>
   close (): Promise<void>

@@ -5,6 +5,7 @@
 export { DdsError, ErrorCodes, isDdsError, type ErrorCode, type DdsErrorOptions } from './errors.js'
 export { openStore, Store, Pending, defaultLocation, FORMAT_VERSION, type StoreOptions, type ArtifactInfo, type PathUpdate, type CommitOptions, type CommitResult } from './store.js'
 export { openMemory, openLevelExclusive, LevelBackend, DirectoryBlobs, SPACES, NOT_SYNC, type Backend, type BatchOp, type BlobFiles, type Lock, type RangeOptions, type Space, type ClassicOptions } from './backend.js'
+export { findStore, STORE_DIR, type StoreFound, type StoreLocation } from './location.js'
 export { openShared, SharedBackend, socketPath, type SharedOptions } from './shared.js'
 export type { LeaseHolder, LeaseMode, LeaseRequest, LeaseResult } from './leases.js'
 export { cidOf, parseCID, verifyBlock, sha256, blake3, RAW_CODE, DAG_CBOR_CODE, CID, type HashName } from './hash.js'

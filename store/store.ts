@@ -9,7 +9,7 @@ import { CID } from 'multiformats/cid'
 import { DdsError, ErrorCodes } from './errors.js'
 import { type Backend, type BatchOp, openMemory, NOT_SYNC, type Lock, type Space } from './backend.js'
 import { openShared, type SharedOptions } from './shared.js'
-import { newHolder, type LeaseMode } from './leases.js'
+import { newHolder, type LeaseHolder, type LeaseMode } from './leases.js'
 import { Mutexes } from './mutex.js'
 import type { CommitOptions, CommitResult, PathUpdate } from './commit.js'
 import { cidOf, hashCode, verifyBlock, DAG_CBOR_CODE, RAW_CODE, SHA256_CODE, type HashName } from './hash.js'
@@ -23,6 +23,7 @@ import {
 } from './records.js'
 import { decodeValue, encodeValue, type Encoding, type TypedArrayName } from './values.js'
 import { validatePath } from './paths.js'
+import { findStore } from './location.js'
 import type { RemoteLink, RemoteSpec } from './remote/link.js'
 import type { Remote } from './remote/interface.js'
 
@@ -82,10 +83,9 @@ const DEFAULT_INLINE = 1024 * 1024
 const DEFAULT_CHUNK = 1024 * 1024
 const DEFAULT_FILE_THRESHOLD = 128 * 1024
 
-/** The default store directory: `$DDS_STORE`, else `.dds` in the working directory. */
+/** The default store directory: `$DDS_STORE`, else the nearest `.dds` up to the repository root, else a new one (see `findStore`). */
 export function defaultLocation (): string {
-  const env = process.env.DDS_STORE
-  return env !== undefined && env !== '' ? env : '.dds'
+  return findStore().location
 }
 
 /**
@@ -637,20 +637,24 @@ export class Store {
 
   /**
    * Take a named lock held across every process using this store (a lease
-   * in the database, released if the holding process dies). Waits for it.
+   * in the database, released if the holding process dies). Waits for it, calling `onWait` with the holders once if it has to.
    * With a remote, exclusive locks named `compute:…` are also leases in the
    * remote, so that an identical call on two machines runs once.
    */
-  async lock (name: string, mode: LeaseMode = 'exclusive'): Promise<Lock> {
+  async lock (name: string, mode: LeaseMode = 'exclusive', options: { onWait?: (holders: LeaseHolder[]) => void } = {}): Promise<Lock> {
     this.#check()
     // Waiters of this process queue here instead of polling the database.
     const local = mode === 'exclusive' ? await this.#locks.acquire(name) : () => {}
     const holder = newHolder(mode, LEASE_TTL)
     try {
       let delay = 1
+      let told = false
       while (true) {
         const r = await this.backend.lease({ op: 'acquire', name, holder })
         if (r.granted) break
+        // Said once, so that whoever waits can tell the user who it waits for.
+        if (!told) options.onWait?.(r.holders)
+        told = true
         await new Promise((resolve) => setTimeout(resolve, delay + Math.random() * delay))
         delay = Math.min(50, delay * 1.5)
       }
