@@ -123,11 +123,8 @@ t.test('DDS_LOG=1 in a real process: what ran, then what was reused, on stderr o
   t.equal(quiet.stderr, '', 'without DDS_LOG the library prints nothing')
 })
 
-t.test('on a pseudo-terminal the running step gets a progress line', async (t) => {
-  if (!existsSync('/usr/bin/script')) {
-    t.skip('util-linux script(1) is not installed: no pseudo-terminal to test with')
-    return
-  }
+const noPty = existsSync('/usr/bin/script') ? false : 'util-linux script(1) is not installed: no pseudo-terminal to test with'
+t.test('on a pseudo-terminal the running step gets a progress line', { skip: noPty }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'dds-pty-'))
   t.teardown(() => { rmSync(dir, { recursive: true, force: true }) })
   const script = join(dir, 'run.mjs')
