@@ -466,10 +466,10 @@ export class DdsInstance implements Dds {
   }
 }
 
-/** The waiting event for a lease held by `holders`: by this process (another call) or another one. */
+/** The waiting event for a lock held by `holders` (none: another call of this process). */
 function waiting (path: string, holders: LeaseHolder[]): DdsEvent {
   const h = holders[0]
-  if (h === undefined) return { type: 'waiting', path, by: 'process' }
+  if (h === undefined) return { type: 'waiting', path, by: 'call' }
   const mine = h.pid === process.pid && h.host === hostname()
   return mine ? { type: 'waiting', path, by: 'call' } : { type: 'waiting', path, by: 'process', holder: { pid: h.pid, host: h.host } }
 }

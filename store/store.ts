@@ -637,18 +637,19 @@ export class Store {
 
   /**
    * Take a named lock held across every process using this store (a lease
-   * in the database, released if the holding process dies). Waits for it, calling `onWait` with the holders once if it has to.
+   * in the database, released if the holding process dies). Waits for it, calling `onWait` once if it has to: with the
+   * holders, or none when the holder is another call of this process.
    * With a remote, exclusive locks named `compute:…` are also leases in the
    * remote, so that an identical call on two machines runs once.
    */
   async lock (name: string, mode: LeaseMode = 'exclusive', options: { onWait?: (holders: LeaseHolder[]) => void } = {}): Promise<Lock> {
     this.#check()
     // Waiters of this process queue here instead of polling the database.
-    const local = mode === 'exclusive' ? await this.#locks.acquire(name) : () => {}
+    let told = false
+    const local = mode === 'exclusive' ? await this.#locks.acquire(name, () => { told = true; options.onWait?.([]) }) : () => {}
     const holder = newHolder(mode, LEASE_TTL)
     try {
       let delay = 1
-      let told = false
       while (true) {
         const r = await this.backend.lease({ op: 'acquire', name, holder })
         if (r.granted) break
