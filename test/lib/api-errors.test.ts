@@ -4,14 +4,14 @@
  * throw a `.catch` cannot see), DDS_PATH_CONFLICT says what differed, and a
  * data function's anonymous body is named after its path in records.
  */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { open, type DdsInstance } from '../../lib/dds.js'
 import { configure, closeDefault, dataFunction, evaluate, keep, load } from '../../lib/default.js'
 import { lineage, toDot } from '../../lib/graph.js'
 import { ErrorCodes, isDdsError } from '../../store/errors.js'
 
 /** Call `f` (which must not be an async function: that would hide a synchronous throw) and return its promise; a synchronous throw fails the test. */
-function promised (t: Tap.Test, what: string, f: () => Promise<unknown>): Promise<unknown> {
+function promised (t: Test, what: string, f: () => Promise<unknown>): Promise<unknown> {
   try {
     const p = f()
     t.ok(p instanceof Promise, `${what} returns a promise`)
@@ -47,12 +47,12 @@ t.test('keep, evaluate, load and the module-level ones reject on bad input', asy
   t.teardown(async () => { await dds.close(); await closeDefault(); configure({}) })
   const cases: Array<[string, () => Promise<unknown>, (e: unknown) => boolean]> = [
     ['dds.keep(bad path)', () => dds.keep('no-slash', () => 1), (e) => isDdsError(e, ErrorCodes.PATH_INVALID)],
-    ['dds.keep(non-function)', () => dds.keep('/a', 3 as never), (e) => e instanceof TypeError],
-    ['dds.evaluate(non-function)', () => dds.evaluate(3 as never), (e) => e instanceof TypeError],
+    ['dds.keep(non-function)', () => dds.keep('/a', 3 as unknown as () => number), (e) => e instanceof TypeError],
+    ['dds.evaluate(non-function)', () => dds.evaluate(3 as unknown as () => number), (e) => e instanceof TypeError],
     ['dds.load(missing)', () => dds.load('/missing'), (e) => isDdsError(e, ErrorCodes.PATH_NOT_FOUND)],
     ['dds.load(bad path)', () => dds.load('/a/../b'), (e) => isDdsError(e, ErrorCodes.PATH_INVALID)],
     ['keep(bad path)', () => keep('x', () => 1), (e) => isDdsError(e, ErrorCodes.PATH_INVALID)],
-    ['evaluate(non-function)', () => evaluate(null as never), (e) => e instanceof TypeError],
+    ['evaluate(non-function)', () => evaluate(null as unknown as () => number), (e) => e instanceof TypeError],
     ['load(missing)', () => load('/nothing'), (e) => isDdsError(e, ErrorCodes.PATH_NOT_FOUND)],
     ['dataFunction(...)(1)', () => (dataFunction('/d', () => 1) as unknown as (x: number) => Promise<number>)(1), (e) => isDdsError(e, ErrorCodes.ARG_IN_DATA_FUNCTION)],
     ['a thrown error inside keep', () => dds.keep('/boom', () => { throw new RangeError('mine') }), (e) => e instanceof RangeError && e.message === 'mine']
