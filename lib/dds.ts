@@ -8,17 +8,22 @@
  * known, so a run that throws commits no path but a re-run resumes.
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
+import { hostname } from 'node:os'
 import type { CID } from 'multiformats/cid'
 import { DdsError, ErrorCodes, isDdsError } from '../store/errors.js'
 import { openStore, Pending, Store, type PathUpdate } from '../store/store.js'
 import { isNoop } from '../store/commit-plan.js'
 import { hex } from '../store/util.js'
 import { validatePath, ancestors, overlapError } from '../store/paths.js'
+import { findStore, type StoreFound } from '../store/location.js'
+import type { LeaseHolder } from '../store/interface.js'
 import type { LoadRef, MemoEntry, PathEntry } from '../store/records.js'
 import { hashValueBlock, identity, loadsKey, memoKey, valueDigest, type HashContext } from './value-hash.js'
 import { annotationsOf, identityGiven } from './annotations.js'
 import { SignatureEngine, type CodeSignature } from './signature/index.js'
-import type { AnyFunction, Dds, DdsEvent, DdsOptions, Kept } from './interface.js'
+import { dataFunctionOf, makeDataFunction, recordName } from './data-function.js'
+import { createReporter, logFromEnv } from './reporter.js'
+import type { AnyFunction, Dds, DdsEvent, DdsOptions, Kept, Reporter } from './interface.js'
 
 interface Written {
   evaluation: CID
@@ -26,9 +31,18 @@ interface Written {
   value?: { v: unknown }
 }
 
+/** What a keep claimed a path with: enough to say how a conflicting keep differs. */
+interface Claim {
+  keyHex: string
+  /** Where the function is defined (name, file, line, column). */
+  site: string
+  code: string
+  inputs: string[]
+}
+
 interface Run {
-  /** Path -> memo key (hex) of the keep that claimed it in this run. */
-  claims: Map<string, string>
+  /** Path -> the keep that claimed it in this run. */
+  claims: Map<string, Claim>
   updates: Map<string, PathUpdate>
   written: Map<string, Written>
 }
@@ -56,29 +70,10 @@ const LONG_RUN_MS = 50
 /** Arguments whose canonical form is at most this size are stored for display. */
 const INPUT_BLOCK_LIMIT = 4096
 
-const dataFunctions = new WeakMap<Function, { path: string, fn: Function }>()
-
 /** The remote named by `$DDS_REMOTE` (`s3://bucket/prefix`), if set. */
 function defaultRemote (): string | undefined {
   const env = process.env.DDS_REMOTE
   return env === undefined || env === '' ? undefined : env
-}
-
-/** Make a zero-argument data function for `path` that calls `keep` through `keeper`. */
-export function makeDataFunction<F extends () => unknown> (path: string, fn: F, keeper: (path: string, fn: F) => Promise<Kept<F>>): () => Promise<Kept<F>> {
-  validatePath(path)
-  if (typeof fn !== 'function') throw new TypeError(`dataFunction(${JSON.stringify(path)}): the second argument must be a function`)
-  const wrapper = (...args: unknown[]): Promise<Kept<F>> => {
-    if (args.length > 0) {
-      throw new DdsError(ErrorCodes.ARG_IN_DATA_FUNCTION,
-        `the data function for ${path} takes no arguments (got ${args.length}); use keep(path, fn, ...args) for functions with arguments`,
-        { data: { path, arguments: args.length } })
-    }
-    return keeper(path, fn)
-  }
-  Object.defineProperty(wrapper, 'name', { value: fn.name === '' ? 'dataFunction' : fn.name })
-  dataFunctions.set(wrapper, { path, fn })
-  return wrapper
 }
 
 /** One engine per process for the default instance and every `open()`: the analysis caches are per file. */
@@ -97,17 +92,32 @@ function engine (): SignatureEngine {
  * await dds.close()
  */
 export async function open (options: DdsOptions = {}): Promise<DdsInstance> {
-  const { store, onEvent, maxCapturedElements, remote, ...storeOptions } = options
+  const { store, onEvent, maxCapturedElements, remote, log, ...storeOptions } = options
   let s: Store
   let owned = true
+  let found: StoreFound = 'given'
   if (store instanceof Store) {
     s = store
     owned = false
   } else {
     const team = remote ?? defaultRemote()
-    s = await openStore({ ...storeOptions, ...(store === undefined ? {} : { location: store }), ...(team === undefined ? {} : { remote: team }) })
+    let location = store
+    if (location === undefined && (storeOptions.backend ?? 'classic') === 'classic') {
+      const where = findStore()
+      location = where.location
+      found = where.found
+    }
+    s = await openStore({ ...storeOptions, ...(location === undefined ? {} : { location }), ...(team === undefined ? {} : { remote: team }) })
   }
-  return new DdsInstance(s, owned, { ...(onEvent === undefined ? {} : { onEvent }), ...(maxCapturedElements === undefined ? {} : { maxCapturedElements }) })
+  const wanted = log ?? logFromEnv()
+  const reporter = wanted === false ? undefined : createReporter(wanted === true ? {} : wanted)
+  const instance = new DdsInstance(s, owned, {
+    ...(onEvent === undefined ? {} : { onEvent }),
+    ...(reporter === undefined ? {} : { reporter }),
+    ...(maxCapturedElements === undefined ? {} : { maxCapturedElements })
+  })
+  instance.announce(found)
+  return instance
 }
 
 /** The programming model bound to one store. Create it with `open()`. */
@@ -118,6 +128,7 @@ export class DdsInstance implements Dds {
   readonly #inflight = new Map<string, Promise<Outcome>>()
   readonly #identities = new WeakMap<object, CID>()
   readonly #onEvent: ((e: DdsEvent) => void) | undefined
+  readonly #reporter: Reporter | undefined
   readonly #maxCaptured: number
   readonly #hashing = new Set<Function>()
   /** How long each function (by code signature) last ran, in ms. */
@@ -125,10 +136,11 @@ export class DdsInstance implements Dds {
   readonly #inputCtx: HashContext
   readonly #capturedCtx: HashContext
 
-  constructor (store: Store, owned: boolean, options: { onEvent?: (e: DdsEvent) => void, maxCapturedElements?: number } = {}) {
+  constructor (store: Store, owned: boolean, options: { onEvent?: (e: DdsEvent) => void, reporter?: Reporter, maxCapturedElements?: number } = {}) {
     this.store = store
     this.#owned = owned
     this.#onEvent = options.onEvent
+    this.#reporter = options.reporter
     this.#maxCaptured = options.maxCapturedElements ?? 100_000
     const identityOf = (v: object): CID | undefined => this.#identities.get(v)
     const hashFunction = (fn: Function, label: string): Uint8Array => this.#hashFunction(fn, label)
@@ -142,18 +154,26 @@ export class DdsInstance implements Dds {
   }
 
   #emit (event: DdsEvent): void {
+    try { this.#reporter?.event(event) } catch { /* a closed stream is not the run's failure */ }
     if (this.#onEvent === undefined) return
     try { this.#onEvent(event) } catch { /* a listener's failure is not the run's */ }
   }
 
+  /** Say which store this instance uses (a `store` event; the reporter prints it). */
+  announce (found: StoreFound = 'given'): void {
+    const b = this.store.backend
+    this.#emit({ type: 'store', location: b.location, backend: b.kind, found, readOnly: b.readOnly !== undefined })
+  }
+
   async close (): Promise<void> {
+    this.#reporter?.close()
     if (this.#owned) await this.store.close()
   }
 
   // ------------------------------------------------------------------ signatures
 
   #hashFunction (fn: Function, label: string): Uint8Array {
-    const data = dataFunctions.get(fn)
+    const data = dataFunctionOf(fn)
     if (data !== undefined) {
       return valueDigest({ dataFunction: data.path, code: this.#hashFunction(data.fn, label) }, label, this.#capturedCtx)
     }
@@ -196,7 +216,7 @@ export class DdsInstance implements Dds {
     const key = memoKey(sig.digest, inputs)
     const keyHex = hex(key)
 
-    this.#claim(run, parent, path, keyHex)
+    this.#claim(run, parent, path, { keyHex, site: `${sig.fn.name}@${sig.fn.file ?? ''}:${sig.fn.line ?? ''}:${sig.fn.column ?? ''}`, code: hex(sig.digest), inputs: inputs.map(String) })
     const outcome = await this.#resolve(run, parent, path, fn, args, sig, hashed, key, keyHex)
 
     if (!run.updates.has(path)) {
@@ -213,12 +233,10 @@ export class DdsInstance implements Dds {
   }
 
   /** Claim `path` for this run: one signature per path, no overlapping paths, no cycles. */
-  #claim (run: Run, parent: Frame | undefined, path: string, keyHex: string): void {
+  #claim (run: Run, parent: Frame | undefined, path: string, claim: Claim): void {
+    const { keyHex } = claim
     const prev = run.claims.get(path)
-    if (prev !== undefined && prev !== keyHex) {
-      throw new DdsError(ErrorCodes.PATH_CONFLICT,
-        `path ${path} is kept twice in one run with different functions or arguments`, { data: { path } })
-    }
+    if (prev !== undefined && prev.keyHex !== keyHex) throw conflict(path, prev, claim)
     for (let f = parent; f !== undefined; f = f.parent) {
       if (f.path === path || f.keyHex === keyHex) {
         throw new DdsError(ErrorCodes.CIRCULAR_CALL, `keep(${JSON.stringify(path)}) is called while computing ${f.path ?? 'itself'}`, { data: { path, within: f.path } })
@@ -231,13 +249,14 @@ export class DdsInstance implements Dds {
       for (const other of run.claims.keys()) {
         if (other.startsWith(path + '/')) throw overlapError(path, other)
       }
-      run.claims.set(path, keyHex)
+      run.claims.set(path, claim)
     }
   }
 
   async #resolve (run: Run, parent: Frame | undefined, path: string, fn: Function, args: unknown[], sig: CodeSignature, inputs: Hashed[], key: Uint8Array, keyHex: string): Promise<Outcome> {
     const shared = this.#inflight.get(keyHex)
     if (shared !== undefined) {
+      this.#emit({ type: 'waiting', path, by: 'call' })
       const o = await shared
       await this.#adoptChildren(run, o.evaluation)
       return { ...o, hit: true }
@@ -305,7 +324,7 @@ export class DdsInstance implements Dds {
 
   async #compute (run: Run, parent: Frame | undefined, path: string, fn: Function, args: unknown[], sig: CodeSignature, inputs: Hashed[], key: Uint8Array, keyHex: string): Promise<Outcome> {
     // Another process may be computing the same call: wait for it, then look again.
-    const lock = await this.store.lock(`compute:${keyHex}`)
+    const lock = await this.store.lock(`compute:${keyHex}`, 'exclusive', { onWait: (holders) => { this.#emit(waiting(path, holders)) } })
     try {
       const again = await this.#lookup(run, key)
       const reused = again === undefined ? undefined : await this.#reuse(run, path, again)
@@ -318,7 +337,13 @@ export class DdsInstance implements Dds {
       if ((this.#durations.get(codeHex) ?? 0) >= LONG_RUN_MS) await this.store.backend.yieldIfShared?.()
       const started = Date.now()
       const t0 = performance.now()
-      const value = await this.#als.run(frame, () => fn(...args))
+      let value: unknown
+      try {
+        value = await this.#als.run(frame, () => fn(...args))
+      } catch (err) {
+        this.#emit({ type: 'failed', path, duration: performance.now() - t0 })
+        throw err
+      }
       const duration = performance.now() - t0
       this.#durations.set(codeHex, duration)
 
@@ -326,7 +351,7 @@ export class DdsInstance implements Dds {
       // Garbage collection must not remove a block between staging and the batch that references it.
       const guard = await this.store.lock('gc', 'shared')
       try {
-        return await this.#store(value, path, frame, sig, inputs, key, started, duration, pending)
+        return await this.#store(value, path, frame, { ...sig, fn: { ...sig.fn, name: recordName(fn, sig.fn.name) } }, inputs, key, started, duration, pending)
       } finally {
         await guard.release()
       }
@@ -437,3 +462,26 @@ export class DdsInstance implements Dds {
     return makeDataFunction(path, fn, (p, f) => this.keep(p, f as AnyFunction) as Promise<Kept<F>>)
   }
 }
+
+/** The waiting event for a lock held by `holders` (none: another call of this process). */
+function waiting (path: string, holders: LeaseHolder[]): DdsEvent {
+  const h = holders[0]
+  if (h === undefined) return { type: 'waiting', path, by: 'call' }
+  const mine = h.pid === process.pid && h.host === hostname()
+  return mine ? { type: 'waiting', path, by: 'call' } : { type: 'waiting', path, by: 'process', holder: { pid: h.pid, host: h.host } }
+}
+
+/** DDS_PATH_CONFLICT, saying whether the function, its code or the arguments differ. */
+function conflict (path: string, prev: Claim, next: Claim): DdsError {
+  const differs = prev.code === next.code ? 'arguments' : prev.site === next.site ? 'code' : 'function'
+  const args: number[] = []
+  if (differs === 'arguments') {
+    for (let i = 0; i < Math.max(prev.inputs.length, next.inputs.length); i++) if (prev.inputs[i] !== next.inputs[i]) args.push(i)
+  }
+  const what = differs === 'function'
+    ? 'a different function'
+    : differs === 'code' ? 'the same function with different code (captured values changed)' : `different arguments (${args.map((i) => `args[${i}]`).join(', ')})`
+  return new DdsError(ErrorCodes.PATH_CONFLICT, `path ${path} is kept twice in one run, the second time with ${what}`,
+    { data: { path, differs, ...(differs === 'arguments' ? { arguments: args } : {}) } })
+}
+

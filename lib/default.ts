@@ -3,7 +3,8 @@
  * store that is opened on first use (`$DDS_STORE`, else `.dds` in the working
  * directory) and changed with `configure`. Importing the package opens nothing.
  */
-import { open, makeDataFunction, type DdsInstance } from './dds.js'
+import { open, type DdsInstance } from './dds.js'
+import { makeDataFunction } from './data-function.js'
 import type { AnyFunction, DdsOptions, Kept } from './interface.js'
 
 let options: DdsOptions = {}

@@ -3,6 +3,7 @@
  */
 import type { CID } from 'multiformats/cid'
 import type { Store, StoreOptions } from '../store/store.js'
+import type { StoreFound } from '../store/location.js'
 
 /** Any function that can be kept. */
 export type AnyFunction = (...args: any[]) => unknown
@@ -12,7 +13,11 @@ export type Kept<F extends AnyFunction> = Awaited<ReturnType<F>>
 
 /** Options of `open` and `configure`. */
 export interface DdsOptions extends Omit<StoreOptions, 'location'> {
-  /** Store directory, or an open store. Default: `$DDS_STORE`, else `.dds` in the working directory. */
+  /**
+   * Store directory, or an open store. Default: `$DDS_STORE`, else the nearest
+   * `.dds` in the working directory or its parents (up to a repository root),
+   * else `.dds` beside the nearest `package.json`, else in the working directory.
+   */
   store?: string | Store
   /**
    * A team's shared store on S3-compatible storage (`s3://bucket/prefix`, or
@@ -23,6 +28,12 @@ export interface DdsOptions extends Omit<StoreOptions, 'location'> {
   remote?: StoreOptions['remote']
   /** Receives what happens (cache hits, runs, commits, warnings). The library itself never prints. */
   onEvent?: (event: DdsEvent) => void
+  /**
+   * Print what ran, what was reused, durations, waits and warnings to stderr
+   * (or the given stream), with a progress line for a long step on a terminal.
+   * Default: on when `$DDS_LOG` is `1` (or `true`), else off.
+   */
+  log?: boolean | ReporterOptions
   /** Most elements of a value read by a function (closure or module binding) that are hashed (default 100,000). */
   maxCapturedElements?: number
 }
@@ -34,6 +45,37 @@ export type DdsEvent =
   | { type: 'computed', path: string, evaluation: CID, duration: number }
   | { type: 'commit', paths: string[], entries: Array<{ path: string, seq: number, evaluation: CID | null }> }
   | { type: 'warning', message: string, path?: string }
+  /** A computation threw (nothing is stored for it). */
+  | { type: 'failed', path: string, duration: number }
+  /**
+   * An identical call is being computed elsewhere, by another process
+   * (`holder` names it) or by another call in this process: this one waits for
+   * its result instead of computing it again.
+   */
+  | { type: 'waiting', path: string, by: 'process' | 'call', holder?: { pid: number, host: string } }
+  /** The store was opened: where it is, why there, and whether it can be written. */
+  | { type: 'store', location: string | undefined, backend: string, found: StoreFound, readOnly: boolean }
+
+
+/**
+ * The ready reporter: prints events as lines (`computed  /path  5.4 ms`,
+ * `reused    /path`, `waiting   /path  ...`, `warning: ...`) and, on a
+ * terminal, a progress line for the step running now.
+ */
+export interface Reporter {
+  /** Print what the event says (a DdsEvent handler). */
+  event (event: DdsEvent): void
+  /** Redraw the progress line (a timer calls it while a step runs on a terminal). */
+  tick (): void
+  /** Erase the progress line and stop its timer. */
+  close (): void
+}
+
+/** Options of the ready reporter (`log`, `createReporter()`). */
+export interface ReporterOptions {
+  /** Where to print (default `process.stderr`). The progress line is drawn only when it is a terminal. */
+  stream?: NodeJS.WritableStream & { isTTY?: boolean }
+}
 
 /** Escape hatches for a function whose code cannot or should not be analysed. */
 export interface FunctionAnnotations {

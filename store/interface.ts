@@ -133,6 +133,8 @@ export interface Backend {
   lease (request: LeaseRequest): Promise<LeaseResult>
   /** Large blobs beside the database, when the backend has a directory. */
   readonly files: BlobFiles | undefined
+  /** Why the store cannot be written (e.g. `'permission'`), or undefined when it can. */
+  readonly readOnly?: string
   /** Before a long computation: let another process take over the database if one is using it. */
   yieldIfShared?: () => Promise<void>
   close (): Promise<void>
@@ -209,8 +211,13 @@ export interface NamespaceWriter {
 }
 
 /** Named locks held across every process (and, with a remote, every machine) using a store. */
+/** How a lock is waited for: `onWait` is called once if the lock is taken, with its holders (none: another call of this process). */
+export interface LockOptions {
+  onWait?: (holders: LeaseHolder[]) => void
+}
+
 export interface LeaseProvider {
-  lock (name: string, mode?: LeaseMode): Promise<Lock>
+  lock (name: string, mode?: LeaseMode, options?: LockOptions): Promise<Lock>
 }
 
 /** The parts of a store every read and write goes through; a remote tier is one of these in front of another. */

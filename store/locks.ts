@@ -6,7 +6,7 @@
 import { newHolder } from './leases.js'
 import { Mutexes } from './mutex.js'
 import { sleep } from './util.js'
-import type { Backend, LeaseMode, LeaseProvider, Lock } from './interface.js'
+import type { Backend, LeaseMode, LeaseProvider, Lock, LockOptions } from './interface.js'
 
 const LEASE_TTL = 60_000
 
@@ -21,17 +21,21 @@ export class LocalLocks implements LeaseProvider {
     this.#check = check
   }
 
-  /** Take a named lock; waits for it. */
-  async lock (name: string, mode: LeaseMode = 'exclusive'): Promise<Lock> {
+  /** Take a named lock; waits for it, saying so once through `onWait`. */
+  async lock (name: string, mode: LeaseMode = 'exclusive', options: LockOptions = {}): Promise<Lock> {
     this.#check()
     // Waiters of this process queue here instead of polling the database.
-    const local = mode === 'exclusive' ? await this.#locks.acquire(name) : () => {}
+    let told = false
+    const local = mode === 'exclusive' ? await this.#locks.acquire(name, () => { told = true; options.onWait?.([]) }) : () => {}
     const holder = newHolder(mode, LEASE_TTL)
     try {
       let delay = 1
       while (true) {
         const r = await this.#backend.lease({ op: 'acquire', name, holder })
         if (r.granted) break
+        // Said once, so that whoever waits can tell the user who it waits for.
+        if (!told) options.onWait?.(r.holders)
+        told = true
         await sleep(delay + Math.random() * delay)
         delay = Math.min(50, delay * 1.5)
       }

@@ -4,8 +4,8 @@
 export class Mutexes {
   readonly #queues = new Map<string, Array<() => void>>()
 
-  /** Wait for `name`; resolves with the function that releases it. */
-  async acquire (name: string): Promise<() => void> {
+  /** Wait for `name`; resolves with the function that releases it. `onWait` is called if it has to wait. */
+  async acquire (name: string, onWait?: () => void): Promise<() => void> {
     let queue = this.#queues.get(name)
     if (queue === undefined) {
       queue = []
@@ -13,6 +13,7 @@ export class Mutexes {
       return this.#releaser(name)
     }
     const q = queue
+    onWait?.()
     await new Promise<void>((resolve) => { q.push(resolve) })
     return this.#releaser(name)
   }

@@ -23,8 +23,9 @@ import { Artifacts, type ArtifactInfo } from './artifacts.js'
 import { LocalMemo } from './memo.js'
 import { LocalNamespace, pathNotFound } from './namespace.js'
 import { LocalLocks } from './locks.js'
-import type { Backend, BlockReadOptions, BlockReader, BlockWriter, CommitOptions, CommitResult, LeaseMode, Lock, Parts, PathUpdate } from './interface.js'
+import type { Backend, BlockReadOptions, BlockReader, BlockWriter, CommitOptions, CommitResult, LeaseMode, Lock, LockOptions, Parts, PathUpdate } from './interface.js'
 import type { SharedOptions } from './shared.js'
+import { findStore } from './location.js'
 import type { RemoteLink, RemoteSpec } from './remote/link.js'
 import type { Remote } from './remote/interface.js'
 
@@ -65,10 +66,9 @@ const DEFAULT_INLINE = 1024 * 1024
 const DEFAULT_CHUNK = 1024 * 1024
 const DEFAULT_FILE_THRESHOLD = 128 * 1024
 
-/** The default store directory: `$DDS_STORE`, else `.dds` in the working directory. */
+/** The default store directory: `$DDS_STORE`, else the nearest `.dds` up to the repository root, else a new one (see `findStore`). */
 export function defaultLocation (): string {
-  const env = process.env.DDS_STORE
-  return env !== undefined && env !== '' ? env : '.dds'
+  return findStore().location
 }
 
 /**
@@ -382,12 +382,13 @@ export class Store {
 
   /**
    * Take a named lock held across every process using this store (a lease
-   * in the database, released if the holding process dies). Waits for it.
+   * in the database, released if the holding process dies). Waits for it, calling `onWait` once if it has to: with the
+   * holders, or none when the holder is another call of this process.
    * With a remote, exclusive locks named `compute:…` are also leases in the
    * remote, so that an identical call on two machines runs once.
    */
-  async lock (name: string, mode: LeaseMode = 'exclusive'): Promise<Lock> {
-    return await this.#front.locks.lock(name, mode)
+  async lock (name: string, mode: LeaseMode = 'exclusive', options: LockOptions = {}): Promise<Lock> {
+    return await this.#front.locks.lock(name, mode, options)
   }
 
   /**

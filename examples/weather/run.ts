@@ -1,27 +1,22 @@
 /**
  * Run the weather pipeline on the bundled CSV against the default store
- * (`$DDS_STORE`, else `.dds` in the working directory) and say what ran.
+ * (`$DDS_STORE`, else the nearest `.dds`) and say what ran, through the
+ * library's ready reporter (`log: true`, on stderr).
  */
 import { readFile, writeFile, mkdir } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { configure, evaluate, closeDefault, type DdsEvent } from 'dds-ts'
+import { configure, evaluate, closeDefault } from 'dds-ts'
 import { pipeline } from './pipeline.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
-const events: DdsEvent[] = []
-configure({ onEvent: (e) => { events.push(e) } })
+configure({ log: true })
 
 const t0 = performance.now()
 const csv = await readFile(join(here, 'data', 'weather.csv'), 'utf8')
 const report = await evaluate(pipeline, csv)
 const elapsed = performance.now() - t0
 
-for (const e of events) {
-  if (e.type === 'computed') console.log(`computed  ${e.path.padEnd(16)} ${e.duration.toFixed(1)} ms`)
-  else if (e.type === 'hit') console.log(`reused    ${e.path}`)
-  else if (e.type === 'warning') console.error(`warning: ${e.message}`)
-}
 const out = join(process.cwd(), 'out', 'weather-report.md')
 await mkdir(dirname(out), { recursive: true })
 await writeFile(out, report)

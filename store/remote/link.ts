@@ -24,7 +24,7 @@ import { validatePath } from '../paths.js'
 import { BLOCK_INLINE } from '../keys.js'
 import { hex } from '../util.js'
 import type {
-  BatchOp, BlockReadOptions, CommitOptions, CommitResult, LeaseMode, Lock, Parts, PathUpdate, Staged
+  BatchOp, BlockReadOptions, CommitOptions, CommitResult, LeaseMode, Lock, LockOptions, Parts, PathUpdate, Staged
 } from '../interface.js'
 import type { MemoPack, Remote } from './interface.js'
 import { isRemote, openRemoteUrl, type RemoteSpec } from './open.js'
@@ -373,8 +373,8 @@ export class RemoteLink implements Parts {
   }
 
   /** A local lock; exclusive `compute:…` locks are also remote leases, so that one machine computes. */
-  async lock (name: string, mode: LeaseMode = 'exclusive'): Promise<Lock> {
-    const local = await this.local.locks.lock(name, mode)
+  async lock (name: string, mode: LeaseMode = 'exclusive', options: LockOptions = {}): Promise<Lock> {
+    const local = await this.local.locks.lock(name, mode, options)
     if (mode !== 'exclusive' || !name.startsWith('compute:')) return local
     let remote: Lock
     try {
