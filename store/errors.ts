@@ -43,7 +43,9 @@ export const ErrorCodes = {
   /** The remote store does not enforce conditional writes. */
   REMOTE_UNSAFE: 'DDS_REMOTE_UNSAFE',
   /** The remote store failed after bounded retries. */
-  REMOTE_UNAVAILABLE: 'DDS_REMOTE_UNAVAILABLE'
+  REMOTE_UNAVAILABLE: 'DDS_REMOTE_UNAVAILABLE',
+  /** A `file()` or `dir()` argument names no file or directory. */
+  FILE_NOT_FOUND: 'DDS_FILE_NOT_FOUND'
 } as const
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]

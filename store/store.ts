@@ -18,7 +18,7 @@ import {
   keyPath, parseFileMarker, parseHistoryKey, pathKey, text
 } from './keys.js'
 import {
-  encodeNode, decodeNode, toArtifactRoot, toCodeManifest, toEvaluationRecord, toHistoryEntry, toMemoEntry,
+  encodeNode, decodeNode, toArtifactRoot, toCodeManifest, toEvaluationRecord, toHistoryEntry, toMemoEntry, memoEntryOf,
   type ArtifactRoot, type CodeManifest, type EvaluationRecord, type MemoEntry, type PathEntry
 } from './records.js'
 import { decodeValue, encodeValue, type Encoding, type TypedArrayName } from './values.js'
@@ -551,7 +551,7 @@ export class Store {
     const code = await this.stageNode(manifest, pending)
     const full: EvaluationRecord = { ...record, code }
     const evaluation = await this.stageNode(full, pending)
-    const memo = encodeNode({ evaluation, output: full.output, loads: full.loads, nested: full.calls.length > 0 } satisfies MemoEntry)
+    const memo = encodeNode(memoEntryOf(evaluation, full))
     for (const key of memoKeys) pending.add({ type: 'put', space: 'memo', key, value: memo })
     return { evaluation, code }
   }
