@@ -3,7 +3,7 @@
  * canonical forms of arguments, and artifact values as (streamed) JSON.
  */
 import { CID } from 'multiformats/cid'
-import type { FunctionInfo } from '../../store/records.js'
+import type { FileRef, FunctionInfo } from '../../store/records.js'
 
 export function iso (ms: number): string {
   return new Date(ms).toISOString()
@@ -19,6 +19,17 @@ export function hex (bytes: Uint8Array): string {
 }
 
 /** `name` or `(anonymous)`. */
+/** The digest of a recorded file as printed: hex, or `absent` when the path did not exist. */
+export function fileDigest (f: FileRef | undefined): string | undefined {
+  if (f === undefined) return undefined
+  return f.digest.byteLength === 0 ? 'absent' : hex(f.digest)
+}
+
+/** A recorded file as JSON. */
+export function fileJson (f: FileRef): Record<string, unknown> {
+  return { path: f.path, kind: f.kind, digest: fileDigest(f), size: f.size, mtime: iso(f.mtime) }
+}
+
 export function fnName (fn: FunctionInfo): string {
   return fn.name === '' ? '(anonymous)' : fn.name
 }

@@ -3,7 +3,7 @@ import type { CID } from 'multiformats/cid'
 import { isDdsError } from '../../../store/errors.js'
 import type { Store } from '../../../store/store.js'
 import { evaluationOf, inputValue, parseTarget, type Command } from '../context.js'
-import { fnJson, fnName, fnSource, hex, iso, ms, plain, showCanonical } from '../format.js'
+import { fileDigest, fileJson, fnJson, fnName, fnSource, hex, iso, ms, plain, showCanonical } from '../format.js'
 
 
 /** The paths whose current value is each artifact (to name kept values passed as arguments). */
@@ -21,7 +21,7 @@ Show one evaluation: the current one of PATH, the one of history entry SEQ
 first: the function and its source, when it ran, its code manifest (every
 declaration it reaches with its hash, runtime values, package versions), its
 inputs (by position: the value when the argument was small enough to be
-stored, or the path whose kept value was passed), the paths it loaded, the nested evaluations it called, its output.`,
+stored, or the path whose kept value was passed), the paths it loaded, the files it read (path, kind, sha256 digest, size), the nested evaluations it called, its output.`,
   example: `
 $ dds show /data/clean
 evaluation	bafyreih4…
@@ -86,6 +86,7 @@ output	bafyreig2…	cbor-x/1	61`,
         },
         inputs: inputs.map((x) => ({ index: x.index, cid: x.cid.toString(), value: x.value, display: x.display ?? null })),
         loads: record.loads.map((l) => ({ path: l.path, evaluation: l.evaluation?.toString() ?? null, output: l.output.toString() })),
+        files: (record.files ?? []).map(fileJson),
         calls: calls.map((c) => ({ evaluation: c.evaluation.toString(), path: c.path, function: c.fn === undefined ? null : fnJson(c.fn) })),
         output: { cid: record.output.toString(), enc: info.enc, type: info.type ?? null, size: info.size, chunks: info.chunks }
       })
@@ -107,6 +108,7 @@ output	bafyreig2…	cbor-x/1	61`,
     for (const u of manifest.unavailable) await ctx.line(['unavailable', u])
     for (const x of inputs) await ctx.line(['input', x.index, x.cid.toString(), x.display])
     for (const l of record.loads) await ctx.line(['load', l.path, l.evaluation?.toString(), l.output.toString()])
+    for (const f of record.files ?? []) await ctx.line(['file', f.path, f.kind, fileDigest(f), f.size])
     for (const c of calls) await ctx.line(['call', c.evaluation.toString(), c.path, c.fn === undefined ? undefined : fnName(c.fn)])
     await ctx.line(['output', record.output.toString(), info.type === undefined ? info.enc : `${info.enc}:${info.type}`, info.size])
   }

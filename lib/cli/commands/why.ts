@@ -5,7 +5,7 @@ import { validatePath } from '../../../store/paths.js'
 import type { Store } from '../../../store/store.js'
 import { why, type Change, type EvaluationRef, type Side } from '../../why.js'
 import { inputValue, type Command } from '../context.js'
-import { iso, showCanonical } from '../format.js'
+import { fileDigest, fileJson, iso, showCanonical } from '../format.js'
 
 function ref (arg: string | undefined): EvaluationRef | undefined {
   if (arg === undefined) return undefined
@@ -32,11 +32,13 @@ async function fields (store: Store, c: Change): Promise<Array<string | number |
     case 'argument': return [c.index, await display(store, c.old) ?? c.old?.toString(), await display(store, c.new) ?? c.new?.toString()]
     case 'load': return [c.path, c.old?.output.toString(), c.new?.output.toString()]
     case 'call': return [c.path, c.old?.toString(), c.new?.toString()]
+    case 'file': return [c.path, fileDigest(c.old), fileDigest(c.new)]
     case 'function': return [c.field, c.old, c.new]
   }
 }
 
 function changeJson (c: Change): Record<string, unknown> {
+  if (c.kind === 'file') return { kind: c.kind, change: c.change, path: c.path, ...(c.old === undefined ? {} : { old: fileJson(c.old) }), ...(c.new === undefined ? {} : { new: fileJson(c.new) }) }
   const out: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(c)) {
     if (v !== null && typeof v === 'object' && 'output' in v) {
@@ -63,6 +65,7 @@ One line per difference: kind, change (changed, added, removed), then
   package      NAME OLD NEW       an imported package version
   argument     INDEX OLD NEW      an argument, by position (values when stored)
   load         PATH OLD NEW       an upstream path held another output
+  file         PATH OLD NEW       a file read has other content (digests; absent)
   call         PATH OLD NEW       a nested keep gave another evaluation
   function     FIELD OLD NEW      the function was renamed or moved
   pinned / algorithm / unavailable
