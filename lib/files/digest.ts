@@ -89,14 +89,40 @@ export function listingDigest (names: readonly string[]): Uint8Array {
   return sha256([...names].sort().join('\0'))
 }
 
-/** The names in a directory (recursively: relative paths), or undefined when it does not exist. */
+/** Most names a recursive listing walks: a record (maybe from a hostile bundle) naming `/` must not walk the whole disk. */
+export const MAX_TREE = 100_000
+
+/**
+ * The names in a directory (recursively: relative POSIX paths), undefined
+ * when it does not exist. A recursive listing stops after MAX_TREE names
+ * and ends with a marker, so that a cut listing never equals a whole one.
+ */
 export function listing (abs: string, recursive: boolean): string[] | undefined {
+  let top: string[]
   try {
-    return (raw.readdirSync(abs, recursive ? { recursive: true } : undefined) as string[]).map((n) => n.split(sep).join('/'))
+    top = raw.readdirSync(abs) as string[]
   } catch (err) {
     if (isMissing(err)) return undefined
     throw err
   }
+  if (!recursive) return top
+  const out: string[] = []
+  const stack: Array<[string, string[]]> = [['', top]]
+  while (stack.length > 0) {
+    const [prefix, names] = stack.pop() as [string, string[]]
+    for (const name of names) {
+      if (out.length >= MAX_TREE) return [...out, '\0cut']
+      const rel = prefix === '' ? name : `${prefix}/${name}`
+      out.push(rel)
+      const full = join(abs, rel)
+      let st: Stats | undefined
+      try { st = raw.lstatSync(full) } catch { continue }
+      if (st.isDirectory()) {
+        try { stack.push([rel, raw.readdirSync(full) as string[]]) } catch { /* unreadable: listed by name only */ }
+      }
+    }
+  }
+  return out
 }
 
 /** What a stat dependency depends on: the type, and the size of a file. */
@@ -158,6 +184,8 @@ function sameIdentity (ref: FileRef, st: Stats): boolean {
 /** True when a recorded dependency still has its recorded digest (one stat when the cheap check passes). */
 export function fileHolds (ref: FileRef): boolean {
   const abs = absolutePath(ref.path)
+  // Never recorded (a hostile record naming a device): not a dependency that can hold.
+  if (SYSTEM.some((s) => abs.startsWith(s))) return false
   const st = statOf(abs)
   if (st === undefined) return ref.digest.byteLength === 0
   if (sameIdentity(ref, st)) return true
