@@ -93,39 +93,66 @@ function readFileSync (this: unknown, p: unknown, options?: ReadOptions): Buffer
   return decoded(buf, options)
 }
 
+/**
+ * Read a whole file and hash it as it comes: the next chunk is read (in the
+ * thread pool) while this one is hashed, so the digest costs little more
+ * than the slower of the two. The stat is of the open file, before the read.
+ */
+async function readHashed (abs: string, options: ReadOptions): Promise<{ buf: Buffer, digest: Uint8Array, st: Stats }> {
+  const o = bytesOptions(options)
+  const fh = await raw.promises.open(abs, o.flag ?? 'r')
+  try {
+    const st = await fh.stat()
+    if (!st.isFile() || o.signal !== undefined) {
+      const buf = await fh.readFile(o.signal === undefined ? {} : { signal: o.signal })
+      return { buf, digest: sha256(buf), st }
+    }
+    const buf = Buffer.allocUnsafe(st.size)
+    const hash = createHash('sha256')
+    let done = 0
+    let next = st.size > 0 ? fh.read(buf, 0, Math.min(CHUNK, st.size), 0) : undefined
+    while (next !== undefined) {
+      const { bytesRead } = await next
+      if (bytesRead === 0) break
+      const from = done
+      done += bytesRead
+      next = done < st.size ? fh.read(buf, done, Math.min(CHUNK, st.size - done), done) : undefined
+      hash.update(buf.subarray(from, done))
+    }
+    // A file cut short while it was read: what was there (its new stat makes the next check look again).
+    return { buf: done < st.size ? buf.subarray(0, done) : buf, digest: new Uint8Array(hash.digest()), st }
+  } finally {
+    await fh.close()
+  }
+}
+
+const CHUNK = 1 << 20
+
+async function readRecorded (t: Target, options: ReadOptions): Promise<Buffer | string> {
+  let r
+  try {
+    r = await readHashed(t.abs, options)
+  } catch (err) {
+    if (isMissing(err)) t.rec.absent(t.abs, 'file')
+    throw err
+  }
+  t.rec.add(t.abs, 'file', r.st, r.digest)
+  return decoded(r.buf, options)
+}
+
 function readFile (this: unknown, p: unknown, options: unknown, callback?: unknown): void {
   const cb = (typeof options === 'function' ? options : callback) as Fn | undefined
   const t = target(p, 'file')
   if (t === undefined || typeof cb !== 'function') return (raw.readFile as Fn).apply(fs, arguments as unknown as unknown[])
-  const opts = (typeof options === 'function' ? undefined : options) as ReadOptions
-  raw.stat(t.abs, (_e: unknown, st: Stats | undefined) => {
-    raw.readFile(p as string, bytesOptions(opts), (err, buf) => {
-      if (err !== null) {
-        if (isMissing(err)) t.rec.absent(t.abs, 'file')
-        cb(err)
-        return
-      }
-      t.rec.add(t.abs, 'file', st, sha256(buf))
-      let out: Buffer | string
-      try { out = decoded(buf, opts) } catch (e) { cb(e); return }
-      cb(null, out)
-    })
-  })
+  // The callback runs outside the promise chain, so that what it throws is thrown, as with fs.readFile.
+  readRecorded(t, (typeof options === 'function' ? undefined : options) as ReadOptions)
+    .then((out) => { process.nextTick(cb, null, out) }, (err: unknown) => { process.nextTick(cb, err) })
 }
 
 async function readFilePromise (p: unknown, options?: ReadOptions): Promise<Buffer | string> {
   const t = target(p, 'file')
   if (t === undefined) return await (raw.promises.readFile as Fn)(p, options)
-  const st = await raw.promises.stat(t.abs).catch(() => undefined)
-  let buf: Buffer
-  try {
-    buf = await raw.promises.readFile(p as string, bytesOptions(options))
-  } catch (err) {
-    if (isMissing(err)) t.rec.absent(t.abs, 'file')
-    throw err
-  }
-  t.rec.add(t.abs, 'file', st, sha256(buf))
-  return decoded(buf, options)
+  return await readRecorded(t, options)
 }
 
 function createReadStream (this: unknown, p: unknown, options?: unknown): fs.ReadStream {
