@@ -4,8 +4,7 @@
  */
 import type { CID } from 'multiformats/cid'
 import type { S3Client } from '@aws-sdk/client-s3'
-import type { Lock } from '../backend.js'
-import type { CommitOptions, CommitResult, PathUpdate } from '../commit.js'
+import type { CommitOptions, CommitResult, Lock, PathUpdate } from '../interface.js'
 import type { ArtifactRoot, PathEntry } from '../records.js'
 
 /** Where the remote is and how to reach it. Unset fields come from the usual AWS variables. */

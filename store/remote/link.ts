@@ -19,8 +19,7 @@ import { decodeNode, encodeNode, isArtifactRoot, toArtifactRoot, toEvaluationRec
 import { linksOf, required, type Link } from '../verify.js'
 import { Pending, type Store } from '../store.js'
 import { BLOCK_INLINE } from '../keys.js'
-import type { BatchOp, Lock } from '../backend.js'
-import type { CommitOptions, CommitResult, PathUpdate } from '../commit.js'
+import type { BatchOp, CommitOptions, CommitResult, Lock, PathUpdate } from '../interface.js'
 import type { MemoPack, Remote, RemoteOptions } from './interface.js'
 import { openS3Remote } from './s3-remote.js'
 
