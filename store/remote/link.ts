@@ -15,7 +15,7 @@
  */
 import { CID } from 'multiformats/cid'
 import { DdsError, ErrorCodes } from '../errors.js'
-import { decodeNode, encodeNode, isArtifactRoot, toArtifactRoot, toEvaluationRecord, toMemoEntry, type ArtifactRoot, type MemoEntry, type PathEntry } from '../records.js'
+import { decodeNode, encodeNode, isArtifactRoot, toArtifactRoot, toEvaluationRecord, toMemoEntry, memoEntryOf, type ArtifactRoot, type MemoEntry, type PathEntry } from '../records.js'
 import { linksOf, required, type Link } from '../verify.js'
 import { Pending, type Store } from '../store.js'
 import { BLOCK_INLINE } from '../keys.js'
@@ -107,7 +107,7 @@ export class RemoteLink {
     this.#stash.delete(id)
     if (pack === undefined) return undefined
     const record = toEvaluationRecord(decodeNode(pack.record, 'evaluation record'))
-    const entry: MemoEntry = { evaluation: pack.evaluation, output: record.output, loads: record.loads, nested: record.calls.length > 0 }
+    const entry: MemoEntry = memoEntryOf(pack.evaluation, record)
     const blocks: Array<[CID, Uint8Array]> = [[pack.evaluation, pack.record]]
     if (pack.root !== undefined) blocks.push([record.output, pack.root])
     await this.#cache(blocks, [{ type: 'put', space: 'memo', key, value: encodeNode(entry) }])
