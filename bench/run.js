@@ -27,7 +27,8 @@ const BENCHES = [
   ['signature', 'code signatures: cold and warm, 1 / 20 / 100 files'],
   ['scale', 'hit latency and open time as the store grows'],
   ['processes', 'several processes on one store'],
-  ['bundle', 'bundle export and import']
+  ['bundle', 'bundle export and import'],
+  ['files', 'recording the files a kept function reads: hits, 100 MiB reads']
 ]
 
 function arg (name) {

@@ -4,6 +4,7 @@
  * properties of the function or object itself, so they hold wherever it is used.
  */
 import type { FunctionAnnotations } from './interface.js'
+import { ttlMs } from './files/freshness.js'
 
 const annotations = new WeakMap<Function, FunctionAnnotations>()
 const identities = new WeakMap<object, string>()
@@ -23,6 +24,11 @@ export function annotate<F extends Function> (fn: F, options: FunctionAnnotation
   if (options.ignore !== undefined && (!Array.isArray(options.ignore) || options.ignore.some((n) => typeof n !== 'string'))) {
     throw new TypeError('annotate(): ignore must be an array of names')
   }
+  if (options.ttl !== undefined) {
+    if (typeof options.ttl !== 'string' && typeof options.ttl !== 'number') throw new TypeError('annotate(): ttl must be a number of ms or a duration string')
+    ttlMs(options.ttl)
+  }
+  if (options.volatile !== undefined && typeof options.volatile !== 'boolean') throw new TypeError('annotate(): volatile must be a boolean')
   annotations.set(fn, { ...annotations.get(fn), ...options })
   return fn
 }

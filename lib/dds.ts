@@ -17,8 +17,9 @@ import { hex } from '../store/util.js'
 import { validatePath, ancestors, overlapError } from '../store/paths.js'
 import { findStore, type StoreFound } from '../store/location.js'
 import type { LeaseHolder } from '../store/interface.js'
-import type { LoadRef, MemoEntry, PathEntry } from '../store/records.js'
-import { hashValueBlock, identity, loadsKey, memoKey, valueDigest, type HashContext } from './value-hash.js'
+import type { FileRef, LoadRef, MemoEntry, PathEntry } from '../store/records.js'
+import { dependenciesKey, hashValueBlock, identity, memoKey, valueDigest, type HashContext } from './value-hash.js'
+import { effectWarnings, filesHold, filesNow, fresh, passedAs, recording, startRecording, unrecorded, type Recorder } from './files/index.js'
 import { annotationsOf, identityGiven } from './annotations.js'
 import { SignatureEngine, type CodeSignature } from './signature/index.js'
 import { dataFunctionOf, makeDataFunction, recordName } from './data-function.js'
@@ -54,6 +55,8 @@ interface Frame {
   parent: Frame | undefined
   loads: Map<string, LoadRef>
   calls: CID[]
+  /** What the function reads (a computing keep only). */
+  files?: Recorder
 }
 
 interface Outcome {
@@ -61,6 +64,7 @@ interface Outcome {
   evaluation: CID
   output: CID
   loads: LoadRef[]
+  files: FileRef[]
   hit: boolean
 }
 
@@ -202,6 +206,11 @@ export class DdsInstance implements Dds {
   // ------------------------------------------------------------------ keep
 
   async keep<F extends AnyFunction>(path: string, fn: F, ...args: Parameters<F>): Promise<Kept<F>> {
+    // Inside a kept function, what the engine reads (sources, the store) is not what the function read.
+    return await unrecorded(() => this.#keep(path, fn, ...args))
+  }
+
+  async #keep<F extends AnyFunction>(path: string, fn: F, ...args: Parameters<F>): Promise<Kept<F>> {
     validatePath(path)
     if (typeof fn !== 'function') throw new TypeError(`keep(${JSON.stringify(path)}): the second argument must be a function, got ${typeof fn}`)
     const parent = this.#als.getStore()
@@ -226,6 +235,7 @@ export class DdsInstance implements Dds {
     if (parent !== undefined) {
       parent.calls.push(outcome.evaluation)
       for (const l of outcome.loads) if (!parent.loads.has(l.path)) parent.loads.set(l.path, l)
+      parent.files?.adopt(outcome.files)
     } else {
       await this.#commit(run, ahead)
     }
@@ -261,7 +271,7 @@ export class DdsInstance implements Dds {
       await this.#adoptChildren(run, o.evaluation)
       return { ...o, hit: true }
     }
-    const hit = await this.#lookup(run, key)
+    const hit = await this.#lookup(run, key, fn)
     const reused = hit === undefined ? undefined : await this.#reuse(run, path, hit)
     if (reused !== undefined) return reused
     const promise = this.#compute(run, parent, path, fn, args, sig, inputs, key, keyHex)
@@ -287,24 +297,35 @@ export class DdsInstance implements Dds {
     this.#remember(value, hit.output)
     if (hit.nested) await this.#adoptChildren(run, hit.evaluation)
     this.#emit({ type: 'hit', path, evaluation: hit.evaluation })
-    return { value, evaluation: hit.evaluation, output: hit.output, loads: hit.loads, hit: true }
+    return { value, evaluation: hit.evaluation, output: hit.output, loads: hit.loads, files: hit.files ?? [], hit: true }
   }
 
-  /** The memo entry for a key whose recorded loads still hold, if any. */
-  async #lookup (run: Run, key: Uint8Array): Promise<MemoEntry | undefined> {
+  /** The memo entry for a key whose recorded loads and files still hold and that is fresh, if any. */
+  async #lookup (run: Run, key: Uint8Array, fn: Function): Promise<MemoEntry | undefined> {
+    const ann = annotationsOf(fn)
+    if (ann?.volatile === true) return undefined
     const entry = await this.store.lookupMemo(key)
     if (entry === undefined) return undefined
-    if (await this.#loadsHold(run, entry.loads)) return entry
-    // The loaded paths changed: maybe an earlier evaluation saw exactly the current values.
+    if (await this.#loadsHold(run, entry.loads) && filesHold(entry.files)) return await this.#fresh(entry, fn)
+    // The loaded paths or read files changed: maybe an earlier evaluation saw exactly the current values.
     const current: Array<{ path: string, output: CID }> = []
     for (const l of entry.loads) {
       const now = await this.#currentOutput(run, l.path)
       if (now === undefined) return undefined
       current.push({ path: l.path, output: now })
     }
-    const alt = await this.store.lookupMemo(loadsKey(key, current))
-    if (alt !== undefined && await this.#loadsHold(run, alt.loads)) return alt
+    const second = dependenciesKey(key, current, entry.files === undefined ? undefined : filesNow(entry.files))
+    const alt = second === undefined ? undefined : await this.store.lookupMemo(second)
+    if (alt !== undefined && await this.#loadsHold(run, alt.loads) && filesHold(alt.files)) return await this.#fresh(alt, fn)
     return undefined
+  }
+
+  /** The entry, unless the function's time to live has passed since it was computed. */
+  async #fresh (entry: MemoEntry, fn: Function): Promise<MemoEntry | undefined> {
+    const ann = annotationsOf(fn)
+    if (ann?.ttl === undefined) return entry
+    const record = await this.store.getEvaluation(entry.evaluation)
+    return fresh(ann, record.started) ? entry : undefined
   }
 
   async #loadsHold (run: Run, loads: LoadRef[]): Promise<boolean> {
@@ -326,11 +347,12 @@ export class DdsInstance implements Dds {
     // Another process may be computing the same call: wait for it, then look again.
     const lock = await this.store.lock(`compute:${keyHex}`, 'exclusive', { onWait: (holders) => { this.#emit(waiting(path, holders)) } })
     try {
-      const again = await this.#lookup(run, key)
+      const again = await this.#lookup(run, key, fn)
       const reused = again === undefined ? undefined : await this.#reuse(run, path, again)
       if (reused !== undefined) return reused
       this.#emit({ type: 'miss', path })
-      const frame: Frame = { run, path, keyHex, parent, loads: new Map(), calls: [] }
+      const files = startRecording(this.store.location)
+      const frame: Frame = { run, path, keyHex, parent, loads: new Map(), calls: [], files }
       // Other processes using the store through this one should not wait for a long
       // computation: hand the store over first when this code took long before.
       const codeHex = hex(sig.digest)
@@ -339,13 +361,14 @@ export class DdsInstance implements Dds {
       const t0 = performance.now()
       let value: unknown
       try {
-        value = await this.#als.run(frame, () => fn(...args))
+        value = await this.#als.run(frame, () => recording(files, () => fn(...args.map(passedAs))))
       } catch (err) {
         this.#emit({ type: 'failed', path, duration: performance.now() - t0 })
         throw err
       }
       const duration = performance.now() - t0
       this.#durations.set(codeHex, duration)
+      for (const message of effectWarnings(files, path, annotationsOf(fn))) this.#emit({ type: 'warning', message, path })
 
       const pending = new Pending()
       // Garbage collection must not remove a block between staging and the batch that references it.
@@ -375,15 +398,17 @@ export class DdsInstance implements Dds {
       if (h.bytes !== undefined && h.bytes.byteLength <= INPUT_BLOCK_LIMIT) await this.store.stageBlock(h.cid, h.bytes, pending)
     }
     const loads = [...frame.loads.values()]
+    const files = frame.files?.finish() ?? []
     const keys = [key]
-    if (loads.length > 0) keys.push(loadsKey(key, loads))
+    const second = dependenciesKey(key, loads, files)
+    if (second !== undefined) keys.push(second)
     const { evaluation } = await this.store.stageEvaluation(sig.manifest, {
-      kind: 'keep', path, fn: sig.fn, signature: key, inputs: inputs.map((h) => h.cid), loads, calls: frame.calls, output: art.cid, started, duration
+      kind: 'keep', path, fn: sig.fn, signature: key, inputs: inputs.map((h) => h.cid), loads, ...(files.length > 0 ? { files } : {}), calls: frame.calls, output: art.cid, started, duration
     }, keys, pending)
     await this.store.write(pending)
     this.#remember(value, art.cid)
     this.#emit({ type: 'computed', path, evaluation, duration })
-    return { value, evaluation, output: art.cid, loads, hit: false }
+    return { value, evaluation, output: art.cid, loads, files, hit: false }
   }
 
   /** After a hit, the paths its nested keeps wrote are part of this run too. */

@@ -4,6 +4,7 @@
 export { keep, evaluate, load, dataFunction, configure, closeDefault } from './default.js'
 export { open, DdsInstance } from './dds.js'
 export { annotate, identify } from './annotations.js'
+export { file, dir } from './files/explicit.js'
 export { identity } from './value-hash.js'
 export { DdsError, ErrorCodes, isDdsError, type ErrorCode } from '../store/errors.js'
 export type { AnyFunction, Dds, DdsEvent, DdsOptions, FunctionAnnotations, Kept } from './interface.js'

@@ -85,6 +85,10 @@ export interface FunctionAnnotations {
   deps?: unknown[]
   /** Free names the function uses that must not count (not followed, not hashed). */
   ignore?: string[]
+  /** A result older than this is computed again (ms, or `'90s'`, `'15m'`, `'6h'`, `'2d'`): for what no check can see, such as the network. */
+  ttl?: string | number
+  /** The result changes on every run: computed each time it is kept (what depends on it still hits when the value is the same). */
+  volatile?: boolean
 }
 
 /**

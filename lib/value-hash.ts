@@ -256,4 +256,4 @@ export function memoKey (code: Uint8Array, inputs: CID[]): Uint8Array {
   return sha256(dagCbor.encode({ v: VALUE_HASH_VERSION, code, inputs }))
 }
 
-export { loadsKey } from '../store/memo-keys.js'
+export { loadsKey, dependenciesKey } from '../store/memo-keys.js'

@@ -9,7 +9,7 @@ import { DdsError, ErrorCodes } from '../store/errors.js'
 import { validatePath } from '../store/paths.js'
 import type { Store } from '../store/store.js'
 import { sameBytes } from '../store/util.js'
-import type { CodeManifest, EvaluationRecord, LoadRef, PathEntry } from '../store/records.js'
+import type { CodeManifest, EvaluationRecord, FileRef, LoadRef, PathEntry } from '../store/records.js'
 
 /** How one named thing differs. */
 export type Delta = 'changed' | 'added' | 'removed'
@@ -32,6 +32,8 @@ export type Change =
   | { kind: 'argument', change: Delta, index: number, old?: CID, new?: CID }
   /** An upstream path the function loaded held another value. */
   | { kind: 'load', change: Delta, path: string, old?: LoadRef, new?: LoadRef }
+  /** A file the function read has other content (a directory: other names), or was newly or no longer read. */
+  | { kind: 'file', change: Delta, path: string, old?: FileRef, new?: FileRef }
   /** A nested keep produced another evaluation (a consequence, listed for completeness). */
   | { kind: 'call', change: Delta, path: string, old?: CID, new?: CID }
   /** The function itself was renamed or moved. */
@@ -125,6 +127,7 @@ async function compareRecords (store: Store, a: EvaluationRecord, b: EvaluationR
     if (x !== undefined && y !== undefined && x.output.equals(y.output)) continue
     out.push({ kind: 'load', change: delta(x !== undefined, y !== undefined), path, ...(x === undefined ? {} : { old: x }), ...(y === undefined ? {} : { new: y }) })
   }
+  out.push(...compareFiles(a.files ?? [], b.files ?? []))
   const ca = await callsByPath(store, a.calls)
   const cb = await callsByPath(store, b.calls)
   for (const path of [...new Set([...ca.keys(), ...cb.keys()])].sort()) {
@@ -135,6 +138,20 @@ async function compareRecords (store: Store, a: EvaluationRecord, b: EvaluationR
   }
   if (a.fn.name !== b.fn.name) out.push({ kind: 'function', change: 'changed', field: 'name', old: a.fn.name, new: b.fn.name })
   if ((a.fn.file ?? '') !== (b.fn.file ?? '')) out.push({ kind: 'function', change: 'changed', field: 'file', old: a.fn.file ?? '', new: b.fn.file ?? '' })
+  return out
+}
+
+/** The files read by one evaluation and not the other, or with another digest. */
+function compareFiles (a: FileRef[], b: FileRef[]): Change[] {
+  const out: Change[] = []
+  const fa = new Map(a.map((f) => [f.path, f]))
+  const fb = new Map(b.map((f) => [f.path, f]))
+  for (const path of [...new Set([...fa.keys(), ...fb.keys()])].sort()) {
+    const x = fa.get(path)
+    const y = fb.get(path)
+    if (x !== undefined && y !== undefined && x.kind === y.kind && sameBytes(x.digest, y.digest)) continue
+    out.push({ kind: 'file', change: delta(x !== undefined, y !== undefined), path, ...(x === undefined ? {} : { old: x }), ...(y === undefined ? {} : { new: y }) })
+  }
   return out
 }
 
@@ -232,6 +249,6 @@ export async function why (store: Store, path: string, options: { old?: Evaluati
 export async function compareSides (store: Store, a: Side, b: Side): Promise<Comparison> {
   const changes = [...compareManifests(a.manifest, b.manifest), ...await compareRecords(store, a.record, b.record)]
   const sameSignature = sameBytes(a.record.signature, b.record.signature)
-  const identical = a.evaluation.equals(b.evaluation) || (sameSignature && !changes.some((c) => c.kind === 'load'))
+  const identical = a.evaluation.equals(b.evaluation) || (sameSignature && !changes.some((c) => c.kind === 'load' || c.kind === 'file'))
   return { old: a, new: b, sameSignature, identical, changes }
 }

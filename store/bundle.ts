@@ -31,8 +31,9 @@ import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
 import { DdsError, ErrorCodes } from './errors.js'
 import { cidOf, matches, DAG_CBOR_CODE, RAW_CODE, SHA256_CODE, BLAKE3_CODE } from './hash.js'
-import { loadsKey } from './memo-keys.js'
+import { dependenciesKey } from './memo-keys.js'
 import { encodeNode, toBundleManifest, type BundleManifest, type EvaluationRecord, type HistoryEntry } from './records.js'
+import { memoEntryOf } from './memo.js'
 import { ancestors, validatePath } from './paths.js'
 import { Pending, type Store, type PathUpdate } from './store.js'
 import { entryLinks, required, walkStore, type Link } from './dag.js'
@@ -567,10 +568,10 @@ async function importLocked (store: Store, fh: FileHandle, maxBlock: number, onP
   for (const cid of memoOrder(m, index, reached)) {
     const record = index.record(cid) as EvaluationRecord
     const id = cid.toString()
-    // The same fields as the memo entries of Store.stageEvaluation.
-    const value = encodeNode({ evaluation: cid, output: record.output, loads: record.loads, nested: record.calls.length > 0 })
+    const value = encodeNode(memoEntryOf(cid, record))
     const keys = [record.signature]
-    if (record.loads.length > 0) keys.push(loadsKey(record.signature, record.loads))
+    const second = dependenciesKey(record.signature, record.loads, record.files)
+    if (second !== undefined) keys.push(second)
     for (const [i, key] of keys.entries()) {
       const k = Buffer.from(key).toString('hex')
       if (claimed.has(k)) continue

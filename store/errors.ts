@@ -45,7 +45,9 @@ export const ErrorCodes = {
   /** The remote store failed after bounded retries. */
   REMOTE_UNAVAILABLE: 'DDS_REMOTE_UNAVAILABLE',
   /** An optional package a feature needs is not installed (`data.package` names it). */
-  DEPENDENCY_MISSING: 'DDS_DEPENDENCY_MISSING'
+  DEPENDENCY_MISSING: 'DDS_DEPENDENCY_MISSING',
+  /** A `file()` or `dir()` argument names no file or directory. */
+  FILE_NOT_FOUND: 'DDS_FILE_NOT_FOUND'
 } as const
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]

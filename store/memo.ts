@@ -14,8 +14,8 @@ import type { Nodes } from './nodes.js'
 import type { Backend, BatchOp, MemoReader, Staged } from './interface.js'
 
 /** The memo entry that files `evaluation` (whose record is `record`). */
-export function memoEntryOf (evaluation: CID, record: Pick<EvaluationRecord, 'output' | 'loads' | 'calls'>): MemoEntry {
-  return { evaluation, output: record.output, loads: record.loads, nested: record.calls.length > 0 }
+export function memoEntryOf (evaluation: CID, record: Pick<EvaluationRecord, 'output' | 'loads' | 'files' | 'calls'>): MemoEntry {
+  return { evaluation, output: record.output, loads: record.loads, ...(record.files === undefined ? {} : { files: record.files }), nested: record.calls.length > 0 }
 }
 
 /** The batch operation that files a memo entry under `key`. */

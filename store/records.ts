@@ -40,6 +40,29 @@ export interface LoadRef {
   output: CID
 }
 
+/**
+ * A file or directory a function read during its run, as it was then. Paths
+ * inside the project are relative to its root (POSIX separators), others
+ * absolute. `size`, `mtime`, `ino` and `dev` make the cheap check; `digest`
+ * decides when that check fails.
+ */
+export interface FileRef {
+  path: string
+  /** `file`: content read; `dir`: names listed; `tree`: names listed recursively; `stat`: type and size looked at. */
+  kind: FileKind
+  /** sha256 of the content (file), of the sorted names (dir, tree), of type and size (stat); empty when the path did not exist. */
+  digest: Uint8Array
+  /** Size in bytes, -1 when the path did not exist. */
+  size: number
+  /** Modification time, ms since the epoch. */
+  mtime: number
+  ino: number
+  dev: number
+}
+
+/** What was done with a path: see {@link FileRef.kind}. */
+export type FileKind = 'file' | 'dir' | 'tree' | 'stat'
+
 /** One run of a function (or the record a cache hit points at). */
 export interface EvaluationRecord {
   kind: 'keep' | 'evaluate'
@@ -53,6 +76,8 @@ export interface EvaluationRecord {
   /** Identity of each argument. */
   inputs: CID[]
   loads: LoadRef[]
+  /** Files read during the run (nested keeps included); absent when none. */
+  files?: FileRef[]
   /** Evaluations made by nested keeps during the run. */
   calls: CID[]
   /** The artifact root of the result. */
@@ -86,6 +111,8 @@ export interface MemoEntry {
   evaluation: CID
   output: CID
   loads: LoadRef[]
+  /** The files it read, when any: a hit needs them unchanged. */
+  files?: FileRef[]
   /** False when the evaluation called no nested keep (a hit then needs no walk of its calls). */
   nested: boolean
 }
@@ -228,6 +255,22 @@ function toLoadRef (v: unknown): LoadRef {
   return { path: str(o, 'path', what), evaluation: cidOrNull(o.evaluation, what, 'evaluation'), output: cid(o.output, what, 'output') }
 }
 
+const FILE_KINDS = new Set(['file', 'dir', 'tree', 'stat'])
+
+function toFileRef (v: unknown): FileRef {
+  const what = 'file reference'
+  const o = obj(v, what)
+  const kind = str(o, 'kind', what)
+  if (!FILE_KINDS.has(kind)) throw corrupt(what, `unknown kind ${JSON.stringify(kind)}`)
+  const digest = bytesField(o, 'digest', what)
+  if (digest.byteLength !== 0 && digest.byteLength !== 32) throw corrupt(what, 'digest is not 32 bytes')
+  return { path: str(o, 'path', what), kind: kind as FileKind, digest, size: num(o, 'size', what), mtime: num(o, 'mtime', what), ino: num(o, 'ino', what), dev: num(o, 'dev', what) }
+}
+
+function filesField (o: Obj, what: string): { files?: FileRef[] } {
+  return o.files === undefined ? {} : { files: list(o, 'files', what).map(toFileRef) }
+}
+
 function toFunctionInfo (v: unknown): FunctionInfo {
   const what = 'function info'
   const o = obj(v, what)
@@ -251,6 +294,7 @@ export function toEvaluationRecord (v: unknown): EvaluationRecord {
     signature: bytesField(o, 'signature', what),
     inputs: list(o, 'inputs', what).map((c) => cid(c, what, 'inputs')),
     loads: list(o, 'loads', what).map(toLoadRef),
+    ...filesField(o, what),
     calls: list(o, 'calls', what).map((c) => cid(c, what, 'calls')),
     output: cid(o.output, what, 'output'),
     started: num(o, 'started', what),
@@ -276,7 +320,7 @@ export function toCodeManifest (v: unknown): CodeManifest {
 export function toMemoEntry (v: unknown): MemoEntry {
   const what = 'memo entry'
   const o = obj(v, what)
-  return { evaluation: cid(o.evaluation, what, 'evaluation'), output: cid(o.output, what, 'output'), loads: list(o, 'loads', what).map(toLoadRef), nested: o.nested !== false }
+  return { evaluation: cid(o.evaluation, what, 'evaluation'), output: cid(o.output, what, 'output'), loads: list(o, 'loads', what).map(toLoadRef), ...filesField(o, what), nested: o.nested !== false }
 }
 
 export function toHistoryEntry (v: unknown): HistoryEntry {

@@ -3,14 +3,15 @@
  * again only when its code (with everything it calls) or its inputs change.
  */
 import { keep } from 'dds-ts'
-import { parseCsv } from './src/csv.js'
+import { readCsv } from './src/csv.js'
 import { cleanRows } from './src/clean.js'
 import { cityStats } from './src/stats.js'
 import { fitSeasonal } from './src/model.js'
 import { renderReport } from './src/report.js'
 
-export async function pipeline (csvText: string): Promise<string> {
-  const rows = await keep('/weather/rows', parseCsv, csvText)
+/** The report for the CSV at `csvFile`; the first step reads it, so an edit of the file re-runs that step. */
+export async function pipeline (csvFile: string): Promise<string> {
+  const rows = await keep('/weather/rows', readCsv, csvFile)
   const clean = await keep('/weather/clean', cleanRows, rows)
   const stats = await keep('/weather/stats', cityStats, clean)
   const models = await keep('/weather/model', fitSeasonal, clean)

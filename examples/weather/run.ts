@@ -3,8 +3,8 @@
  * (`$DDS_STORE`, else the nearest `.dds`) and say what ran, through the
  * library's ready reporter (`log: true`, on stderr).
  */
-import { readFile, writeFile, mkdir } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { writeFile, mkdir } from 'node:fs/promises'
+import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { configure, evaluate, closeDefault } from 'dds-ts'
 import { pipeline } from './pipeline.js'
@@ -13,7 +13,8 @@ const here = dirname(fileURLToPath(import.meta.url))
 configure({ log: true })
 
 const t0 = performance.now()
-const csv = await readFile(join(here, 'data', 'weather.csv'), 'utf8')
+// Relative to the working directory: the argument (part of the memo key) does not depend on where the checkout is.
+const csv = relative(process.cwd(), join(here, 'data', 'weather.csv'))
 const report = await evaluate(pipeline, csv)
 const elapsed = performance.now() - t0
 

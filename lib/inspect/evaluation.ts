@@ -9,7 +9,7 @@ import type { Store } from '../../store/store.js'
 import type { EvaluationRecord } from '../../store/records.js'
 import type { EvaluationView, InputView, SourceOptions } from './interface.js'
 import { hex } from '../../store/util.js'
-import { fnJson, iso, ms, plain, showCanonical } from './json.js'
+import { fileView, fnJson, iso, ms, plain, showCanonical } from './json.js'
 import { namespaceOf } from './source.js'
 import { evaluationOf, inputValue, parseTarget, type Target } from './target.js'
 
@@ -80,6 +80,7 @@ export async function evaluationView (store: Store, evaluation: CID, record: Eva
     },
     inputs,
     loads: record.loads.map((l) => ({ path: l.path, evaluation: l.evaluation?.toString() ?? null, output: l.output.toString() })),
+    files: (record.files ?? []).map(fileView),
     calls,
     output: { cid: record.output.toString(), enc: info.enc, type: info.type ?? null, size: info.size, chunks: info.chunks }
   }

@@ -116,8 +116,19 @@ export interface EvaluationView {
   }
   inputs: InputView[]
   loads: Array<{ path: string, evaluation: string | null, output: string }>
+  /** Files the run read (see `file()`), as they were then. */
+  files: FileView[]
   calls: Array<{ evaluation: string, path: string | null, function: FunctionView | null }>
   output: { cid: string, enc: string, type: string | null, size: number, chunks: number }
+}
+
+/** A file an evaluation read: its digest in hex (`absent` when the path did not exist), size, and modification time. */
+export interface FileView {
+  path: string
+  kind: 'file' | 'dir' | 'tree' | 'stat'
+  digest: string
+  size: number
+  mtime: string
 }
 
 /** One side of a why comparison. */

@@ -4,9 +4,9 @@
  * strings, and a short readable rendering of an argument's canonical form.
  */
 import { CID } from 'multiformats/cid'
-import type { FunctionInfo } from '../../store/records.js'
+import type { FileRef, FunctionInfo } from '../../store/records.js'
 import { hex } from '../../store/util.js'
-import type { FunctionView } from './interface.js'
+import type { FileView, FunctionView } from './interface.js'
 
 /** Milliseconds since the epoch as ISO 8601 (UTC). */
 export function iso (ms: number): string {
@@ -114,4 +114,15 @@ export function showCanonical (value: unknown, limit = SHORT): string {
   }
   visit(value)
   return out.length > limit ? out.slice(0, limit - 1) + '…' : out
+}
+
+/** The digest of a recorded file as printed: hex, or `absent` when the path did not exist. */
+export function fileDigest (f: FileRef | undefined): string | undefined {
+  if (f === undefined) return undefined
+  return f.digest.byteLength === 0 ? 'absent' : hex(f.digest)
+}
+
+/** A file an evaluation read, as data. */
+export function fileView (f: FileRef): FileView {
+  return { path: f.path, kind: f.kind, digest: fileDigest(f) as string, size: f.size, mtime: iso(f.mtime) }
 }

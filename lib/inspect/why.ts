@@ -9,7 +9,7 @@ import type { Store } from '../../store/store.js'
 import { compareSides, whySides, type Change, type EvaluationRef, type Side } from '../why.js'
 import { evaluationView } from './evaluation.js'
 import type { ChangeView, FirstRunView, SideView, WhyView } from './interface.js'
-import { iso } from './json.js'
+import { fileView, iso } from './json.js'
 
 /** One side of a comparison as data. */
 function sideView (s: Side): SideView {
@@ -18,6 +18,7 @@ function sideView (s: Side): SideView {
 
 /** A change with its CIDs (and the loaded references) as strings. */
 export function changeView (c: Change): ChangeView {
+  if (c.kind === 'file') return { kind: c.kind, change: c.change, path: c.path, ...(c.old === undefined ? {} : { old: fileView(c.old) }), ...(c.new === undefined ? {} : { new: fileView(c.new) }) }
   const out: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(c)) {
     if (v !== null && typeof v === 'object' && 'output' in v) {

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs'
+
 /** One line of the weather CSV, as text fields. */
 export type RawRow = Record<string, string>
 
@@ -11,4 +13,12 @@ export function parseCsv (text: string): RawRow[] {
     header.forEach((name, i) => { row[name] = cells[i] ?? '' })
     return row
   })
+}
+
+/**
+ * Read and parse the CSV at `file`. Kept, it re-runs when the file's content
+ * changes (dds-ts records the read), not when it is only touched.
+ */
+export function readCsv (file: string): RawRow[] {
+  return parseCsv(readFileSync(file, 'utf8'))
 }

@@ -21,6 +21,7 @@ export async function showLines (ctx: Context, e: EvaluationView): Promise<void>
   for (const u of e.code.unavailable) await ctx.line(['unavailable', u])
   for (const x of e.inputs) await ctx.line(['input', x.index, x.cid, x.display])
   for (const l of e.loads) await ctx.line(['load', l.path, l.evaluation, l.output])
+  for (const f of e.files) await ctx.line(['file', f.path, f.kind, f.digest, f.size])
   for (const c of e.calls) await ctx.line(['call', c.evaluation, c.path, c.function === null ? undefined : fnName(c.function)])
   await ctx.line(['output', e.output.cid, e.output.type === null ? e.output.enc : `${e.output.enc}:${e.output.type}`, e.output.size])
 }
@@ -33,7 +34,7 @@ Show one evaluation: the current one of PATH, the one of history entry SEQ
 first: the function and its source, when it ran, its code manifest (every
 declaration it reaches with its hash, runtime values, package versions), its
 inputs (by position: the value when the argument was small enough to be
-stored, or the path whose kept value was passed), the paths it loaded, the nested evaluations it called, its output.`,
+stored, or the path whose kept value was passed), the paths it loaded, the files it read (path, kind, sha256 digest, size), the nested evaluations it called, its output.`,
   example: `
 $ dds show /data/clean
 evaluation	bafyreih4…

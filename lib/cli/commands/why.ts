@@ -21,6 +21,7 @@ async function display (store: Store, cid: string | undefined): Promise<string |
 }
 
 const str = (v: unknown): string | undefined => (v === undefined || v === null ? undefined : String(v))
+const fileDigestOf = (v: unknown): string | undefined => (v !== null && typeof v === 'object' ? str((v as { digest?: unknown }).digest) : undefined)
 const loadOutput = (v: unknown): string | undefined => (v !== null && typeof v === 'object' ? str((v as { output?: unknown }).output) : undefined)
 
 /** A change as the fields of one output line, after its kind and delta. */
@@ -32,6 +33,7 @@ async function fields (store: Store, c: ChangeView): Promise<Array<string | numb
     case 'argument': return [c.index as number, await display(store, str(c.old)) ?? str(c.old), await display(store, str(c.new)) ?? str(c.new)]
     case 'load': return [str(c.path), loadOutput(c.old), loadOutput(c.new)]
     case 'call': return [str(c.path), str(c.old), str(c.new)]
+    case 'file': return [str(c.path), fileDigestOf(c.old), fileDigestOf(c.new)]
     case 'function': return [str(c.field), str(c.old), str(c.new)]
     default: return []
   }
@@ -61,6 +63,7 @@ One line per difference: kind, change (changed, added, removed), then
   package      NAME OLD NEW       an imported package version
   argument     INDEX OLD NEW      an argument, by position (values when stored)
   load         PATH OLD NEW       an upstream path held another output
+  file         PATH OLD NEW       a file read has other content (digests; absent)
   call         PATH OLD NEW       a nested keep gave another evaluation
   function     FIELD OLD NEW      the function was renamed or moved
   pinned / algorithm / unavailable
