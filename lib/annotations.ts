@@ -23,6 +23,9 @@ export function annotate<F extends Function> (fn: F, options: FunctionAnnotation
   if (options.ignore !== undefined && (!Array.isArray(options.ignore) || options.ignore.some((n) => typeof n !== 'string'))) {
     throw new TypeError('annotate(): ignore must be an array of names')
   }
+  if (options.runOn !== undefined && options.runOn !== 'threads' && options.runOn !== 'queue') {
+    throw new TypeError("annotate(): runOn must be 'threads' or 'queue'")
+  }
   annotations.set(fn, { ...annotations.get(fn), ...options })
   return fn
 }

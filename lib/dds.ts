@@ -18,6 +18,10 @@ import { hashValueBlock, identity, loadsKey, memoKey, valueDigest, type HashCont
 import { annotationsOf, identityGiven } from './annotations.js'
 import { SignatureEngine, type CodeSignature } from './signature/index.js'
 import type { AnyFunction, Dds, DdsEvent, DdsOptions, Kept } from './interface.js'
+import { dataFunctionOf, makeDataFunction } from './data-function.js'
+import type { EachOptions, ExecCall, Executor, RunOn } from './parallel/interface.js'
+import { keepEachIn } from './parallel/each.js'
+import { Executors, type ParallelOptions } from './parallel/executors.js'
 
 interface Written {
   evaluation: CID
@@ -55,30 +59,13 @@ const LONG_RUN_MS = 50
 /** Arguments whose canonical form is at most this size are stored for display. */
 const INPUT_BLOCK_LIMIT = 4096
 
-const dataFunctions = new WeakMap<Function, { path: string, fn: Function }>()
-
 /** The remote named by `$DDS_REMOTE` (`s3://bucket/prefix`), if set. */
 function defaultRemote (): string | undefined {
   const env = process.env.DDS_REMOTE
   return env === undefined || env === '' ? undefined : env
 }
 
-/** Make a zero-argument data function for `path` that calls `keep` through `keeper`. */
-export function makeDataFunction<F extends () => unknown> (path: string, fn: F, keeper: (path: string, fn: F) => Promise<Kept<F>>): () => Promise<Kept<F>> {
-  validatePath(path)
-  if (typeof fn !== 'function') throw new TypeError(`dataFunction(${JSON.stringify(path)}): the second argument must be a function`)
-  const wrapper = (...args: unknown[]): Promise<Kept<F>> => {
-    if (args.length > 0) {
-      throw new DdsError(ErrorCodes.ARG_IN_DATA_FUNCTION,
-        `the data function for ${path} takes no arguments (got ${args.length}); use keep(path, fn, ...args) for functions with arguments`,
-        { data: { path, arguments: args.length } })
-    }
-    return keeper(path, fn)
-  }
-  Object.defineProperty(wrapper, 'name', { value: fn.name === '' ? 'dataFunction' : fn.name })
-  dataFunctions.set(wrapper, { path, fn })
-  return wrapper
-}
+export { makeDataFunction }
 
 /** One engine per process for the default instance and every `open()`: the analysis caches are per file. */
 let sharedEngine: SignatureEngine | undefined
@@ -100,7 +87,7 @@ function hex (bytes: Uint8Array): string {
  * await dds.close()
  */
 export async function open (options: DdsOptions = {}): Promise<DdsInstance> {
-  const { store, onEvent, maxCapturedElements, remote, ...storeOptions } = options
+  const { store, onEvent, maxCapturedElements, remote, threads, queue, ...storeOptions } = options
   let s: Store
   let owned = true
   if (store instanceof Store) {
@@ -110,7 +97,11 @@ export async function open (options: DdsOptions = {}): Promise<DdsInstance> {
     const team = remote ?? defaultRemote()
     s = await openStore({ ...storeOptions, ...(store === undefined ? {} : { location: store }), ...(team === undefined ? {} : { remote: team }) })
   }
-  return new DdsInstance(s, owned, { ...(onEvent === undefined ? {} : { onEvent }), ...(maxCapturedElements === undefined ? {} : { maxCapturedElements }) })
+  return new DdsInstance(s, owned, {
+    ...(onEvent === undefined ? {} : { onEvent }),
+    ...(maxCapturedElements === undefined ? {} : { maxCapturedElements }),
+    parallel: { ...(threads === undefined ? {} : { threads }), ...(queue === undefined ? {} : { queue }) }
+  })
 }
 
 /** The programming model bound to one store. Create it with `open()`. */
@@ -127,9 +118,11 @@ export class DdsInstance implements Dds {
   readonly #durations = new Map<string, number>()
   readonly #inputCtx: HashContext
   readonly #capturedCtx: HashContext
+  readonly #executors: Executors
 
-  constructor (store: Store, owned: boolean, options: { onEvent?: (e: DdsEvent) => void, maxCapturedElements?: number } = {}) {
+  constructor (store: Store, owned: boolean, options: { onEvent?: (e: DdsEvent) => void, maxCapturedElements?: number, parallel?: ParallelOptions } = {}) {
     this.store = store
+    this.#executors = new Executors(options.parallel ?? {})
     this.#owned = owned
     this.#onEvent = options.onEvent
     this.#maxCaptured = options.maxCapturedElements ?? 100_000
@@ -150,13 +143,15 @@ export class DdsInstance implements Dds {
   }
 
   async close (): Promise<void> {
+    await this.#executors.close()
     if (this.#owned) await this.store.close()
   }
+
 
   // ------------------------------------------------------------------ signatures
 
   #hashFunction (fn: Function, label: string): Uint8Array {
-    const data = dataFunctions.get(fn)
+    const data = dataFunctionOf(fn)
     if (data !== undefined) {
       return valueDigest({ dataFunction: data.path, code: this.#hashFunction(data.fn, label) }, label, this.#capturedCtx)
     }
@@ -185,6 +180,23 @@ export class DdsInstance implements Dds {
   // ------------------------------------------------------------------ keep
 
   async keep<F extends AnyFunction>(path: string, fn: F, ...args: Parameters<F>): Promise<Kept<F>> {
+    return (await this.#keep(path, fn, args, undefined)).value as Kept<F>
+  }
+
+  /**
+   * Keep `fn(input)` for every input at its own child path (`path/0`, `path/1`,
+   * ... or `path/key(input)`), at most `concurrency` at a time; the results in
+   * input order. At top level the map is one run; inside a run it is part of it.
+   */
+  async keepEach<F extends (input: any) => unknown>(path: string, fn: F, inputs: Iterable<Parameters<F>[0]>, options: EachOptions<Parameters<F>[0]> = {}): Promise<Array<Kept<F>>> {
+    const host = {
+      keepOne: async (p: string, f: Function, input: unknown, runOn: RunOn | undefined) => await this.#keep(p, f as AnyFunction, [input], runOn),
+      emit: (e: DdsEvent) => { this.#emit(e) }
+    }
+    return await this.evaluate(async () => await keepEachIn(host, path, fn, inputs, options)) as Array<Kept<F>>
+  }
+
+  async #keep (path: string, fn: AnyFunction, args: unknown[], runOn: RunOn | undefined): Promise<Outcome> {
     validatePath(path)
     if (typeof fn !== 'function') throw new TypeError(`keep(${JSON.stringify(path)}): the second argument must be a function, got ${typeof fn}`)
     const parent = this.#als.getStore()
@@ -193,14 +205,10 @@ export class DdsInstance implements Dds {
     const ahead = parent === undefined && this.store.remote !== undefined ? { path, head: this.store.headEntry(path) } : undefined
     ahead?.head.catch(() => {})
 
-    const sig = this.#signature(fn, path)
-    const hashed = args.map((a, i) => hashValueBlock(a, `args[${i}]`, this.#inputCtx))
-    const inputs = hashed.map((h) => h.cid)
-    const key = memoKey(sig.digest, inputs)
-    const keyHex = hex(key)
-
+    const { sig, hashed, key, keyHex } = this.#prepare(path, fn, args)
     this.#claim(run, parent, path, keyHex)
-    const outcome = await this.#resolve(run, parent, path, fn, args, sig, hashed, key, keyHex)
+    const via = await this.#executors.for(fn, runOn)
+    const outcome = await this.#resolve(run, parent, path, fn, args, sig, hashed, key, keyHex, via)
 
     if (!run.updates.has(path)) {
       run.updates.set(path, { path, evaluation: outcome.evaluation, output: outcome.output, hit: outcome.hit })
@@ -212,7 +220,42 @@ export class DdsInstance implements Dds {
     } else {
       await this.#commit(run, ahead)
     }
-    return outcome.value as Kept<F>
+    return outcome
+  }
+
+  /** The code signature of a call and its memo key. */
+  #prepare (path: string, fn: Function, args: unknown[]): { sig: CodeSignature, hashed: Hashed[], key: Uint8Array, keyHex: string } {
+    const sig = this.#signature(fn, path)
+    const hashed = args.map((a, i) => hashValueBlock(a, `args[${i}]`, this.#inputCtx))
+    const key = memoKey(sig.digest, hashed.map((h) => h.cid))
+    return { sig, hashed, key, keyHex: hex(key) }
+  }
+
+  /**
+   * For a queue's worker: compute and store `fn(...args)` as `keep(path, ...)`
+   * would, without committing any path (the caller's run does). `known` are
+   * arguments read from the store by the identity the caller hashed them by.
+   * A call whose code or inputs hash differently here is refused: its result
+   * would be stored under a signature it was not computed with.
+   */
+  async computeFor (path: string, fn: AnyFunction, args: unknown[], expected: { code: Uint8Array, key: Uint8Array }, known: Array<[unknown, CID]> = []): Promise<{ evaluation: CID, hit: boolean }> {
+    validatePath(path)
+    for (const [value, cid] of known) this.#remember(value, cid)
+    const { sig, hashed, key, keyHex } = this.#prepare(path, fn, args)
+    if (hex(sig.digest) !== hex(expected.code) || keyHex !== hex(expected.key)) {
+      const what = hex(sig.digest) !== hex(expected.code) ? 'code' : 'arguments'
+      throw new DdsError(ErrorCodes.CODE_MISMATCH, `refusing ${path}: the ${what} of ${sig.fn.name || 'the function'} here hash differently from the caller's (a different version of ${sig.fn.file ?? 'its module'}?)`,
+        { data: { path, what, fn: sig.fn.name, file: sig.fn.file } })
+    }
+    const run: Run = { claims: new Map(), updates: new Map(), written: new Map() }
+    this.#claim(run, undefined, path, keyHex)
+    const o = await this.#resolve(run, undefined, path, fn, args, sig, hashed, key, keyHex)
+    return { evaluation: o.evaluation, hit: o.hit }
+  }
+
+  /** The code signature digest of `fn` as this instance hashes it (a worker compares it with its caller's). */
+  codeDigest (fn: Function): Uint8Array {
+    return this.#signature(fn).digest
   }
 
   /** Claim `path` for this run: one signature per path, no overlapping paths, no cycles. */
@@ -238,7 +281,7 @@ export class DdsInstance implements Dds {
     }
   }
 
-  async #resolve (run: Run, parent: Frame | undefined, path: string, fn: Function, args: unknown[], sig: CodeSignature, inputs: Hashed[], key: Uint8Array, keyHex: string): Promise<Outcome> {
+  async #resolve (run: Run, parent: Frame | undefined, path: string, fn: Function, args: unknown[], sig: CodeSignature, inputs: Hashed[], key: Uint8Array, keyHex: string, via?: Executor): Promise<Outcome> {
     const shared = this.#inflight.get(keyHex)
     if (shared !== undefined) {
       const o = await shared
@@ -248,7 +291,10 @@ export class DdsInstance implements Dds {
     const hit = await this.#lookup(run, key)
     const reused = hit === undefined ? undefined : await this.#reuse(run, path, hit)
     if (reused !== undefined) return reused
-    const promise = this.#compute(run, parent, path, fn, args, sig, inputs, key, keyHex)
+    const call: ExecCall = { path, fn, args, code: sig.digest, key, fnInfo: sig.fn, identityOf: (v) => v !== null && typeof v === 'object' ? this.#identities.get(v) : undefined }
+    const promise = via?.kind === 'stored'
+      ? this.#computeElsewhere(run, path, key, via, call)
+      : this.#compute(run, parent, path, fn, args, sig, inputs, key, keyHex, via === undefined ? undefined : async () => await via.run(call))
     this.#inflight.set(keyHex, promise)
     try {
       return await promise
@@ -258,7 +304,7 @@ export class DdsInstance implements Dds {
   }
 
   /** A cache hit: the stored value, and the paths its nested keeps wrote join the run. */
-  async #reuse (run: Run, path: string, hit: MemoEntry): Promise<Outcome | undefined> {
+  async #reuse (run: Run, path: string, hit: MemoEntry, event: 'hit' | 'computed' = 'hit'): Promise<Outcome | undefined> {
     let value: unknown
     try {
       value = await this.store.readArtifact(hit.output)
@@ -270,8 +316,9 @@ export class DdsInstance implements Dds {
     }
     this.#remember(value, hit.output)
     if (hit.nested) await this.#adoptChildren(run, hit.evaluation)
-    this.#emit({ type: 'hit', path, evaluation: hit.evaluation })
-    return { value, evaluation: hit.evaluation, output: hit.output, loads: hit.loads, hit: true }
+    if (event === 'hit') this.#emit({ type: 'hit', path, evaluation: hit.evaluation })
+    else this.#emit({ type: 'computed', path, evaluation: hit.evaluation, duration: (await this.store.getEvaluation(hit.evaluation)).duration })
+    return { value, evaluation: hit.evaluation, output: hit.output, loads: hit.loads, hit: event === 'hit' }
   }
 
   /** The memo entry for a key whose recorded loads still hold, if any. */
@@ -306,7 +353,23 @@ export class DdsInstance implements Dds {
     return head?.output ?? undefined
   }
 
-  async #compute (run: Run, parent: Frame | undefined, path: string, fn: Function, args: unknown[], sig: CodeSignature, inputs: Hashed[], key: Uint8Array, keyHex: string): Promise<Outcome> {
+  /**
+   * A miss computed and stored by a queue's worker: no lease is taken here
+   * (the worker takes it, so identical calls run once across machines); the
+   * result is then found in the shared store like any other.
+   */
+  async #computeElsewhere (run: Run, path: string, key: Uint8Array, via: Executor, call: ExecCall): Promise<Outcome> {
+    this.#emit({ type: 'miss', path })
+    await via.run(call)
+    const hit = await this.#lookup(run, key)
+    const found = hit === undefined ? undefined : await this.#reuse(run, path, hit, 'computed')
+    if (found === undefined) {
+      throw new DdsError(ErrorCodes.QUEUE_FAILED, `the queue reported ${path} computed, but its result is not in the store (do the workers share this store?)`, { data: { path } })
+    }
+    return found
+  }
+
+  async #compute (run: Run, parent: Frame | undefined, path: string, fn: Function, args: unknown[], sig: CodeSignature, inputs: Hashed[], key: Uint8Array, keyHex: string, elsewhere?: () => Promise<unknown>): Promise<Outcome> {
     // Another process may be computing the same call: wait for it, then look again.
     const lock = await this.store.lock(`compute:${keyHex}`)
     try {
@@ -321,7 +384,7 @@ export class DdsInstance implements Dds {
       if ((this.#durations.get(codeHex) ?? 0) >= LONG_RUN_MS) await this.store.backend.yieldIfShared?.()
       const started = Date.now()
       const t0 = performance.now()
-      const value = await this.#als.run(frame, () => fn(...args))
+      const value = elsewhere === undefined ? await this.#als.run(frame, () => fn(...args)) : await elsewhere()
       const duration = performance.now() - t0
       this.#durations.set(codeHex, duration)
 

@@ -3,6 +3,7 @@
  */
 import type { CID } from 'multiformats/cid'
 import type { Store, StoreOptions } from '../store/store.js'
+import type { EachOptions, RunOn } from './parallel/interface.js'
 
 /** Any function that can be kept. */
 export type AnyFunction = (...args: any[]) => unknown
@@ -25,6 +26,10 @@ export interface DdsOptions extends Omit<StoreOptions, 'location'> {
   onEvent?: (event: DdsEvent) => void
   /** Most elements of a value read by a function (closure or module binding) that are hashed (default 100,000). */
   maxCapturedElements?: number
+  /** Size of the pool of worker threads for `runOn: 'threads'` (default: `os.availableParallelism()`). */
+  threads?: number
+  /** Redis URL of the job queue for `runOn: 'queue'` (default: `$DDS_QUEUE`), served by `dds worker --queue URL`. */
+  queue?: string
 }
 
 /** Something that happened during a run, for logging and tests. */
@@ -34,6 +39,8 @@ export type DdsEvent =
   | { type: 'computed', path: string, evaluation: CID, duration: number }
   | { type: 'commit', paths: string[], entries: Array<{ path: string, seq: number, evaluation: CID | null }> }
   | { type: 'warning', message: string, path?: string }
+  /** A `keepEach` map finished one more input (`hits` of the `done` were cache hits). */
+  | { type: 'progress', path: string, done: number, total: number, hits: number }
 
 /** Escape hatches for a function whose code cannot or should not be analysed. */
 export interface FunctionAnnotations {
@@ -43,6 +50,8 @@ export interface FunctionAnnotations {
   deps?: unknown[]
   /** Free names the function uses that must not count (not followed, not hashed). */
   ignore?: string[]
+  /** Run the function, when it misses, on the thread pool or the job queue; it must be exported from its module. */
+  runOn?: RunOn
 }
 
 /**
@@ -58,6 +67,8 @@ export interface Dds {
   readonly store: Store
   /** `fn(...args)` (awaited), stored at `path`; runs `fn` only when its code or inputs changed. */
   keep<F extends AnyFunction>(path: string, fn: F, ...args: Parameters<F>): Promise<Kept<F>>
+  /** `fn(input)` kept for every input at its own child path, at most `concurrency` at a time; the results in order. */
+  keepEach<F extends (input: any) => unknown>(path: string, fn: F, inputs: Iterable<Parameters<F>[0]>, options?: EachOptions<Parameters<F>[0]>): Promise<Array<Kept<F>>>
   /** Run `fn(...args)` with caching for every keep inside, committing their paths together. */
   evaluate<F extends AnyFunction>(fn: F, ...args: Parameters<F>): Promise<Kept<F>>
   /** The value at `path` (inside a run: as written earlier in the run). Throws DDS_PATH_NOT_FOUND. */
