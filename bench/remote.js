@@ -59,7 +59,7 @@ export async function remote () {
   const s3 = new S3Client({ endpoint, region: process.env.AWS_REGION ?? 'us-east-1', forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' })
   await s3.send(new CreateBucketCommand({ Bucket: bucket }))
   const dir = tempDir('remote')
-  const options = (prefix) => ({ url: `s3://${bucket}/${prefix}`, endpoint })
+  const options = (prefix) => ({ url: `s3://${bucket}/${prefix}`, s3: { endpoint } })
 
   // ---------------------------------------------------------------- 1 GiB up and down
   const size = quick ? 256 * MiB : GiB

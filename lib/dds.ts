@@ -11,8 +11,9 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import type { CID } from 'multiformats/cid'
 import { DdsError, ErrorCodes, isDdsError } from '../store/errors.js'
 import { openStore, Pending, Store, type PathUpdate } from '../store/store.js'
-import { sameCid } from '../store/commit.js'
-import { validatePath, ancestors } from '../store/paths.js'
+import { isNoop } from '../store/commit-plan.js'
+import { hex } from '../store/util.js'
+import { validatePath, ancestors, overlapError } from '../store/paths.js'
 import type { LoadRef, MemoEntry, PathEntry } from '../store/records.js'
 import { hashValueBlock, identity, loadsKey, memoKey, valueDigest, type HashContext } from './value-hash.js'
 import { annotationsOf, identityGiven } from './annotations.js'
@@ -72,10 +73,6 @@ let sharedEngine: SignatureEngine | undefined
 function engine (): SignatureEngine {
   sharedEngine ??= new SignatureEngine()
   return sharedEngine
-}
-
-function hex (bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
 }
 
 /**
@@ -272,10 +269,10 @@ export class DdsInstance implements Dds {
     }
     if (prev === undefined) {
       for (const a of ancestors(path)) {
-        if (run.claims.has(a)) throw overlap(a, path)
+        if (run.claims.has(a)) throw overlapError(a, path)
       }
       for (const other of run.claims.keys()) {
-        if (other.startsWith(path + '/')) throw overlap(path, other)
+        if (other.startsWith(path + '/')) throw overlapError(path, other)
       }
       run.claims.set(path, keyHex)
     }
@@ -452,7 +449,7 @@ export class DdsInstance implements Dds {
     const updates: PathUpdate[] = []
     for (const u of run.updates.values()) {
       const head = ahead?.path === u.path ? await ahead.head : await this.store.headEntry(u.path)
-      if (head === undefined || !sameCid(head.evaluation, u.evaluation)) updates.push(u)
+      if (!isNoop(head, u, u.time ?? Date.now())) updates.push(u)
     }
     if (updates.length === 0) return
     const result = await this.store.commit(updates)
@@ -502,8 +499,4 @@ export class DdsInstance implements Dds {
   dataFunction<F extends () => unknown>(path: string, fn: F): () => Promise<Kept<F>> {
     return makeDataFunction(path, fn, (p, f) => this.keep(p, f as AnyFunction) as Promise<Kept<F>>)
   }
-}
-
-function overlap (dir: string, path: string): DdsError {
-  return new DdsError(ErrorCodes.OVERLAPPING_PATH, `paths ${dir} and ${path} overlap: ${dir} would be a directory of ${path}`, { data: { path, other: dir } })
 }

@@ -15,76 +15,15 @@ import { MemoryLevel } from 'memory-level'
 import type { AbstractLevel, AbstractSublevel } from 'abstract-level'
 import { DdsError, ErrorCodes } from './errors.js'
 import { Mutexes } from './mutex.js'
-import { applyCommit, type CommitOptions, type CommitResult, type PathUpdate } from './commit.js'
-import { applyLease, type LeaseRequest, type LeaseResult } from './leases.js'
+import { applyCommit } from './commit.js'
+import { applyLease } from './leases.js'
+import {
+  SPACES, type Backend, type BatchOp, type BlobFiles, type CommitOptions, type CommitResult,
+  type LeaseRequest, type LeaseResult, type PathUpdate, type RangeOptions, type Space
+} from './interface.js'
 
-/** The key spaces of a store. */
-export type Space = 'meta' | 'blocks' | 'memo' | 'paths' | 'history' | 'leases'
-export const SPACES: readonly Space[] = ['meta', 'blocks', 'memo', 'paths', 'history', 'leases']
-
-/** Returned by `getSync` when the backend cannot answer synchronously right now. */
-export const NOT_SYNC: unique symbol = Symbol('dds.notSync')
-
-export interface PutOp { type: 'put', space: Space, key: Uint8Array, value: Uint8Array }
-export interface DelOp { type: 'del', space: Space, key: Uint8Array }
-export type BatchOp = PutOp | DelOp
-
-export interface RangeOptions {
-  gt?: Uint8Array
-  gte?: Uint8Array
-  lt?: Uint8Array
-  lte?: Uint8Array
-  reverse?: boolean
-  limit?: number
-}
-
-/** A held lock or lease: call `release()` when done. */
-export interface Lock {
-  release (): Promise<void>
-}
-
-/** Large immutable blobs kept as files named by their key (a CID string). */
-export interface BlobFiles {
-  readonly directory: string
-  /** Write the blob `name` (its content is determined by its name: rewriting writes the same bytes). */
-  write (name: string, bytes: Uint8Array): Promise<void>
-  /** The whole file, or undefined when absent. */
-  read (name: string): Promise<Uint8Array | undefined>
-  /** Read the file into `target` at `offset`; returns the number of bytes read, or -1 when absent. */
-  readInto (name: string, target: Uint8Array, offset: number): Promise<number>
-  has (name: string): Promise<boolean>
-  remove (name: string): Promise<void>
-  /** Every blob name, with its size and modification time. */
-  list (): AsyncIterable<{ name: string, size: number, mtimeMs: number }>
-}
-
-/**
- * What a store needs from its storage. Keys and values are bytes.
- * `batch` applies all operations or none; `commit` and `lease` are atomic
- * read-modify-writes applied where the database lives.
- */
-export interface Backend {
-  readonly kind: 'classic' | 'memory' | string
-  /** The store directory, or undefined for in-memory backends. */
-  readonly location: string | undefined
-  /** A value, or undefined. `fresh` asks for the database's own answer, never a cached copy. */
-  get (space: Space, key: Uint8Array, options?: { fresh?: boolean }): Promise<Uint8Array | undefined>
-  /** A synchronous get where the backend can answer now (a local database), else NOT_SYNC. */
-  getSync?: (space: Space, key: Uint8Array) => Uint8Array | undefined | typeof NOT_SYNC
-  getMany (space: Space, keys: Uint8Array[]): Promise<Array<Uint8Array | undefined>>
-  batch (ops: BatchOp[], options?: { sync?: boolean }): Promise<void>
-  entries (space: Space, range?: RangeOptions): AsyncIterable<[Uint8Array, Uint8Array]>
-  keys (space: Space, range?: RangeOptions): AsyncIterable<Uint8Array>
-  /** Write `staged` and append history entries for `updates`, atomically. */
-  commit (updates: PathUpdate[], staged: BatchOp[], options?: CommitOptions): Promise<CommitResult>
-  /** Acquire, renew or release a lease. */
-  lease (request: LeaseRequest): Promise<LeaseResult>
-  /** Large blobs beside the database, when the backend has a directory. */
-  readonly files: BlobFiles | undefined
-  /** Before a long computation: let another process take over the database if one is using it. */
-  yieldIfShared?: () => Promise<void>
-  close (): Promise<void>
-}
+export { SPACES, NOT_SYNC } from './interface.js'
+export type { Space, PutOp, DelOp, BatchOp, RangeOptions, Lock, BlobFiles, Backend } from './interface.js'
 
 type Sub = AbstractSublevel<AbstractLevel<Uint8Array | string | Buffer, Uint8Array, Uint8Array>, Uint8Array | string | Buffer, Uint8Array, Uint8Array>
 type AnyLevel = AbstractLevel<Uint8Array | string | Buffer, Uint8Array, Uint8Array>

@@ -36,7 +36,7 @@ import { encodeNode, toBundleManifest, type BundleManifest, type EvaluationRecor
 import { ancestors, validatePath } from './paths.js'
 import { Pending, type Store, type PathUpdate } from './store.js'
 import { BlockIndex, entryLinks, required, walkStore, type Link } from './verify.js'
-import type { BatchOp } from './backend.js'
+import type { BatchOp } from './interface.js'
 
 /** The bundle format this code writes and reads. */
 export const BUNDLE_FORMAT = 'dds-bundle/1'

@@ -52,7 +52,7 @@ export const ErrorCodes = {
   WORKER_CRASHED: 'DDS_WORKER_CRASHED',
   /** A job on the queue failed on every attempt, or the queue cannot be reached. */
   QUEUE_FAILED: 'DDS_QUEUE_FAILED',
-  /** An optional package a feature needs is not installed. */
+  /** An optional package a feature needs is not installed (`data.package` names it). */
   DEPENDENCY_MISSING: 'DDS_DEPENDENCY_MISSING'
 } as const
 

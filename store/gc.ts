@@ -7,7 +7,7 @@
 import type { CID } from 'multiformats/cid'
 import { ErrorCodes, isDdsError } from './errors.js'
 import { BLOCK_FILE, historyKey, parseFileMarker } from './keys.js'
-import type { BatchOp } from './backend.js'
+import type { BatchOp } from './interface.js'
 import type { Store } from './store.js'
 import { entryLinks, linksOf, walkStore, type Link } from './verify.js'
 

@@ -9,37 +9,9 @@ import { readFileSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import * as dagCbor from '@ipld/dag-cbor'
 import { text } from './keys.js'
-import type { BatchOp } from './backend.js'
+import type { LeaseHolder, LeaseKV, LeaseMode, LeaseRequest, LeaseResult } from './interface.js'
 
-export type LeaseMode = 'exclusive' | 'shared'
-
-export interface LeaseHolder {
-  id: string
-  pid: number
-  /** When the process started (Linux clock ticks since boot), so that a reused pid is not taken for the holder. */
-  start?: number
-  host: string
-  mode: LeaseMode
-  /** ms since the epoch after which a holder on another machine counts as gone. */
-  expires: number
-}
-
-export interface LeaseRequest {
-  op: 'acquire' | 'release' | 'renew'
-  name: string
-  holder: LeaseHolder
-}
-
-export interface LeaseResult {
-  granted: boolean
-  /** The live holders that prevented the grant. */
-  holders: LeaseHolder[]
-}
-
-export interface LeaseKV {
-  get: (space: 'leases', key: Uint8Array) => Promise<Uint8Array | undefined>
-  batch: (ops: BatchOp[], options: { sync: boolean }) => Promise<void>
-}
+export type { LeaseMode, LeaseHolder, LeaseRequest, LeaseResult, LeaseKV } from './interface.js'
 
 const HOST = hostname()
 

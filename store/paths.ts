@@ -53,14 +53,19 @@ export function ancestors (path: string): string[] {
   return out
 }
 
+/** DDS_OVERLAPPING_PATH: `dir` would be a directory of `path`. */
+export function overlapError (dir: string, path: string): DdsError {
+  return new DdsError(ErrorCodes.OVERLAPPING_PATH,
+    `paths ${dir} and ${path} overlap: ${dir} would be a directory of ${path} (delete one of them first)`,
+    { data: { path, other: dir } })
+}
+
 /** Throw DDS_OVERLAPPING_PATH if any two of `paths` overlap. */
 export function checkNoOverlap (paths: Iterable<string>): void {
   const set = new Set(paths)
   for (const p of set) {
     for (const a of ancestors(p)) {
-      if (set.has(a)) {
-        throw new DdsError(ErrorCodes.OVERLAPPING_PATH, `paths ${a} and ${p} overlap: ${a} would be a directory of ${p}`, { data: { path: p, other: a } })
-      }
+      if (set.has(a)) throw overlapError(a, p)
     }
   }
 }

@@ -7,7 +7,8 @@
 import net from 'node:net'
 import * as dagCbor from '@ipld/dag-cbor'
 import { DdsError, ErrorCodes, type ErrorCode } from './errors.js'
-import type { BatchOp, LevelBackend, RangeOptions, Space } from './backend.js'
+import type { LevelBackend } from './backend.js'
+import type { BatchOp, RangeOptions, Space } from './interface.js'
 import { stripUndefined } from './records.js'
 
 const MAX_FRAME = 256 * 1024 * 1024

@@ -18,13 +18,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { unlink } from 'node:fs/promises'
 import { DdsError, ErrorCodes } from './errors.js'
-import {
-  canonicalLocation, DirectoryBlobs, LockedError, NOT_SYNC, openLevelExclusive,
-  type Backend, type BatchOp, type ClassicOptions, type LevelBackend, type RangeOptions, type Space
-} from './backend.js'
+import { canonicalLocation, DirectoryBlobs, LockedError, openLevelExclusive, type ClassicOptions, type LevelBackend } from './backend.js'
+import { NOT_SYNC, type Backend, type BatchOp, type RangeOptions, type Space } from './interface.js'
 import { ConnectionLost, RpcClient, RpcServer } from './rpc.js'
-import type { CommitOptions, CommitResult, PathUpdate } from './commit.js'
-import type { LeaseRequest, LeaseResult } from './leases.js'
+import type { CommitOptions, CommitResult, LeaseRequest, LeaseResult, PathUpdate } from './interface.js'
 
 export interface SharedOptions extends ClassicOptions {
   /** Give up opening after this many ms of the directory being neither free nor served (default 60 s). */

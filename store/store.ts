@@ -7,11 +7,11 @@
 import { crc32 } from 'node:zlib'
 import { CID } from 'multiformats/cid'
 import { DdsError, ErrorCodes } from './errors.js'
-import { type Backend, type BatchOp, openMemory, NOT_SYNC, type Lock, type Space } from './backend.js'
+import { openMemory } from './backend.js'
+import { NOT_SYNC, type Backend, type BatchOp, type CommitOptions, type CommitResult, type LeaseMode, type Lock, type PathUpdate, type Space } from './interface.js'
 import { openShared, type SharedOptions } from './shared.js'
-import { newHolder, type LeaseMode } from './leases.js'
+import { newHolder } from './leases.js'
 import { Mutexes } from './mutex.js'
-import type { CommitOptions, CommitResult, PathUpdate } from './commit.js'
 import { cidOf, hashCode, verifyBlock, DAG_CBOR_CODE, RAW_CODE, SHA256_CODE, type HashName } from './hash.js'
 import {
   BLOCK_FILE, BLOCK_INLINE, decodeHead, fileMarker, historyRange, inlineBlock,

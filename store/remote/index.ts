@@ -1,17 +1,19 @@
 /**
- * The remote store: a team's shared store on S3-compatible object storage.
- * Everything here loads the S3 client on first use, not at import.
+ * The remote store: a team's shared store on S3-compatible object storage
+ * or in a shared directory. Everything here loads the S3 client on first
+ * use of an s3:// remote, not at import.
  */
 import type { Store } from '../store.js'
 import type { Remote, RemoteOptions } from './interface.js'
 import type { SyncResult } from './sync.js'
 
-export type { Remote, RemoteOptions, MemoPack, PackChunk } from './interface.js'
+export type { Remote, RemoteOptions, S3Options, FileOptions, MemoPack, PackChunk } from './interface.js'
 export type { SyncResult } from './sync.js'
 
 /**
  * Open a remote on its own (to list or read it without a local store):
- * probes that it enforces conditional writes (DDS_REMOTE_UNSAFE otherwise).
+ * `s3://bucket/prefix` or `file:///shared/directory`. Probes that it
+ * enforces conditional writes (DDS_REMOTE_UNSAFE otherwise).
  *
  * @example
  * const remote = await openRemote('s3://team/dds')
@@ -19,8 +21,8 @@ export type { SyncResult } from './sync.js'
  * await remote.close()
  */
 export async function openRemote (spec: string | RemoteOptions): Promise<Remote> {
-  const { openS3Remote } = await import('./s3-remote.js')
-  return await openS3Remote(typeof spec === 'string' ? { url: spec } : spec)
+  const { openRemoteUrl } = await import('./open.js')
+  return await openRemoteUrl(spec)
 }
 
 /**

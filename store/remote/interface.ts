@@ -1,17 +1,17 @@
 /**
- * Public types of the remote store: a team's shared store on S3-compatible
- * object storage, with the local store as a cache in front of it.
+ * The vocabulary of the remote store (a team's shared store, with the local
+ * store as a cache in front of it): what the store needs from a remote
+ * (`Remote`), how one is named and reached (`RemoteOptions`), and the few
+ * object operations every remote is built on (`ObjectStore`), which S3 and a
+ * shared directory implement.
  */
 import type { CID } from 'multiformats/cid'
 import type { S3Client } from '@aws-sdk/client-s3'
-import type { Lock } from '../backend.js'
-import type { CommitOptions, CommitResult, PathUpdate } from '../commit.js'
+import type { CommitOptions, CommitResult, Lock, PathUpdate } from '../interface.js'
 import type { ArtifactRoot, PathEntry } from '../records.js'
 
-/** Where the remote is and how to reach it. Unset fields come from the usual AWS variables. */
-export interface RemoteOptions {
-  /** `s3://bucket/prefix` (the prefix is optional). */
-  url: string
+/** How to reach an `s3://` remote. Unset fields come from the usual AWS variables. */
+export interface S3Options {
   /** Endpoint of an S3-compatible service. Default: `$AWS_ENDPOINT_URL_S3`, else `$AWS_ENDPOINT_URL`, else AWS. */
   endpoint?: string
   /** Default: `$AWS_REGION`, else `$AWS_DEFAULT_REGION`, else `us-east-1`. */
@@ -20,8 +20,6 @@ export interface RemoteOptions {
   credentials?: { accessKeyId: string, secretAccessKey: string, sessionToken?: string }
   /** Address buckets as `endpoint/bucket` (default true when an endpoint is given). */
   forcePathStyle?: boolean
-  /** How long a lease outlives its holder's last heartbeat, in ms (default 30 s). */
-  leaseTtl?: number
   /** Give up on one request after this many ms without progress (default 30 s). */
   timeout?: number
   /** Attempts after the first for a request that failed on the network or with a 5xx (default 4). */
@@ -34,6 +32,34 @@ export interface RemoteOptions {
   createBucket?: boolean
   /** Use this client instead of building one (its own settings then apply). */
   client?: S3Client
+}
+
+/** How to use a `file://` remote (a shared directory). */
+export interface FileOptions {
+  /** Create the directory when it does not exist (default true). */
+  createDirectory?: boolean
+  /**
+   * A lock on one object older than this (ms, by the file server's clock) is
+   * taken to be left by a writer that died inside its few-millisecond
+   * critical section, and is broken (default 10 s).
+   */
+  staleLock?: number
+}
+
+/**
+ * Where the remote is and how to reach it: the URL picks the kind
+ * (`s3://bucket/prefix` or `file:///mnt/team/dds`), the nested options of
+ * that kind apply.
+ */
+export interface RemoteOptions {
+  /** `s3://bucket/prefix` (the prefix is optional) or `file:///absolute/directory`. */
+  url: string
+  /** How long a lease outlives its holder's last heartbeat, in ms (default 30 s). */
+  leaseTtl?: number
+  /** For `s3://` remotes. */
+  s3?: S3Options
+  /** For `file://` remotes. */
+  file?: FileOptions
 }
 
 /**
@@ -73,7 +99,7 @@ export interface PackChunk {
  * conditionally and expire.
  */
 export interface Remote {
-  /** `s3://bucket/prefix` */
+  /** The URL it was opened with (`s3://bucket/prefix`, `file:///dir`). */
   readonly url: string
   /** True when the block (and, by the write order, everything it links to) is stored. */
   hasBlock (cid: CID): Promise<boolean>
@@ -106,5 +132,61 @@ export interface Remote {
   append (updates: RemoteUpdate[], options?: CommitOptions): Promise<CommitResult>
   /** Take a lease shared by every machine using the remote; waits for it. */
   lease (name: string): Promise<Lock>
+  close (): Promise<void>
+}
+
+// ------------------------------------------------------------------ object stores
+
+/** A stored object's size and modification time. */
+export interface ObjectInfo {
+  /** ms since the epoch, by the storage server's clock. */
+  lastModified: number
+  size: number
+}
+
+/** A stored object's bytes, with the version tag a compare-and-swap names. */
+export interface ObjectBytes extends ObjectInfo {
+  bytes: Uint8Array
+  etag: string
+}
+
+/** A condition on a write: create only, or replace only the version with this tag. */
+export type Condition = { ifNoneMatch: true } | { ifMatch: string }
+
+/**
+ * The answer to a conditional write: written (with the new version tag), or
+ * the condition did not hold. `conflict` means another write of the key was
+ * in progress (try again shortly), not that the condition was false.
+ */
+export type PutResult = { ok: true, etag: string } | { ok: false, conflict: boolean }
+
+/**
+ * The object operations the remote's algorithms are written over. Keys are
+ * `/`-separated names; a missing object is `undefined`, a failed condition
+ * an answer, and what still fails after bounded retries DDS_REMOTE_UNAVAILABLE.
+ * An implementation must make conditional writes atomic among all its users
+ * (the probe checks that they are enforced at all).
+ */
+export interface ObjectStore {
+  /** What the remote is called in errors. */
+  readonly label: string
+  /** An object's bytes and version, or undefined. */
+  get (key: string): Promise<ObjectBytes | undefined>
+  /** An object's bytes from `start` up to `end` (or all of it) as a stream, or undefined. */
+  stream (key: string, range?: { start: number, end: number }): Promise<{ info: ObjectInfo, body: AsyncIterable<Uint8Array> } | undefined>
+  /** An object's size and modification time, or undefined. */
+  head (key: string): Promise<ObjectInfo | undefined>
+  /** Write an object, optionally under a condition. */
+  put (key: string, body: Uint8Array, condition?: Condition): Promise<PutResult>
+  /** Write `size` bytes from a stream as one object that appears only when complete; `source` may be called again. */
+  upload (key: string, source: () => AsyncIterable<Uint8Array>, size: number): Promise<void>
+  /** Remove an object; a missing one is success. */
+  delete (key: string): Promise<void>
+  /** Every key under `prefix` (a plain string prefix), in byte order. */
+  list (prefix: string): AsyncIterable<string>
+  /** The storage server's clock now (ms), as well as it can be told. */
+  serverNow (): Promise<number>
+  /** Learn the server's dialect of conditional writes with a scratch object, before the probe checks them. */
+  calibrate? (scratch: string): Promise<void>
   close (): Promise<void>
 }

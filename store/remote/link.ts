@@ -19,13 +19,11 @@ import { decodeNode, encodeNode, isArtifactRoot, toArtifactRoot, toEvaluationRec
 import { linksOf, required, type Link } from '../verify.js'
 import { Pending, type Store } from '../store.js'
 import { BLOCK_INLINE } from '../keys.js'
-import type { BatchOp, Lock } from '../backend.js'
-import type { CommitOptions, CommitResult, PathUpdate } from '../commit.js'
-import type { MemoPack, Remote, RemoteOptions } from './interface.js'
-import { openS3Remote } from './s3-remote.js'
+import type { BatchOp, CommitOptions, CommitResult, Lock, PathUpdate } from '../interface.js'
+import type { MemoPack, Remote } from './interface.js'
+import { isRemote, openRemoteUrl, type RemoteSpec } from './open.js'
 
-/** A remote as an `s3://` URL, as options, or as an open `Remote`. */
-export type RemoteSpec = string | RemoteOptions | Remote
+export type { RemoteSpec } from './open.js'
 
 /** Artifact roots up to this size travel inside memo answers (one request for a hit). */
 const ROOT_IN_MEMO = 64 * 1024
@@ -38,19 +36,13 @@ const STASH_LIMIT = 1024
 /** Known-present CIDs remembered per store before the memory is dropped and rebuilt. */
 const KNOWN_LIMIT = 1_000_000
 
-function isRemote (spec: RemoteSpec): spec is Remote {
-  return typeof spec === 'object' && spec !== null && typeof (spec as Remote).getBlock === 'function' && typeof (spec as Remote).append === 'function'
-}
-
 /**
  * Open the remote a spec names and link it to a store. A remote passed open
  * stays open when the store closes.
  */
 export async function linkRemote (store: Store, spec: RemoteSpec): Promise<RemoteLink> {
   if (isRemote(spec)) return new RemoteLink(store, spec, false)
-  if (typeof spec === 'string') return new RemoteLink(store, await openS3Remote({ url: spec }), true)
-  if (spec !== null && typeof spec === 'object' && typeof spec.url === 'string') return new RemoteLink(store, await openS3Remote(spec), true)
-  throw new TypeError('remote must be an s3:// URL, remote options with a url, or a Remote')
+  return new RemoteLink(store, await openRemoteUrl(spec), true)
 }
 
 /** The hooks a store calls when it has a remote. */

@@ -1,10 +1,12 @@
 /**
- * The few object operations the remote store is built on, over
- * `@aws-sdk/client-s3`: get, stream, head, put (plain, create-only with
- * `If-None-Match: *`, or compare-and-swap with `If-Match`), multipart upload,
- * delete and list. Every request is bounded in time and retried a few times
- * by the SDK on network failures, timeouts and 5xx answers; what still fails
- * is DDS_REMOTE_UNAVAILABLE. A failed precondition is an answer, not an error.
+ * The object store on S3-compatible storage, over `@aws-sdk/client-s3`
+ * (an optional dependency, loaded on first use): get, stream, head, put
+ * (plain, create-only with `If-None-Match: *`, or compare-and-swap with
+ * `If-Match`), upload (multipart through `@aws-sdk/lib-storage` above a
+ * size), delete and list. Every request is bounded in time and retried a few
+ * times by the SDK on network failures, timeouts and 5xx answers; what still
+ * fails is DDS_REMOTE_UNAVAILABLE. A failed precondition is an answer, not
+ * an error.
  *
  * Retrying a conditional write is safe here because every caller reads what
  * is there after a failed precondition: a write whose first answer was lost
@@ -13,31 +15,37 @@
 import http from 'node:http'
 import https from 'node:https'
 import { Readable } from 'node:stream'
-import {
-  S3Client, GetObjectCommand, PutObjectCommand, HeadObjectCommand, DeleteObjectCommand,
-  ListObjectsV2Command, HeadBucketCommand, CreateBucketCommand
-} from '@aws-sdk/client-s3'
-import { Upload } from '@aws-sdk/lib-storage'
+import type { S3Client } from '@aws-sdk/client-s3'
 import { DdsError, ErrorCodes } from '../errors.js'
-import type { RemoteOptions } from './interface.js'
+import { sleep } from '../util.js'
+import type { Condition, ObjectBytes, ObjectInfo, ObjectStore, PutResult, S3Options } from './interface.js'
 
-/** A stored object's version tag and server-side modification time. */
-export interface ObjectInfo {
-  etag: string
-  /** ms since the epoch, by the server's clock (second resolution). */
-  lastModified: number
-  size: number
+/** The SDK module (`@aws-sdk/client-s3`). */
+export type S3Sdk = typeof import('@aws-sdk/client-s3')
+type StorageSdk = typeof import('@aws-sdk/lib-storage')
+
+/** Loads a package by name; replaceable so that a missing package can be simulated. */
+export type Importer = (specifier: string) => Promise<unknown>
+
+const nativeImport: Importer = async (specifier) => await import(specifier)
+
+/**
+ * Load an optional package, or fail with DDS_DEPENDENCY_MISSING naming the
+ * package to install when it is absent.
+ *
+ * @example
+ * const sdk = await loadOptional<S3Sdk>('@aws-sdk/client-s3', 'an s3:// remote')
+ */
+export async function loadOptional<T> (name: string, feature: string, importer: Importer = nativeImport): Promise<T> {
+  try {
+    return await importer(name) as T
+  } catch (err) {
+    const code = (err as { code?: unknown })?.code
+    if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') throw err
+    throw new DdsError(ErrorCodes.DEPENDENCY_MISSING, `${feature} needs the package ${name}, which is not installed: npm install ${name}`,
+      { cause: err, data: { package: name, feature } })
+  }
 }
-
-export interface ObjectBytes extends ObjectInfo {
-  bytes: Uint8Array
-}
-
-/** A condition on a write: create only, or replace only the version with this ETag. */
-export type Condition = { ifNoneMatch: true } | { ifMatch: string }
-
-/** The answer to a conditional write: written (with the new ETag), or the condition did not hold. */
-export type PutResult = { ok: true, etag: string } | { ok: false, conflict: boolean }
 
 const DEFAULT_TIMEOUT = 30_000
 const DEFAULT_RETRIES = 4
@@ -51,7 +59,7 @@ function env (name: string): string | undefined {
 }
 
 /** Build an S3 client from options and the usual AWS variables. */
-export function buildClient (options: RemoteOptions): S3Client {
+export function buildClient (sdk: S3Sdk, options: S3Options): S3Client {
   const endpoint = options.endpoint ?? env('AWS_ENDPOINT_URL_S3') ?? env('AWS_ENDPOINT_URL')
   const region = options.region ?? env('AWS_REGION') ?? env('AWS_DEFAULT_REGION') ?? 'us-east-1'
   const timeout = options.timeout ?? DEFAULT_TIMEOUT
@@ -61,7 +69,7 @@ export function buildClient (options: RemoteOptions): S3Client {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
   const agent = { keepAlive: true, maxSockets: 64 }
   const quiet = (): void => {}
-  return new S3Client({
+  return new sdk.S3Client({
     // The SDK's own warnings go nowhere: failures surface as coded errors.
     logger: { trace: quiet, debug: quiet, info: quiet, warn: quiet, error: quiet },
     region,
@@ -105,10 +113,6 @@ function transient (err: unknown): boolean {
   return e?.name === 'TimeoutError' || e?.name === 'RequestTimeout'
 }
 
-function sleep (ms: number): Promise<void> {
-  return new Promise((resolve) => { setTimeout(resolve, ms) })
-}
-
 function notFound (err: unknown): boolean {
   const name = (err as SdkError)?.name
   return statusOf(err) === 404 || name === 'NoSuchKey' || name === 'NotFound'
@@ -140,8 +144,8 @@ class Gate {
   }
 }
 
-/** Objects of one bucket. */
-export class ObjectStore {
+/** The objects of one bucket. Build it with `openS3Objects`. */
+export class S3ObjectStore implements ObjectStore {
   readonly client: S3Client
   readonly bucket: string
   /** What the remote is called in errors. */
@@ -155,8 +159,12 @@ export class ObjectStore {
 
   readonly #retries: number
   readonly #multipartAbove: number
+  readonly #sdk: S3Sdk
+  readonly #importer: Importer | undefined
 
-  constructor (client: S3Client, bucket: string, label: string, options: { concurrency?: number, owned?: boolean, retries?: number, multipartAbove?: number } = {}) {
+  constructor (sdk: S3Sdk, client: S3Client, bucket: string, label: string, options: { concurrency?: number, owned?: boolean, retries?: number, multipartAbove?: number, importer?: Importer } = {}) {
+    this.#sdk = sdk
+    this.#importer = options.importer
     this.client = client
     this.bucket = bucket
     this.label = label
@@ -177,8 +185,25 @@ export class ObjectStore {
   }
 
   /** The server's clock now, as well as the Date headers tell (about a second). */
-  serverNow (): number {
+  async serverNow (): Promise<number> {
     return Date.now() + this.#skew
+  }
+
+  /**
+   * Learn whether If-Match wants the ETag quoted (AWS) or bare (RGW 16.2),
+   * on a scratch object next to the probe's.
+   */
+  async calibrate (scratch: string): Promise<void> {
+    const key = `${scratch}.calibrate`
+    const first = await this.put(key, new Uint8Array([1]), { ifNoneMatch: true })
+    if (!first.ok) return
+    try {
+      this.quoteIfMatch = true
+      const swap = await this.put(key, new Uint8Array([2]), { ifMatch: first.etag })
+      if (!swap.ok && !swap.conflict) this.quoteIfMatch = false
+    } finally {
+      await this.delete(key).catch(() => {})
+    }
   }
 
   /** Run one request (the SDK retries it); DDS_REMOTE_UNAVAILABLE when it fails for good. */
@@ -195,13 +220,13 @@ export class ObjectStore {
   /** Make sure the bucket exists (create it when allowed). */
   async ensureBucket (create: boolean): Promise<void> {
     const exists = await this.#call('HeadBucket', this.bucket, async () => {
-      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }))
+      await this.client.send(new this.#sdk.HeadBucketCommand({ Bucket: this.bucket }))
       return true
     }, (err) => notFound(err) ? { value: false } : undefined)
     if (exists) return
     if (!create) throw new DdsError(ErrorCodes.REMOTE_UNAVAILABLE, `remote ${this.label}: bucket ${this.bucket} does not exist`, { data: { remote: this.label, bucket: this.bucket } })
     await this.#call('CreateBucket', this.bucket, async () => {
-      await this.client.send(new CreateBucketCommand({ Bucket: this.bucket }))
+      await this.client.send(new this.#sdk.CreateBucketCommand({ Bucket: this.bucket }))
     }, (err) => {
       const name = (err as SdkError)?.name
       return name === 'BucketAlreadyOwnedByYou' || name === 'BucketAlreadyExists' ? { value: undefined } : undefined
@@ -211,7 +236,7 @@ export class ObjectStore {
   /** An object's bytes and version, or undefined. */
   async get (key: string): Promise<ObjectBytes | undefined> {
     return await this.#call('GET', key, async () => {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }))
+      const out = await this.client.send(new this.#sdk.GetObjectCommand({ Bucket: this.bucket, Key: key }))
       const bytes = out.Body === undefined ? new Uint8Array(0) : await out.Body.transformToByteArray()
       return { bytes, etag: out.ETag ?? '', lastModified: out.LastModified?.getTime() ?? 0, size: bytes.byteLength }
     }, (err) => notFound(err) ? { value: undefined } : undefined)
@@ -224,17 +249,17 @@ export class ObjectStore {
    */
   async stream (key: string, range?: { start: number, end: number }): Promise<{ info: ObjectInfo, body: AsyncIterable<Uint8Array> } | undefined> {
     return await this.#call('GET', key, async () => {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, ...(range === undefined ? {} : { Range: `bytes=${range.start}-${range.end - 1}` }) }))
+      const out = await this.client.send(new this.#sdk.GetObjectCommand({ Bucket: this.bucket, Key: key, ...(range === undefined ? {} : { Range: `bytes=${range.start}-${range.end - 1}` }) }))
       const body = (out.Body ?? Readable.from([])) as unknown as AsyncIterable<Uint8Array>
-      return { info: { etag: out.ETag ?? '', lastModified: out.LastModified?.getTime() ?? 0, size: out.ContentLength ?? 0 }, body }
+      return { info: { lastModified: out.LastModified?.getTime() ?? 0, size: out.ContentLength ?? 0 }, body }
     }, (err) => notFound(err) ? { value: undefined } : undefined)
   }
 
   /** An object's version and size, or undefined. */
   async head (key: string): Promise<ObjectInfo | undefined> {
     return await this.#call('HEAD', key, async () => {
-      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }))
-      return { etag: out.ETag ?? '', lastModified: out.LastModified?.getTime() ?? 0, size: out.ContentLength ?? 0 }
+      const out = await this.client.send(new this.#sdk.HeadObjectCommand({ Bucket: this.bucket, Key: key }))
+      return { lastModified: out.LastModified?.getTime() ?? 0, size: out.ContentLength ?? 0 }
     }, (err) => notFound(err) ? { value: undefined } : undefined)
   }
 
@@ -247,7 +272,7 @@ export class ObjectStore {
   /** Write an object, optionally under a condition. */
   async put (key: string, body: Uint8Array, condition?: Condition): Promise<PutResult> {
     return await this.#call<PutResult>('PUT', key, async () => {
-      const out = await this.client.send(new PutObjectCommand({
+      const out = await this.client.send(new this.#sdk.PutObjectCommand({
         Bucket: this.bucket,
         Key: key,
         Body: body,
@@ -276,6 +301,7 @@ export class ObjectStore {
       // S3 takes at most 10,000 parts.
       const partSize = Math.max(8 * 1024 * 1024, Math.ceil(size / 9000))
       try {
+        const { Upload } = await loadOptional<StorageSdk>('@aws-sdk/lib-storage', 'uploading large artifacts to an s3:// remote', this.#importer)
         await new Upload({
           client: this.client,
           params: { Bucket: this.bucket, Key: key, Body: Readable.from(source(), { objectMode: false }) },
@@ -293,7 +319,7 @@ export class ObjectStore {
     for (let attempt = 0; ; attempt++) {
       try {
         // A stream body: no hashing of the payload for the signature, and the SDK does not retry it.
-        await this.#gate.run(async () => await this.client.send(new PutObjectCommand({
+        await this.#gate.run(async () => await this.client.send(new this.#sdk.PutObjectCommand({
           Bucket: this.bucket, Key: key, Body: Readable.from(source(), { objectMode: false }), ContentLength: size
         })))
         return
@@ -308,25 +334,25 @@ export class ObjectStore {
 
   async delete (key: string): Promise<void> {
     await this.#call('DELETE', key, async () => {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }))
+      await this.client.send(new this.#sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: key }))
     }, (err) => notFound(err) ? { value: undefined } : undefined)
   }
 
   /** Every key under `prefix`, in order (pages of up to 1000). */
-  async * list (prefix: string, options: { startAfter?: string } = {}): AsyncIterable<string> {
+  async * list (prefix: string): AsyncIterable<string> {
     let token: string | undefined
     do {
-      const page = await this.#call('LIST', prefix, async () => await this.client.send(new ListObjectsV2Command({
+      const page = await this.#call('LIST', prefix, async () => await this.client.send(new this.#sdk.ListObjectsV2Command({
         Bucket: this.bucket,
         Prefix: prefix,
-        ...(token === undefined ? (options.startAfter === undefined ? {} : { StartAfter: options.startAfter }) : { ContinuationToken: token })
+        ...(token === undefined ? {} : { ContinuationToken: token })
       })))
       for (const o of page.Contents ?? []) if (o.Key !== undefined) yield o.Key
       token = page.IsTruncated === true ? page.NextContinuationToken : undefined
     } while (token !== undefined)
   }
 
-  close (): void {
+  async close (): Promise<void> {
     if (this.#owned) this.client.destroy()
   }
 }

@@ -12,7 +12,7 @@ import { decodeNode, isArtifactRoot, toArtifactRoot, type PathEntry } from '../r
 import { validatePath } from '../paths.js'
 import { entryLinks, linksOf, required, type Link } from '../verify.js'
 import type { Store } from '../store.js'
-import type { PathUpdate } from '../commit.js'
+import type { PathUpdate } from '../interface.js'
 import { RemoteLink } from './link.js'
 
 /** What a push or pull did, per path. */

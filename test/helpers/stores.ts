@@ -3,9 +3,10 @@
  * fails on demand (to prove that failed writes leave nothing visible).
  */
 import { openStore, type Store, type StoreOptions } from '../../store/store.js'
-import { NOT_SYNC, type Backend, type BatchOp, type BlobFiles, type RangeOptions, type Space } from '../../store/backend.js'
-import type { CommitOptions, CommitResult, PathUpdate } from '../../store/commit.js'
-import type { LeaseRequest, LeaseResult } from '../../store/leases.js'
+import {
+  NOT_SYNC, type Backend, type BatchOp, type BlobFiles, type CommitOptions, type CommitResult,
+  type LeaseRequest, type LeaseResult, type PathUpdate, type RangeOptions, type Space
+} from '../../store/interface.js'
 
 export interface BackendCase {
   name: 'classic' | 'memory'

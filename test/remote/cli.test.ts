@@ -8,9 +8,9 @@ import t from 'tap'
 import { join } from 'node:path'
 import { open } from '../../lib/dds.js'
 import { dds, rows } from '../cli/helpers/cli.js'
-import { s3 } from './helpers/s3.js'
+import { remotes } from './helpers/env.js'
 
-const env = s3(t)
+const envs = remotes(t)
 
 function greet (name: string): string {
   return `hello ${name}`
@@ -20,8 +20,8 @@ function numbers (n: number): number[] {
   return Array.from({ length: n }, (_, i) => i * i)
 }
 
-if (env !== undefined) {
-  t.test('push, ls --remote, log --remote, pull', async (t) => {
+for (const env of envs) {
+  t.test(`${env.name}: push, ls --remote, log --remote, pull`, async (t) => {
     const prefix = env.prefix('cli')
     const dir = t.testdir()
     const a = join(dir, 'a')
@@ -31,7 +31,7 @@ if (env !== undefined) {
     await local.keep('/data/squares', numbers, 5)
     await local.keep('/data/squares', numbers, 6)
     await local.close()
-    const remoteEnv = { DDS_REMOTE: env.url(prefix), AWS_ENDPOINT_URL: env.endpoints[0] as string }
+    const remoteEnv = env.cliEnv(prefix, 0)
 
     const pushed = await dds(['push', '/greeting', '/data/squares'], { store: a, env: remoteEnv })
     t.equal(pushed.code, 0, pushed.stderr)
@@ -51,7 +51,7 @@ if (env !== undefined) {
     const localLog = await dds(['log', '/data/squares'], { store: a, env: remoteEnv })
     t.equal(rows(localLog.stdout).length, 2, 'without --remote, the local history')
 
-    const pulled = await dds(['pull', '/data/squares', '/greeting'], { store: b, env: { ...remoteEnv, AWS_ENDPOINT_URL: env.endpoints[1] as string } })
+    const pulled = await dds(['pull', '/data/squares', '/greeting'], { store: b, env: env.cliEnv(prefix, 1) })
     t.equal(pulled.code, 0, pulled.stderr)
     t.same(rows(pulled.stdout), [['/data/squares', 'pulled', '1'], ['/greeting', 'pulled', '1']])
     const cat = await dds(['cat', '/data/squares'], { store: b })

@@ -12,9 +12,9 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { openRemote } from '../../store/remote/index.js'
 import { startNode } from '../helpers/spawn.js'
-import { s3 } from './helpers/s3.js'
+import { remotes } from './helpers/env.js'
 
-const env = s3(t)
+const envs = remotes(t)
 const worker = fileURLToPath(new URL('./fixtures/worker.mjs', import.meta.url))
 const MACHINES = 2
 const PER_MACHINE = 4
@@ -22,19 +22,18 @@ const KEEPS = 30
 
 interface WorkerResult { id: string, ms: number, committed: Array<{ path: string, seq: number, evaluation: string | null }>, errors: string[] }
 
-if (env !== undefined) {
-  t.test(`${MACHINES} machines x ${PER_MACHINE} processes x ${KEEPS} keeps through one remote`, async (t) => {
+for (const env of envs) {
+  t.test(`${env.name}: ${MACHINES} machines x ${PER_MACHINE} processes x ${KEEPS} keeps through one remote`, async (t) => {
     const prefix = env.prefix('concurrency')
     const dir = t.testdir()
     const countFile = join(dir, 'count.txt')
     writeFileSync(countFile, '')
-    const url = env.url(prefix)
     const t0 = Date.now()
     const runs = []
     for (let m = 0; m < MACHINES; m++) {
       for (let p = 0; p < PER_MACHINE; p++) {
         const id = `${m}-${p}`
-        runs.push(startNode(worker, [join(dir, `machine${m}`), env.endpoints[m] as string, url, id, String(KEEPS), join(dir, `w${id}.json`)], { env: { COUNT_FILE: countFile } }))
+        runs.push(startNode(worker, [join(dir, `machine${m}`), JSON.stringify(env.remote(prefix, m, { leaseTtl: 10_000 })), id, String(KEEPS), join(dir, `w${id}.json`)], { env: { COUNT_FILE: countFile } }))
       }
     }
     const exits = await Promise.all(runs.map((r) => r.done))
@@ -57,7 +56,7 @@ if (env !== undefined) {
     // Every entry a process committed is in the remote log, and the logs hold nothing else.
     const reported = new Map<string, string[]>()
     for (const r of results) for (const c of r.committed) reported.set(c.path, [...(reported.get(c.path) ?? []), `${c.seq}:${c.evaluation}`])
-    const remote = await openRemote({ url, endpoint: env.endpoints[0] as string })
+    const remote = await openRemote(env.remote(prefix, 0))
     t.teardown(async () => { await remote.close() })
     let entries = 0
     const paths: string[] = []

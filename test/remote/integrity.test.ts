@@ -9,9 +9,9 @@ import { join } from 'node:path'
 import * as dagCbor from '@ipld/dag-cbor'
 import { open } from '../../lib/dds.js'
 import { openStore } from '../../store/store.js'
-import { s3 } from './helpers/s3.js'
+import { remotes } from './helpers/env.js'
 
-const env = s3(t)
+const envs = remotes(t)
 
 function text (n: number): string {
   return `text ${n}`
@@ -23,32 +23,32 @@ function bytes (n: number): Uint8Array {
   return out
 }
 
-if (env !== undefined) {
-  t.test('a corrupted block is refused', async (t) => {
+for (const env of envs) {
+  t.test(`${env.name}: a corrupted block is refused`, async (t) => {
     const prefix = env.prefix('block')
     const dir = t.testdir()
     const a = await open({ store: join(dir, 'a'), remote: env.remote(prefix, 0) })
     await a.keep('/x', text, 1)
     const head = await a.store.headEntry('/x')
     await a.close()
-    const rootKey = `${prefix}/blocks/${head?.output?.toString() ?? ''}`
-    const original = await env.read(rootKey)
+    const rootKey = `blocks/${head?.output?.toString() ?? ''}`
+    const original = await env.read(prefix, rootKey)
     const damaged = original.slice()
     damaged[damaged.length - 1] = (damaged[damaged.length - 1] ?? 0) ^ 0x01
-    await env.overwrite(rootKey, damaged)
+    await env.overwrite(prefix, rootKey, damaged)
 
     const b = await open({ store: join(dir, 'b'), remote: env.remote(prefix, 1) })
     await t.rejects(b.load('/x'), { code: 'DDS_INTEGRITY', data: { cid: head?.output?.toString() } })
     t.equal(await b.store.getBlock(head?.output as never, { local: true }), undefined, 'not cached')
     await b.close()
     // Put right again, it loads.
-    await env.overwrite(rootKey, original)
+    await env.overwrite(prefix, rootKey, original)
     const c = await open({ store: join(dir, 'c'), remote: env.remote(prefix, 1) })
     t.equal(await c.load('/x'), 'text 1')
     await c.close()
   })
 
-  t.test('a corrupted chunk of a large artifact is refused, and no chunk is cached', async (t) => {
+  t.test(`${env.name}: a corrupted chunk of a large artifact is refused, and no chunk is cached`, async (t) => {
     const prefix = env.prefix('pack')
     const dir = t.testdir()
     const a = await open({ store: join(dir, 'a'), remote: env.remote(prefix, 0) })
@@ -56,24 +56,24 @@ if (env !== undefined) {
     const head = await a.store.headEntry('/big')
     const root = await a.store.getArtifactRoot(head?.output as never)
     await a.close()
-    const packKey = `${prefix}/packs/${head?.output?.toString() ?? ''}`
-    const original = await env.read(packKey)
+    const packKey = `packs/${head?.output?.toString() ?? ''}`
+    const original = await env.read(prefix, packKey)
     const damaged = original.slice()
     damaged[2 * 1024 * 1024 + 5] = (damaged[2 * 1024 * 1024 + 5] ?? 0) ^ 0xff
-    await env.overwrite(packKey, damaged)
+    await env.overwrite(prefix, packKey, damaged)
 
     const b = await open({ store: join(dir, 'b'), remote: env.remote(prefix, 1) })
     await t.rejects(b.load('/big'), { code: 'DDS_INTEGRITY', data: { cid: root.chunks?.[2]?.toString() } })
     for (const c of root.chunks ?? []) t.notOk(await b.store.hasBlock(c), `chunk ${c.toString().slice(-6)} not in the local store`)
     // Cut short: refused too.
-    await env.overwrite(packKey, original.subarray(0, original.byteLength - 10))
+    await env.overwrite(prefix, packKey, original.subarray(0, original.byteLength - 10))
     await t.rejects(b.load('/big'), { code: 'DDS_INTEGRITY' })
-    await env.overwrite(packKey, original)
+    await env.overwrite(prefix, packKey, original)
     t.equal((await b.load<Uint8Array>('/big')).byteLength, 3 * 1024 * 1024)
     await b.close()
   })
 
-  t.test('a memo answer with a record that is not its own is refused', async (t) => {
+  t.test(`${env.name}: a memo answer with a record that is not its own is refused`, async (t) => {
     const prefix = env.prefix('memo')
     const dir = t.testdir()
     const a = await open({ store: join(dir, 'a'), remote: env.remote(prefix, 0) })
@@ -84,15 +84,15 @@ if (env !== undefined) {
     t.equal(memo.length, 2)
     // Each answer says it answers the other's key.
     const [k1, k2] = memo as [string, string]
-    const [m1, m2] = [await env.read(k1), await env.read(k2)]
-    await env.overwrite(k1, m2)
-    await env.overwrite(k2, m1)
+    const [m1, m2] = [await env.read(prefix, k1), await env.read(prefix, k2)]
+    await env.overwrite(prefix, k1, m2)
+    await env.overwrite(prefix, k2, m1)
     // The same calls at other paths: their heads carry no answer, so the memo answers are read.
     const b = await open({ store: join(dir, 'b'), remote: env.remote(prefix, 1) })
     await t.rejects(b.keep('/elsewhere/one', text, 1), { code: 'DDS_INTEGRITY' })
     // Bytes that are not an answer at all.
-    await env.overwrite(k1, new TextEncoder().encode('not cbor at all'))
-    await env.overwrite(k2, new TextEncoder().encode('not cbor at all'))
+    await env.overwrite(prefix, k1, new TextEncoder().encode('not cbor at all'))
+    await env.overwrite(prefix, k2, new TextEncoder().encode('not cbor at all'))
     await t.rejects(b.keep('/elsewhere/two', text, 2), { code: 'DDS_INTEGRITY' })
     await b.close()
     const local = await openStore({ location: join(dir, 'b') })
@@ -102,17 +102,17 @@ if (env !== undefined) {
     await local.close()
   })
 
-  t.test('a head carrying another evaluation\'s memo answer is refused', async (t) => {
+  t.test(`${env.name}: a head carrying another evaluation's memo answer is refused`, async (t) => {
     const prefix = env.prefix('head')
     const dir = t.testdir()
     const a = await open({ store: join(dir, 'a'), remote: env.remote(prefix, 0) })
     await a.keep('/one', text, 1)
     await a.keep('/two', text, 2)
     await a.close()
-    const h1 = dagCbor.decode(await env.read(`${prefix}/head/one`)) as Record<string, unknown>
-    const h2 = dagCbor.decode(await env.read(`${prefix}/head/two`)) as Record<string, unknown>
+    const h1 = dagCbor.decode(await env.read(prefix, 'head/one')) as Record<string, unknown>
+    const h2 = dagCbor.decode(await env.read(prefix, 'head/two')) as Record<string, unknown>
     t.ok(h1.memo !== undefined, 'heads carry the memo answer of their evaluation')
-    await env.overwrite(`${prefix}/head/one`, dagCbor.encode({ ...h1, memo: h2.memo }))
+    await env.overwrite(prefix, 'head/one', dagCbor.encode({ ...h1, memo: h2.memo }))
     const b = await open({ store: join(dir, 'b'), remote: env.remote(prefix, 1) })
     await t.rejects(b.keep('/one', text, 1), { code: 'DDS_INTEGRITY' })
     await t.rejects(b.load('/one'), { code: 'DDS_INTEGRITY' })
@@ -120,7 +120,7 @@ if (env !== undefined) {
     const memo = h1.memo as Record<string, unknown>
     const record = (memo.record as Uint8Array).slice()
     record[record.length - 1] = (record[record.length - 1] ?? 0) ^ 1
-    await env.overwrite(`${prefix}/head/one`, dagCbor.encode({ ...h1, memo: { ...memo, record } }))
+    await env.overwrite(prefix, 'head/one', dagCbor.encode({ ...h1, memo: { ...memo, record } }))
     await t.rejects(b.load('/one'), { code: 'DDS_INTEGRITY' })
     t.equal(await b.keep('/two', text, 2), 'text 2', 'other paths are not affected')
     await b.close()

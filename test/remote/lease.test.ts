@@ -10,11 +10,11 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { open } from '../../lib/dds.js'
 import { startNode } from '../helpers/spawn.js'
-import { s3 } from './helpers/s3.js'
+import { remotes } from './helpers/env.js'
 // @ts-expect-error: a plain JS fixture shared with the child process
 import { slowSquare } from './fixtures/slow.mjs'
 
-const env = s3(t)
+const envs = remotes(t)
 const holder = fileURLToPath(new URL('./fixtures/holder.mjs', import.meta.url))
 const TTL = 3000
 
@@ -26,14 +26,13 @@ function starts (marker: string): string[] {
   return existsSync(marker) ? readFileSync(marker, 'utf8').split('\n').filter(Boolean) : []
 }
 
-if (env !== undefined) {
-  t.test('a killed lease holder is taken over after expiry', async (t) => {
+for (const env of envs) {
+  t.test(`${env.name}: a killed lease holder is taken over after expiry`, async (t) => {
     const prefix = env.prefix('lease')
     const dir = t.testdir()
     const marker = join(dir, 'starts.txt')
     writeFileSync(marker, '')
-    const url = env.url(prefix)
-    const child = startNode(holder, [join(dir, 'a'), env.endpoints[0] as string, url, String(TTL), marker], { env: { DDS_TEST_SLOW_MS: '600000' } })
+    const child = startNode(holder, [join(dir, 'a'), JSON.stringify(env.remote(prefix, 0, { leaseTtl: TTL })), marker], { env: { DDS_TEST_SLOW_MS: '600000' } })
     const deadline = Date.now() + 60_000
     while (starts(marker).length === 0 && Date.now() < deadline) await sleep(20)
     t.equal(starts(marker).length, 1, 'the holder started computing')
@@ -56,7 +55,7 @@ if (env !== undefined) {
     t.same(await env.keys(prefix, 'lease/'), [], 'the lease is released')
   })
 
-  t.test('an identical call on two machines at once runs once', async (t) => {
+  t.test(`${env.name}: an identical call on two machines at once runs once`, async (t) => {
     const prefix = env.prefix('once')
     const dir = t.testdir()
     const marker = join(dir, 'starts.txt')
