@@ -18,7 +18,7 @@ import { moduleOf } from './locate.js'
 import { checkJob, decodeArgs, encodeJob, failureOf, failureText, jobId, type JobData } from './queue-wire.js'
 
 // The few BullMQ shapes used here: typed locally so the package stays optional.
-interface BullJob { data: unknown, isFailed: () => Promise<boolean>, remove: () => Promise<void>, waitUntilFinished: (events: BullQueueEvents) => Promise<unknown> }
+interface BullJob { data: unknown, isFailed: () => Promise<boolean>, isCompleted: () => Promise<boolean>, remove: () => Promise<void>, waitUntilFinished: (events: BullQueueEvents) => Promise<unknown> }
 interface BullClosable { close: () => Promise<void>, waitUntilReady: () => Promise<unknown>, on: (event: 'error', listener: (err: Error) => void) => unknown }
 interface BullQueue extends BullClosable { add: (name: string, data: JobData, opts: Record<string, unknown>) => Promise<BullJob>, getJob: (id: string) => Promise<BullJob | undefined> }
 type BullQueueEvents = BullClosable
@@ -90,9 +90,10 @@ export async function queueExecutor (url: string): Promise<Executor> {
     run: async (call: ExecCall) => {
       const ref = await moduleOf(call.fn)
       const id = jobId(call.key)
-      // A failure kept from an earlier attempt would answer this call at once: clear it and try again.
+      // A finished job kept from earlier would answer at once: a failure is tried again, and a success
+      // whose result this store cannot find (the store or remote was replaced) is computed again.
       const old = await queue.getJob(id)
-      if (old !== undefined && await old.isFailed()) await old.remove().catch(() => {})
+      if (old !== undefined && (await old.isFailed() || await old.isCompleted())) await old.remove().catch(() => {})
       const job = await queue.add('keep', encodeJob(call, ref), { jobId: id, attempts: 1, removeOnComplete: { age: 3600 }, removeOnFail: { age: 600 } })
       try {
         return await job.waitUntilFinished(events)

@@ -25,13 +25,15 @@ Prints one line per job: status, path, milliseconds. Stops on SIGINT or SIGTERM.
     queue: { type: 'string' },
     concurrency: { type: 'string' },
     root: { type: 'string' },
-    'lock-ms': { type: 'string' }
+    'lock-ms': { type: 'string' },
+    'lease-ms': { type: 'string' }
   },
   optionHelp: [
     ['--queue URL', 'the Redis of the queue (default: $DDS_QUEUE)'],
     ['--concurrency N', 'jobs run at once (default 1)'],
     ['--root DIR', 'the project the jobs\' modules are relative to (default: the working directory)'],
-    ['--lock-ms MS', 'how soon a dead worker\'s job goes to another (default 30000)']
+    ['--lock-ms MS', 'how soon a dead worker\'s job goes to another (default 30000)'],
+    ['--lease-ms MS', 'how long this worker\'s leases on the remote outlive it (default 30000)']
   ],
   example: `
 $ dds worker --queue redis://10.0.0.5:6379 --store /var/cache/dds
@@ -44,7 +46,9 @@ hit	/tiles/3	4`,
     if (url === undefined || url === '') throw new UsageError('--queue URL is required (or $DDS_QUEUE)')
     const concurrency = positiveInt(ctx.string('concurrency'), 'concurrency', 1)
     const lockMs = positiveInt(ctx.string('lock-ms'), 'lock-ms', 30_000)
-    const engine = await open({ store: ctx.location })
+    const remote = process.env.DDS_REMOTE
+    const leaseTtl = ctx.string('lease-ms') === undefined ? undefined : positiveInt(ctx.string('lease-ms'), 'lease-ms', 30_000)
+    const engine = await open({ store: ctx.location, ...(remote === undefined || remote === '' || leaseTtl === undefined ? {} : { remote: { url: remote, leaseTtl } }) })
     const root = ctx.string('root')
     const worker = await startQueueWorker({
       url,
