@@ -29,6 +29,9 @@ export function annotate<F extends Function> (fn: F, options: FunctionAnnotation
     ttlMs(options.ttl)
   }
   if (options.volatile !== undefined && typeof options.volatile !== 'boolean') throw new TypeError('annotate(): volatile must be a boolean')
+  if (options.runOn !== undefined && options.runOn !== 'threads' && options.runOn !== 'queue') {
+    throw new TypeError("annotate(): runOn must be 'threads' or 'queue'")
+  }
   annotations.set(fn, { ...annotations.get(fn), ...options })
   return fn
 }

@@ -25,6 +25,9 @@ import { SignatureEngine, type CodeSignature } from './signature/index.js'
 import { dataFunctionOf, makeDataFunction, recordName } from './data-function.js'
 import { createReporter, logFromEnv } from './reporter.js'
 import type { AnyFunction, Dds, DdsEvent, DdsOptions, Kept, Reporter } from './interface.js'
+import type { EachOptions, ExecCall, Executor, RunOn } from './parallel/interface.js'
+import { keepEachIn } from './parallel/each.js'
+import { Executors, type ParallelOptions } from './parallel/executors.js'
 
 interface Written {
   evaluation: CID
@@ -80,6 +83,8 @@ function defaultRemote (): string | undefined {
   return env === undefined || env === '' ? undefined : env
 }
 
+export { makeDataFunction }
+
 /** One engine per process for the default instance and every `open()`: the analysis caches are per file. */
 let sharedEngine: SignatureEngine | undefined
 function engine (): SignatureEngine {
@@ -96,7 +101,7 @@ function engine (): SignatureEngine {
  * await dds.close()
  */
 export async function open (options: DdsOptions = {}): Promise<DdsInstance> {
-  const { store, onEvent, maxCapturedElements, remote, log, ...storeOptions } = options
+  const { store, onEvent, maxCapturedElements, remote, log, threads, queue, ...storeOptions } = options
   let s: Store
   let owned = true
   let found: StoreFound = 'given'
@@ -118,7 +123,8 @@ export async function open (options: DdsOptions = {}): Promise<DdsInstance> {
   const instance = new DdsInstance(s, owned, {
     ...(onEvent === undefined ? {} : { onEvent }),
     ...(reporter === undefined ? {} : { reporter }),
-    ...(maxCapturedElements === undefined ? {} : { maxCapturedElements })
+    ...(maxCapturedElements === undefined ? {} : { maxCapturedElements }),
+    parallel: { ...(threads === undefined ? {} : { threads }), ...(queue === undefined ? {} : { queue }) }
   })
   instance.announce(found)
   return instance
@@ -139,9 +145,11 @@ export class DdsInstance implements Dds {
   readonly #durations = new Map<string, number>()
   readonly #inputCtx: HashContext
   readonly #capturedCtx: HashContext
+  readonly #executors: Executors
 
-  constructor (store: Store, owned: boolean, options: { onEvent?: (e: DdsEvent) => void, reporter?: Reporter, maxCapturedElements?: number } = {}) {
+  constructor (store: Store, owned: boolean, options: { onEvent?: (e: DdsEvent) => void, reporter?: Reporter, maxCapturedElements?: number, parallel?: ParallelOptions } = {}) {
     this.store = store
+    this.#executors = new Executors(options.parallel ?? {})
     this.#owned = owned
     this.#onEvent = options.onEvent
     this.#reporter = options.reporter
@@ -171,8 +179,10 @@ export class DdsInstance implements Dds {
 
   async close (): Promise<void> {
     this.#reporter?.close()
+    await this.#executors.close()
     if (this.#owned) await this.store.close()
   }
+
 
   // ------------------------------------------------------------------ signatures
 
@@ -207,10 +217,23 @@ export class DdsInstance implements Dds {
 
   async keep<F extends AnyFunction>(path: string, fn: F, ...args: Parameters<F>): Promise<Kept<F>> {
     // Inside a kept function, what the engine reads (sources, the store) is not what the function read.
-    return await unrecorded(() => this.#keep(path, fn, ...args))
+    return await unrecorded(async () => (await this.#keep(path, fn, args, undefined)).value as Kept<F>)
   }
 
-  async #keep<F extends AnyFunction>(path: string, fn: F, ...args: Parameters<F>): Promise<Kept<F>> {
+  /**
+   * Keep `fn(input)` for every input at its own child path (`path/0`, `path/1`,
+   * ... or `path/key(input)`), at most `concurrency` at a time; the results in
+   * input order. At top level the map is one run; inside a run it is part of it.
+   */
+  async keepEach<F extends (input: any) => unknown>(path: string, fn: F, inputs: Iterable<Parameters<F>[0]>, options: EachOptions<Parameters<F>[0]> = {}): Promise<Array<Kept<F>>> {
+    const host = {
+      keepOne: async (p: string, f: Function, input: unknown, runOn: RunOn | undefined) => await this.#keep(p, f as AnyFunction, [input], runOn),
+      emit: (e: DdsEvent) => { this.#emit(e) }
+    }
+    return await this.evaluate(async () => await keepEachIn(host, path, fn, inputs, options)) as Array<Kept<F>>
+  }
+
+  async #keep (path: string, fn: AnyFunction, args: unknown[], runOn: RunOn | undefined): Promise<Outcome> {
     validatePath(path)
     if (typeof fn !== 'function') throw new TypeError(`keep(${JSON.stringify(path)}): the second argument must be a function, got ${typeof fn}`)
     const parent = this.#als.getStore()
@@ -219,14 +242,10 @@ export class DdsInstance implements Dds {
     const ahead = parent === undefined && this.store.remote !== undefined ? { path, head: this.store.headEntry(path) } : undefined
     ahead?.head.catch(() => {})
 
-    const sig = this.#signature(fn, path)
-    const hashed = args.map((a, i) => hashValueBlock(a, `args[${i}]`, this.#inputCtx))
-    const inputs = hashed.map((h) => h.cid)
-    const key = memoKey(sig.digest, inputs)
-    const keyHex = hex(key)
-
-    this.#claim(run, parent, path, { keyHex, site: `${sig.fn.name}@${sig.fn.file ?? ''}:${sig.fn.line ?? ''}:${sig.fn.column ?? ''}`, code: hex(sig.digest), inputs: inputs.map(String) })
-    const outcome = await this.#resolve(run, parent, path, fn, args, sig, hashed, key, keyHex)
+    const { sig, hashed, key, keyHex } = this.#prepare(path, fn, args)
+    this.#claim(run, parent, path, claimOf(sig, hashed, keyHex))
+    const via = await this.#executors.for(fn, runOn)
+    const outcome = await this.#resolve(run, parent, path, fn, args, sig, hashed, key, keyHex, via)
 
     if (!run.updates.has(path)) {
       run.updates.set(path, { path, evaluation: outcome.evaluation, output: outcome.output, hit: outcome.hit })
@@ -239,7 +258,42 @@ export class DdsInstance implements Dds {
     } else {
       await this.#commit(run, ahead)
     }
-    return outcome.value as Kept<F>
+    return outcome
+  }
+
+  /** The code signature of a call and its memo key. */
+  #prepare (path: string, fn: Function, args: unknown[]): { sig: CodeSignature, hashed: Hashed[], key: Uint8Array, keyHex: string } {
+    const sig = this.#signature(fn, path)
+    const hashed = args.map((a, i) => hashValueBlock(a, `args[${i}]`, this.#inputCtx))
+    const key = memoKey(sig.digest, hashed.map((h) => h.cid))
+    return { sig, hashed, key, keyHex: hex(key) }
+  }
+
+  /**
+   * For a queue's worker: compute and store `fn(...args)` as `keep(path, ...)`
+   * would, without committing any path (the caller's run does). `known` are
+   * arguments read from the store by the identity the caller hashed them by.
+   * A call whose code or inputs hash differently here is refused: its result
+   * would be stored under a signature it was not computed with.
+   */
+  async computeFor (path: string, fn: AnyFunction, args: unknown[], expected: { code: Uint8Array, key: Uint8Array }, known: Array<[unknown, CID]> = []): Promise<{ evaluation: CID, hit: boolean }> {
+    validatePath(path)
+    for (const [value, cid] of known) this.#remember(value, cid)
+    const { sig, hashed, key, keyHex } = this.#prepare(path, fn, args)
+    if (hex(sig.digest) !== hex(expected.code) || keyHex !== hex(expected.key)) {
+      const what = hex(sig.digest) !== hex(expected.code) ? 'code' : 'arguments'
+      throw new DdsError(ErrorCodes.CODE_MISMATCH, `refusing ${path}: the ${what} of ${sig.fn.name || 'the function'} here hash differently from the caller's (a different version of ${sig.fn.file ?? 'its module'}?)`,
+        { data: { path, what, fn: sig.fn.name, file: sig.fn.file } })
+    }
+    const run: Run = { claims: new Map(), updates: new Map(), written: new Map() }
+    this.#claim(run, undefined, path, claimOf(sig, hashed, keyHex))
+    const o = await this.#resolve(run, undefined, path, fn, args, sig, hashed, key, keyHex)
+    return { evaluation: o.evaluation, hit: o.hit }
+  }
+
+  /** The code signature digest of `fn` as this instance hashes it (a worker compares it with its caller's). */
+  codeDigest (fn: Function): Uint8Array {
+    return this.#signature(fn).digest
   }
 
   /** Claim `path` for this run: one signature per path, no overlapping paths, no cycles. */
@@ -263,7 +317,7 @@ export class DdsInstance implements Dds {
     }
   }
 
-  async #resolve (run: Run, parent: Frame | undefined, path: string, fn: Function, args: unknown[], sig: CodeSignature, inputs: Hashed[], key: Uint8Array, keyHex: string): Promise<Outcome> {
+  async #resolve (run: Run, parent: Frame | undefined, path: string, fn: Function, args: unknown[], sig: CodeSignature, inputs: Hashed[], key: Uint8Array, keyHex: string, via?: Executor): Promise<Outcome> {
     const shared = this.#inflight.get(keyHex)
     if (shared !== undefined) {
       this.#emit({ type: 'waiting', path, by: 'call' })
@@ -274,7 +328,10 @@ export class DdsInstance implements Dds {
     const hit = await this.#lookup(run, key, fn)
     const reused = hit === undefined ? undefined : await this.#reuse(run, path, hit)
     if (reused !== undefined) return reused
-    const promise = this.#compute(run, parent, path, fn, args, sig, inputs, key, keyHex)
+    const call: ExecCall = { path, fn, args, code: sig.digest, key, fnInfo: sig.fn, identityOf: (v) => v !== null && typeof v === 'object' ? this.#identities.get(v) : undefined }
+    const promise = via?.kind === 'stored'
+      ? this.#computeElsewhere(run, path, key, via, call)
+      : this.#compute(run, parent, path, fn, args, sig, inputs, key, keyHex, via === undefined ? undefined : async () => await via.run(call))
     this.#inflight.set(keyHex, promise)
     try {
       return await promise
@@ -284,7 +341,7 @@ export class DdsInstance implements Dds {
   }
 
   /** A cache hit: the stored value, and the paths its nested keeps wrote join the run. */
-  async #reuse (run: Run, path: string, hit: MemoEntry): Promise<Outcome | undefined> {
+  async #reuse (run: Run, path: string, hit: MemoEntry, event: 'hit' | 'computed' = 'hit'): Promise<Outcome | undefined> {
     let value: unknown
     try {
       value = await this.store.readArtifact(hit.output)
@@ -296,8 +353,9 @@ export class DdsInstance implements Dds {
     }
     this.#remember(value, hit.output)
     if (hit.nested) await this.#adoptChildren(run, hit.evaluation)
-    this.#emit({ type: 'hit', path, evaluation: hit.evaluation })
-    return { value, evaluation: hit.evaluation, output: hit.output, loads: hit.loads, files: hit.files ?? [], hit: true }
+    if (event === 'hit') this.#emit({ type: 'hit', path, evaluation: hit.evaluation })
+    else this.#emit({ type: 'computed', path, evaluation: hit.evaluation, duration: (await this.store.getEvaluation(hit.evaluation)).duration })
+    return { value, evaluation: hit.evaluation, output: hit.output, loads: hit.loads, files: hit.files ?? [], hit: event === 'hit' }
   }
 
   /** The memo entry for a key whose recorded loads and files still hold and that is fresh, if any. */
@@ -343,7 +401,23 @@ export class DdsInstance implements Dds {
     return head?.output ?? undefined
   }
 
-  async #compute (run: Run, parent: Frame | undefined, path: string, fn: Function, args: unknown[], sig: CodeSignature, inputs: Hashed[], key: Uint8Array, keyHex: string): Promise<Outcome> {
+  /**
+   * A miss computed and stored by a queue's worker: no lease is taken here
+   * (the worker takes it, so identical calls run once across machines); the
+   * result is then found in the shared store like any other.
+   */
+  async #computeElsewhere (run: Run, path: string, key: Uint8Array, via: Executor, call: ExecCall): Promise<Outcome> {
+    this.#emit({ type: 'miss', path })
+    await via.run(call)
+    const hit = await this.#lookup(run, key, call.fn)
+    const found = hit === undefined ? undefined : await this.#reuse(run, path, hit, 'computed')
+    if (found === undefined) {
+      throw new DdsError(ErrorCodes.QUEUE_FAILED, `the queue reported ${path} computed, but its result is not in the store (do the workers share this store?)`, { data: { path } })
+    }
+    return found
+  }
+
+  async #compute (run: Run, parent: Frame | undefined, path: string, fn: Function, args: unknown[], sig: CodeSignature, inputs: Hashed[], key: Uint8Array, keyHex: string, elsewhere?: () => Promise<unknown>): Promise<Outcome> {
     // Another process may be computing the same call: wait for it, then look again.
     const lock = await this.store.lock(`compute:${keyHex}`, 'exclusive', { onWait: (holders) => { this.#emit(waiting(path, holders)) } })
     try {
@@ -361,7 +435,7 @@ export class DdsInstance implements Dds {
       const t0 = performance.now()
       let value: unknown
       try {
-        value = await this.#als.run(frame, () => recording(files, () => fn(...args.map(passedAs))))
+        value = elsewhere === undefined ? await this.#als.run(frame, () => recording(files, () => fn(...args.map(passedAs)))) : await elsewhere()
       } catch (err) {
         this.#emit({ type: 'failed', path, duration: performance.now() - t0 })
         throw err
@@ -510,3 +584,7 @@ function conflict (path: string, prev: Claim, next: Claim): DdsError {
     { data: { path, differs, ...(differs === 'arguments' ? { arguments: args } : {}) } })
 }
 
+/** What a path's claim compares: the memo key, where the function is, its code, and its arguments. */
+function claimOf (sig: CodeSignature, hashed: Hashed[], keyHex: string): Claim {
+  return { keyHex, site: `${sig.fn.name}@${sig.fn.file ?? ''}:${sig.fn.line ?? ''}:${sig.fn.column ?? ''}`, code: hex(sig.digest), inputs: hashed.map((h) => String(h.cid)) }
+}

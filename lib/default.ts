@@ -6,6 +6,7 @@
 import { open, type DdsInstance } from './dds.js'
 import { makeDataFunction } from './data-function.js'
 import type { AnyFunction, DdsOptions, Kept } from './interface.js'
+import type { EachOptions } from './parallel/interface.js'
 
 let options: DdsOptions = {}
 let current: Promise<DdsInstance> | undefined
@@ -46,6 +47,18 @@ export function configure (next: DdsOptions = {}): void {
  */
 export async function keep<F extends AnyFunction> (path: string, fn: F, ...args: Parameters<F>): Promise<Kept<F>> {
   return await (await instance()).keep(path, fn, ...args)
+}
+
+/**
+ * `fn(input)` kept for every input at its own child path (`path/0`, `path/1`,
+ * ..., or `path/key(input)`) in the default store, at most `concurrency` at a
+ * time (default: the number of cores); the results in input order.
+ *
+ * @example
+ * const tiles = await keepEach('/tiles', renderTile, bounds, { key: (b) => b.id, runOn: 'threads' })
+ */
+export async function keepEach<F extends (input: any) => unknown> (path: string, fn: F, inputs: Iterable<Parameters<F>[0]>, options?: EachOptions<Parameters<F>[0]>): Promise<Array<Kept<F>>> {
+  return await (await instance()).keepEach(path, fn, inputs, options)
 }
 
 /**

@@ -4,6 +4,7 @@
 import type { CID } from 'multiformats/cid'
 import type { Store, StoreOptions } from '../store/store.js'
 import type { StoreFound } from '../store/location.js'
+import type { EachOptions, RunOn } from './parallel/interface.js'
 
 /** Any function that can be kept. */
 export type AnyFunction = (...args: any[]) => unknown
@@ -36,6 +37,10 @@ export interface DdsOptions extends Omit<StoreOptions, 'location'> {
   log?: boolean | ReporterOptions
   /** Most elements of a value read by a function (closure or module binding) that are hashed (default 100,000). */
   maxCapturedElements?: number
+  /** Size of the pool of worker threads for `runOn: 'threads'` (default: `os.availableParallelism()`). */
+  threads?: number
+  /** Redis URL of the job queue for `runOn: 'queue'` (default: `$DDS_QUEUE`), served by `dds worker --queue URL`. */
+  queue?: string
 }
 
 /** Something that happened during a run, for logging and tests. */
@@ -55,7 +60,8 @@ export type DdsEvent =
   | { type: 'waiting', path: string, by: 'process' | 'call', holder?: { pid: number, host: string } }
   /** The store was opened: where it is, why there, and whether it can be written. */
   | { type: 'store', location: string | undefined, backend: string, found: StoreFound, readOnly: boolean }
-
+  /** A `keepEach` map finished one more input (`hits` of the `done` were cache hits). */
+  | { type: 'progress', path: string, done: number, total: number, hits: number }
 
 /**
  * The ready reporter: prints events as lines (`computed  /path  5.4 ms`,
@@ -89,6 +95,8 @@ export interface FunctionAnnotations {
   ttl?: string | number
   /** The result changes on every run: computed each time it is kept (what depends on it still hits when the value is the same). */
   volatile?: boolean
+  /** Run the function, when it misses, on the thread pool or the job queue; it must be exported from its module. */
+  runOn?: RunOn
 }
 
 /**
@@ -104,6 +112,8 @@ export interface Dds {
   readonly store: Store
   /** `fn(...args)` (awaited), stored at `path`; runs `fn` only when its code or inputs changed. */
   keep<F extends AnyFunction>(path: string, fn: F, ...args: Parameters<F>): Promise<Kept<F>>
+  /** `fn(input)` kept for every input at its own child path, at most `concurrency` at a time; the results in order. */
+  keepEach<F extends (input: any) => unknown>(path: string, fn: F, inputs: Iterable<Parameters<F>[0]>, options?: EachOptions<Parameters<F>[0]>): Promise<Array<Kept<F>>>
   /** Run `fn(...args)` with caching for every keep inside, committing their paths together. */
   evaluate<F extends AnyFunction>(fn: F, ...args: Parameters<F>): Promise<Kept<F>>
   /** The value at `path` (inside a run: as written earlier in the run). Throws DDS_PATH_NOT_FOUND. */

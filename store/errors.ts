@@ -44,6 +44,14 @@ export const ErrorCodes = {
   REMOTE_UNSAFE: 'DDS_REMOTE_UNSAFE',
   /** The remote store failed after bounded retries. */
   REMOTE_UNAVAILABLE: 'DDS_REMOTE_UNAVAILABLE',
+  /** A function to run on a worker cannot be loaded there: it is not exported from its module (a closure, a local function). */
+  NOT_EXPORTED: 'DDS_NOT_EXPORTED',
+  /** A worker's code or the call's arguments hash differently from the caller's: the call is refused, not run with other code. */
+  CODE_MISMATCH: 'DDS_CODE_MISMATCH',
+  /** A worker thread died (exit, out of memory) while running a call; nothing was stored for it. */
+  WORKER_CRASHED: 'DDS_WORKER_CRASHED',
+  /** A job on the queue failed on every attempt, or the queue cannot be reached. */
+  QUEUE_FAILED: 'DDS_QUEUE_FAILED',
   /** An optional package a feature needs is not installed (`data.package` names it). */
   DEPENDENCY_MISSING: 'DDS_DEPENDENCY_MISSING',
   /** A `file()` or `dir()` argument names no file or directory. */

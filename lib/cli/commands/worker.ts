@@ -1,0 +1,72 @@
+/** `dds worker --queue URL`: compute kept functions from a job queue into the team's store. */
+import { open } from '../../dds.js'
+import { startQueueWorker } from '../../parallel/queue.js'
+import { UsageError, type Command } from '../context.js'
+
+function positiveInt (value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, got ${JSON.stringify(value)}`)
+  return n
+}
+
+export const command: Command = {
+  usage: 'dds worker --queue redis://HOST:PORT [--concurrency N] [--root DIR]',
+  description: `
+Take kept calls from a job queue (BullMQ on Redis) and compute them into the
+store: the store given by --store, in front of the team's remote ($DDS_REMOTE),
+which the callers share. The caller's run commits the paths. Each job names an
+exported function of a module under --root (default: the working directory);
+a job whose code hashes differently here (another version of the project) is
+refused, not run. Run any number of workers on any number of machines; a
+worker that dies loses its jobs' locks and other workers take them over.
+Prints one line per job: status, path, milliseconds. Stops on SIGINT or SIGTERM.`,
+  options: {
+    queue: { type: 'string' },
+    concurrency: { type: 'string' },
+    root: { type: 'string' },
+    'lock-ms': { type: 'string' },
+    'lease-ms': { type: 'string' }
+  },
+  optionHelp: [
+    ['--queue URL', 'the Redis of the queue (default: $DDS_QUEUE)'],
+    ['--concurrency N', 'jobs run at once (default 1)'],
+    ['--root DIR', 'the project the jobs\' modules are relative to (default: the working directory)'],
+    ['--lock-ms MS', 'how soon a dead worker\'s job goes to another (default 30000)'],
+    ['--lease-ms MS', 'how long this worker\'s leases on the remote outlive it (default 30000)']
+  ],
+  example: `
+$ dds worker --queue redis://10.0.0.5:6379 --store /var/cache/dds
+ready
+computed	/tiles/17	840
+hit	/tiles/3	4`,
+  positionals: [0, 0],
+  async run (ctx) {
+    const url = ctx.string('queue') ?? process.env.DDS_QUEUE
+    if (url === undefined || url === '') throw new UsageError('--queue URL is required (or $DDS_QUEUE)')
+    const concurrency = positiveInt(ctx.string('concurrency'), 'concurrency', 1)
+    const lockMs = positiveInt(ctx.string('lock-ms'), 'lock-ms', 30_000)
+    const remote = process.env.DDS_REMOTE
+    const leaseTtl = ctx.string('lease-ms') === undefined ? undefined : positiveInt(ctx.string('lease-ms'), 'lease-ms', 30_000)
+    const engine = await open({ store: ctx.location, ...(remote === undefined || remote === '' || leaseTtl === undefined ? {} : { remote: { url: remote, leaseTtl } }) })
+    const root = ctx.string('root')
+    const worker = await startQueueWorker({
+      url,
+      engine,
+      concurrency,
+      lockMs,
+      ...(root === undefined ? {} : { root }),
+      onJob: (r) => {
+        const line = [r.status, r.path, Math.round(r.ms), ...(r.error === undefined ? [] : [`${(r.error as { code?: string }).code ?? r.error.name}: ${r.error.message}`])]
+        void ctx.line(line)
+      }
+    })
+    await ctx.line(['ready'])
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve)
+      process.once('SIGTERM', resolve)
+    })
+    await worker.close()
+    await engine.close()
+  }
+}
