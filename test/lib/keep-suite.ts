@@ -386,6 +386,6 @@ export function keepSuite (bc: BackendCase): void {
     const { dds, events } = await setup(tt)
     await dds.keep('/e', double, 1)
     await dds.keep('/e', double, 1)
-    tt.same(events.map((e) => e.type), ['miss', 'computed', 'commit', 'hit'])
+    tt.same(events.map((e) => e.type), ['store', 'miss', 'computed', 'commit', 'hit'], 'the store opened is said first')
   })
 }

@@ -2,8 +2,9 @@
  * The `waiting` event (issue 18): a process that finds another process
  * computing the identical call says so (path, holder's pid) instead of being
  * silent, and the reporter prints it; then it reuses the other's result.
- * Two real processes; the computing one waits for a file the test creates
+ * Two real processes; the computing one waits for a signal the test sends
  * only once the waiting one has said it waits, so nothing depends on timing.
+ * (A signal, not a file: a kept function's file reads are its dependencies.)
  */
 import t from 'tap'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
@@ -16,14 +17,16 @@ import { annotate } from '../../lib/annotations.js'
 import type { DdsEvent } from '../../lib/interface.js'
 
 const WORKER = `
-import { appendFileSync, existsSync, writeFileSync } from 'node:fs'
-import { setTimeout as sleep } from 'node:timers/promises'
+import { appendFileSync, writeFileSync } from 'node:fs'
 import { open } from ${JSON.stringify(distModule('lib/index.js'))}
 const [store, dir] = process.argv.slice(2)
 async function slow (n) {
+  // A signal handler alone does not keep the process alive: the interval does.
+  const alive = setInterval(() => {}, 1000)
+  const go = new Promise((resolve) => { process.once('SIGUSR2', () => { clearInterval(alive); resolve() }) })
   appendFileSync(dir + '/runs', process.pid + '\\n')
   writeFileSync(dir + '/started', '')
-  while (!existsSync(dir + '/go')) await sleep(10)
+  await go
   return n * 2
 }
 const dds = await open({ store, onEvent: (e) => { process.stdout.write(JSON.stringify(e) + '\\n') } })
@@ -48,7 +51,7 @@ t.test('a process waiting for another process\'s identical call says so, then re
   b.child.stdout?.on('data', (d: Buffer) => { out += d.toString() })
   const bExit = b.done
   await until(() => out.includes('"waiting"'))
-  writeFileSync(join(dir, 'go'), '')
+  a.child.kill('SIGUSR2')
   const [ea, eb] = await Promise.all([a.done, bExit])
   t.equal(ea.code, 0, ea.stderr)
   t.equal(eb.code, 0, eb.stderr)

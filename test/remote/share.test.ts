@@ -64,7 +64,7 @@ for (const env of envs) {
     t.equal(runs('triple'), before + 1, 'computed on a')
     t.same(await b.keep('/calc/triple', triple, 14), { x: 42, label: 'triple of 14' })
     t.equal(runs('triple'), before + 1, 'not computed again on b')
-    t.same(events, [['a', 'miss'], ['a', 'computed'], ['a', 'commit'], ['b', 'hit']], 'b hit, and had nothing to commit')
+    t.same(events, [['a', 'store'], ['b', 'store'], ['a', 'miss'], ['a', 'computed'], ['a', 'commit'], ['b', 'hit']], 'b hit, and had nothing to commit')
     const head = await b.store.remote?.head('/calc/triple')
     t.equal(head?.seq, 1, 'one entry in the remote log')
     t.same(await b.load('/calc/triple'), { x: 42, label: 'triple of 14' })
