@@ -32,7 +32,7 @@ export function importsOf (file: string, text: string): string[] {
   const out: string[] = []
   const stripped = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '')
   for (const m of stripped.matchAll(IMPORT)) {
-    const spec = m[1]
+    const spec = m[1] ?? ''
     if (!spec.startsWith('.')) continue
     const target = relative(root, resolve(root, dirname(file), spec)).replace(/\.js$/, '.ts')
     out.push(target.split(sep).join('/'))
