@@ -27,7 +27,7 @@ const BOUNDS = 'export const TEMP_BOUNDS = { min: -60, max: 60 }'
 const NARROW = 'export const TEMP_BOUNDS = { min: -50, max: 50 }'
 
 /** A temporary project holding the weather example at examples/weather, dds-ts linked, `dds` on its PATH. */
-function makeProject (): { root: string, env: NodeJS.ProcessEnv } {
+export function makeProject (): { root: string, env: NodeJS.ProcessEnv } {
   const root = mkdtempSync(join(tmpdir(), 'dds-cli-docs-'))
   cpSync(join(repo, 'examples', 'weather'), join(root, 'examples', 'weather'), { recursive: true, filter: (src) => !src.includes(`${join('weather', 'out')}`) })
   writeFileSync(join(root, 'package.json'), JSON.stringify({ name: 'weather', private: true, type: 'module' }, null, 2) + '\n')

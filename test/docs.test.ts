@@ -1,13 +1,15 @@
 /**
- * docs/cli.md stays true: its examples are what scripts/cli-docs.ts writes
- * from the real `dds` on the weather example (times, CIDs and numbers aside,
- * which differ from run to run). Needs the build (`npm test` builds first).
+ * The docs stay true. docs/cli.md: its examples are what scripts/cli-docs.ts
+ * writes from the real `dds` on the weather example (times, CIDs and numbers
+ * aside, which differ from run to run). README: its first code example runs
+ * as it stands, beside the weather example's modules. Needs the build
+ * (`npm test` builds first).
  */
 import t from 'tap'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { masked } from '../scripts/cli-docs.js'
+import { makeProject, masked } from '../scripts/cli-docs.js'
 import { startNode } from './helpers/spawn.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
@@ -26,4 +28,25 @@ t.test('docs/cli.md is what scripts/cli-docs.ts writes', { skip: !built && 'need
   const tsx = join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs')
   const e = await startNode(tsx, [join(root, 'scripts', 'cli-docs.ts'), '--check'], { cwd: root }).done
   t.equal(e.code, 0, e.code === 0 ? 'docs/cli.md is up to date' : e.stderr)
+})
+
+t.test("the README's example runs beside examples/weather", { skip: !built && 'needs npm run build' }, async (t) => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8')
+  const block = /```ts\n([\s\S]*?)```/.exec(readme)?.[1]
+  if (block === undefined) throw new Error('README has no ts example')
+  const { root: project, env } = makeProject()
+  t.teardown(() => { rmSync(project, { recursive: true, force: true }) })
+  // The store the example names is a machine's; this run uses the project's own.
+  const local = block.replace("configure({ store: '/data/dds' })", "configure({ store: '.dds' })")
+  t.not(local, block, 'the example configures a store')
+  writeFileSync(join(project, 'examples', 'weather', 'readme.ts'), local + `
+import { closeDefault } from 'dds-ts'
+console.log(JSON.stringify({ rows: rows.length, clean: clean.length, report: report.length, model: Object.keys(model as object).length, raw: (await raw()).length }))
+await closeDefault()
+`)
+  const tsx = join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs')
+  const e = await startNode(tsx, ['examples/weather/readme.ts'], { cwd: project, env: env as Record<string, string> }).done
+  t.equal(e.code, 0, e.code === 0 ? 'it runs' : e.stderr)
+  const out = JSON.parse(e.stdout.trim().split('\n').pop() ?? '{}') as { rows: number, clean: number, report: number, model: number, raw: number }
+  t.ok(out.rows > 1000 && out.clean > 1000 && out.report > 200 && out.model === 4 && out.raw === out.rows, `what it computed: ${JSON.stringify(out)}`)
 })
