@@ -14,7 +14,7 @@
  * change of leader loses none.
  */
 import { DdsError, ErrorCodes } from './errors.js'
-import { sleep } from './util.js'
+import { definedRange, sleep } from './util.js'
 import { canonicalLocation, DirectoryBlobs, LockedError, openLevelExclusive, type ClassicOptions, type LevelBackend } from './backend.js'
 import { NOT_SYNC, type Backend, type BatchOp, type RangeOptions, type Space } from './interface.js'
 import { ConnectionLost, NotAuthenticated, RpcClient, RpcServer } from './rpc.js'
@@ -222,7 +222,7 @@ export class SharedBackend implements Backend {
         if (keysOnly) for await (const k of db.keys(space, { ...r, limit })) out.push(k)
         else for await (const kv of db.entries(space, { ...r, limit })) out.push(kv)
         return out
-      }, async (c) => await c.call('page', { space, range: wire(r), limit, keysOnly }) as unknown[])
+      }, async (c) => await c.call('page', { space, range: definedRange(r), limit, keysOnly }) as unknown[])
       if (page.length === 0) return
       yield * page
       left -= page.length
@@ -318,13 +318,6 @@ class ByteLru {
       this.#bytes -= v.byteLength
     }
   }
-}
-
-function wire (r: RangeOptions): Record<string, unknown> {
-  const out: Record<string, unknown> = {}
-  for (const k of ['gt', 'gte', 'lt', 'lte'] as const) if (r[k] !== undefined) out[k] = r[k]
-  if (r.reverse === true) out.reverse = true
-  return out
 }
 
 function withoutLower (r: RangeOptions): RangeOptions {
