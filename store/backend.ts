@@ -15,6 +15,7 @@ import { MemoryLevel } from 'memory-level'
 import type { AbstractLevel, AbstractSublevel } from 'abstract-level'
 import { DdsError, ErrorCodes } from './errors.js'
 import { Mutexes } from './mutex.js'
+import { definedRange } from './util.js'
 import { applyCommit } from './commit.js'
 import { applyLease } from './leases.js'
 import {
@@ -82,7 +83,7 @@ export class LevelBackend implements Backend {
   }
 
   async * entries (space: Space, range: RangeOptions = {}): AsyncIterable<[Uint8Array, Uint8Array]> {
-    const it = this.#sub(space).iterator(rangeOf(range))
+    const it = this.#sub(space).iterator(definedRange(range, true))
     try {
       while (true) {
         const batch = await it.nextv(256)
@@ -95,7 +96,7 @@ export class LevelBackend implements Backend {
   }
 
   async * keys (space: Space, range: RangeOptions = {}): AsyncIterable<Uint8Array> {
-    const it = this.#sub(space).keys(rangeOf(range))
+    const it = this.#sub(space).keys(definedRange(range, true))
     try {
       while (true) {
         const batch = await it.nextv(1024)
@@ -141,17 +142,6 @@ export class LevelBackend implements Backend {
   async close (): Promise<void> {
     await this.#db.close()
   }
-}
-
-function rangeOf (range: RangeOptions): Record<string, unknown> {
-  const out: Record<string, unknown> = {}
-  if (range.gt !== undefined) out.gt = range.gt
-  if (range.gte !== undefined) out.gte = range.gte
-  if (range.lt !== undefined) out.lt = range.lt
-  if (range.lte !== undefined) out.lte = range.lte
-  if (range.reverse === true) out.reverse = true
-  if (range.limit !== undefined) out.limit = range.limit
-  return out
 }
 
 /** Blobs as files under `<store>/blobs/<last two characters>/<name>`. */

@@ -14,7 +14,7 @@
  * change of leader loses none.
  */
 import { DdsError, ErrorCodes } from './errors.js'
-import { sleep } from './util.js'
+import { definedRange, sleep } from './util.js'
 import { canonicalLocation, DirectoryBlobs, LockedError, openLevelExclusive, type ClassicOptions, type LevelBackend } from './backend.js'
 import { NOT_SYNC, type Backend, type BatchOp, type RangeOptions, type Space } from './interface.js'
 import { ConnectionLost, NotAuthenticated, RpcClient, RpcServer } from './rpc.js'
@@ -157,8 +157,8 @@ export class SharedBackend implements Backend {
   }
 
   async get (space: Space, key: Uint8Array, options: { fresh?: boolean } = {}): Promise<Uint8Array | undefined> {
-    const cacheable = (space === 'blocks' || space === 'memo') && options.fresh !== true
-    const id = cacheable ? `${space}:${Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('base64')}` : ''
+    const cacheable = CACHED.has(space) && options.fresh !== true
+    const id = cacheable ? cacheId(space, key) : ''
     if (cacheable) {
       const hit = this.#cache.get(id)
       if (hit !== undefined) return hit
@@ -175,10 +175,21 @@ export class SharedBackend implements Backend {
 
   async batch (ops: BatchOp[], options: { sync?: boolean } = {}): Promise<void> {
     if (ops.length === 0) return
+    this.#forget(ops)
     await this.#op(async (db) => { await db.batch(ops, options) }, async (c) => { await c.call('batch', { ops, sync: options.sync === true }) })
   }
 
+  /**
+   * Drop what this process kept of the keys a write of its own replaces or
+   * deletes (gc, a bundle import that replaces a memo answer): it reads its
+   * own writes. Before the write, so that no read in between keeps the old value.
+   */
+  #forget (ops: readonly BatchOp[]): void {
+    for (const op of ops) if (CACHED.has(op.space)) this.#cache.delete(cacheId(op.space, op.key))
+  }
+
   async commit (updates: PathUpdate[], staged: BatchOp[], options: CommitOptions = {}): Promise<CommitResult> {
+    this.#forget(staged)
     try {
       return await this.#op(async (db) => await db.commit(updates, staged, options), async (c) => await c.call('commit', { updates, staged, options }) as CommitResult)
     } catch (err) {
@@ -211,7 +222,7 @@ export class SharedBackend implements Backend {
         if (keysOnly) for await (const k of db.keys(space, { ...r, limit })) out.push(k)
         else for await (const kv of db.entries(space, { ...r, limit })) out.push(kv)
         return out
-      }, async (c) => await c.call('page', { space, range: wire(r), limit, keysOnly }) as unknown[])
+      }, async (c) => await c.call('page', { space, range: definedRange(r), limit, keysOnly }) as unknown[])
       if (page.length === 0) return
       yield * page
       left -= page.length
@@ -258,6 +269,14 @@ export class SharedBackend implements Backend {
   }
 }
 
+/** The key spaces a follower keeps what it read of: blocks never change, and a memo answer stays valid. */
+const CACHED: ReadonlySet<Space> = new Set(['blocks', 'memo'])
+
+/** The cache key of a key in a space. */
+function cacheId (space: Space, key: Uint8Array): string {
+  return `${space}:${Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('base64')}`
+}
+
 /** A least-recently-used map of byte values, bounded by their total size. */
 class ByteLru {
   readonly #max: number
@@ -271,6 +290,13 @@ class ByteLru {
   clear (): void {
     this.#map.clear()
     this.#bytes = 0
+  }
+
+  delete (key: string): void {
+    const v = this.#map.get(key)
+    if (v === undefined) return
+    this.#map.delete(key)
+    this.#bytes -= v.byteLength
   }
 
   get (key: string): Uint8Array | undefined {
@@ -292,13 +318,6 @@ class ByteLru {
       this.#bytes -= v.byteLength
     }
   }
-}
-
-function wire (r: RangeOptions): Record<string, unknown> {
-  const out: Record<string, unknown> = {}
-  for (const k of ['gt', 'gte', 'lt', 'lte'] as const) if (r[k] !== undefined) out[k] = r[k]
-  if (r.reverse === true) out.reverse = true
-  return out
 }
 
 function withoutLower (r: RangeOptions): RangeOptions {

@@ -52,11 +52,6 @@ export interface StoreOptions {
    * `Remote`): the local store becomes a cache in front of it. See `store/remote`.
    */
   remote?: RemoteSpec
-  /**
-   * With a remote, where `paths()` and `history()` read: `'local'` (default,
-   * this store's own) or `'remote'` (the team's logs; heads are always the remote's).
-   */
-  listing?: 'local' | 'remote'
 }
 
 export type { PathUpdate, CommitOptions, CommitResult, ArtifactInfo }
@@ -104,7 +99,7 @@ export async function openStore (options: StoreOptions = {}): Promise<Store> {
   try {
     const hash = await checkMeta(backend, options.hash)
     const store = new Store(backend, release, hash, options)
-    if (options.remote !== undefined) await store.attachRemote(options.remote, options.listing)
+    if (options.remote !== undefined) await store.attachRemote(options.remote)
     return store
   } catch (err) {
     await release()
@@ -200,12 +195,12 @@ export class Store {
   }
 
   /** Put the store in front of a remote (done by `openStore` when `remote` is given). */
-  async attachRemote (spec: RemoteSpec, listing: 'local' | 'remote' = 'local'): Promise<void> {
+  async attachRemote (spec: RemoteSpec): Promise<void> {
     this.#check()
     if (this.#link !== undefined) throw new TypeError('the store already has a remote')
     // Loaded on demand: a store without a remote never loads the S3 client.
     const { linkRemote } = await import('./remote/link.js')
-    const link = await linkRemote(this.local, spec, listing)
+    const link = await linkRemote(this.local, spec)
     this.#link = link
     this.#front = { blocks: link, memo: link, namespace: link, locks: link }
     this.#nodes = new Nodes(link, this.hash)
@@ -370,7 +365,7 @@ export class Store {
     return e === undefined || e.evaluation === null ? undefined : e
   }
 
-  /** The history of a path, newest first (with a remote, see the `listing` option). */
+  /** The history of a path in this store, newest first (a remote's own logs: `store.remote.history`). */
   history (path: string, options: { limit?: number } = {}): AsyncIterable<PathEntry> {
     return this.#front.namespace.history(path, options)
   }

@@ -1,8 +1,10 @@
 /**
  * Small helpers every part of the store (and lib/) uses: CID and byte
- * equality, hex, a pause, the label of a map key in messages. One copy each.
+ * equality, hex, a pause, the label of a map key in messages, the defined
+ * part of a key range. One copy each.
  */
 import type { CID } from 'multiformats/cid'
+import type { RangeOptions } from './interface.js'
 
 /** True when two optional CIDs are both absent or equal. */
 export function sameCid (a: CID | null | undefined, b: CID | null | undefined): boolean {
@@ -32,4 +34,17 @@ export function keyLabel (k: unknown): string {
   if (typeof k === 'string') return JSON.stringify(k)
   if (typeof k === 'number' || typeof k === 'boolean' || typeof k === 'bigint') return String(k)
   return '…'
+}
+
+/**
+ * The part of a range that is set: its bounds, `reverse` when true and, with
+ * `withLimit`, its limit. What a database iterator or the wire is given (an
+ * explicit `undefined` bound is not "no bound" to every reader).
+ */
+export function definedRange (r: RangeOptions, withLimit = false): RangeOptions {
+  const out: RangeOptions = {}
+  for (const k of ['gt', 'gte', 'lt', 'lte'] as const) if (r[k] !== undefined) out[k] = r[k]
+  if (r.reverse === true) out.reverse = true
+  if (withLimit && r.limit !== undefined) out.limit = r.limit
+  return out
 }

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto'
 import type { Stats } from 'node:fs'
 import { dirname, isAbsolute, join, relative, sep } from 'node:path'
 import type { FileKind, FileRef } from '../../store/records.js'
+import { sameBytes } from '../../store/util.js'
 import { raw } from './raw.js'
 
 /** The digest of a path that did not exist. */
@@ -158,10 +159,6 @@ export function digestNow (abs: string, kind: FileKind, st: Stats | undefined): 
   }
 }
 
-function bytesEqual (a: Uint8Array, b: Uint8Array): boolean {
-  return a.byteLength === b.byteLength && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b)
-}
-
 /**
  * The digest a recorded dependency has now: the recorded one when the cheap
  * check (size, mtime, inode, device) passes, else computed from the disk.
@@ -191,7 +188,7 @@ export function fileHolds (ref: FileRef): boolean {
   if (sameIdentity(ref, st)) return true
   // Another size is other content: no need to read it.
   if (ref.kind === 'file' && (ref.size === -1 || !st.isFile() || st.size !== ref.size)) return false
-  return bytesEqual(digestNow(abs, ref.kind, st), ref.digest)
+  return sameBytes(digestNow(abs, ref.kind, st), ref.digest)
 }
 
 /** True when every recorded dependency still has its recorded digest. */

@@ -9,6 +9,7 @@
 import { CID } from 'multiformats/cid'
 import { DdsError, ErrorCodes } from '../../store/errors.js'
 import { validatePath } from '../../store/paths.js'
+import { hex } from '../../store/util.js'
 import { decodeValue, encodeValue } from '../../store/values.js'
 import type { ExecCall } from './interface.js'
 import type { ModuleRef } from './locate.js'
@@ -31,7 +32,7 @@ export interface JobData {
 
 /** A job's id: one per memo key, so identical calls from any caller are one job. */
 export function jobId (key: Uint8Array): string {
-  return `keep-${Buffer.from(key).toString('hex')}`
+  return `keep-${hex(key)}`
 }
 
 /** The job for one call. */
@@ -42,7 +43,7 @@ export function encodeJob (call: ExecCall, ref: ModuleRef): JobData {
     const p = encodeValue(a, `args[${i}]`)
     return { enc: p.enc, ...(p.type === undefined ? {} : { type: p.type }), data: Buffer.from(p.bytes.buffer, p.bytes.byteOffset, p.bytes.byteLength).toString('base64') }
   })
-  return { v: 1, path: call.path, module: ref.relative, exportName: ref.exportName, code: Buffer.from(call.code).toString('hex'), key: Buffer.from(call.key).toString('hex'), args }
+  return { v: 1, path: call.path, module: ref.relative, exportName: ref.exportName, code: hex(call.code), key: hex(call.key), args }
 }
 
 function bad (why: string): DdsError {

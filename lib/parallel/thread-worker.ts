@@ -5,6 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import { DdsError, ErrorCodes } from '../../store/errors.js'
+import { sameBytes } from '../../store/util.js'
 import { open, type DdsInstance } from '../dds.js'
 import { runPreloads, type ThreadCall, type ThreadReply } from './threads.js'
 import { toWire, transferables } from './wire.js'
@@ -27,7 +28,7 @@ async function load (call: ThreadCall): Promise<Function> {
   }
   hasher ??= open({ backend: 'memory' })
   const digest = (await hasher).codeDigest(fn)
-  if (Buffer.compare(Buffer.from(digest), Buffer.from(call.code)) !== 0) {
+  if (!sameBytes(digest, call.code)) {
     throw new DdsError(ErrorCodes.CODE_MISMATCH, `refusing ${call.exportName}: its code in this worker is not the caller's (was ${call.url} edited after the caller loaded it?)`, { data: { url: call.url, fn: call.exportName } })
   }
   return fn

@@ -6,6 +6,7 @@
  */
 import { readFileSync, statSync } from 'node:fs'
 import { extname } from 'node:path'
+import { hex } from '../../store/util.js'
 import { sha256 } from './canonical.js'
 import type { InspectorBridge } from './inspector.js'
 import type { LoadedFile } from './interface.js'
@@ -94,7 +95,7 @@ export class SourceFiles {
 
   /** A file's content, indexed once per distinct content. */
   fromContent (file: string, bytes: Uint8Array): LoadedFile {
-    const contentKey = `${file}\0${Buffer.from(sha256(bytes)).toString('hex')}`
+    const contentKey = `${file}\0${hex(sha256(bytes))}`
     let loaded = this.byContent.get(contentKey)
     if (loaded === undefined) {
       if (!CODE_EXTENSIONS.has(extname(file).toLowerCase())) {

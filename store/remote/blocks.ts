@@ -9,46 +9,39 @@ import { DdsError, ErrorCodes } from '../errors.js'
 import { matches, verifyBlock } from '../hash.js'
 import type { ArtifactRoot } from '../records.js'
 import { createOnce } from './probe.js'
-import type { Layout } from './layout.js'
-import type { ObjectStore, PackChunk } from './interface.js'
+import type { PackChunk, RemotePlace } from './interface.js'
 
 /** Ranges of a pack read at once. */
 const PACK_STREAMS = 4
 
 /** Blocks and packs of one remote. */
 export class RemoteBlocks {
-  readonly #o: ObjectStore
-  readonly #layout: Layout
-  readonly #url: string
+  readonly #at: RemotePlace
 
-  constructor (objects: ObjectStore, layout: Layout, url: string) {
-    this.#o = objects
-    this.#layout = layout
-    this.#url = url
-  }
+  constructor (at: RemotePlace) { this.#at = at }
 
   async hasBlock (cid: CID): Promise<boolean> {
-    return (await this.#o.head(this.#layout.block(cid))) !== undefined
+    return (await this.#at.objects.head(this.#at.layout.block(cid))) !== undefined
   }
 
   async getBlock (cid: CID): Promise<Uint8Array | undefined> {
-    const found = await this.#o.get(this.#layout.block(cid))
+    const found = await this.#at.objects.get(this.#at.layout.block(cid))
     if (found === undefined) return undefined
     verifyBlock(cid, found.bytes, 'remote block')
     return found.bytes
   }
 
   async putBlock (cid: CID, bytes: Uint8Array): Promise<void> {
-    await createOnce(this.#o, this.#layout.block(cid), bytes)
+    await createOnce(this.#at.objects, this.#at.layout.block(cid), bytes)
   }
 
   async putPack (root: CID, payload: () => AsyncIterable<Uint8Array>, size: number): Promise<void> {
     // Content-addressed by the root: a concurrent upload of the same pack writes the same bytes.
-    await this.#o.upload(this.#layout.pack(root), payload, size)
+    await this.#at.objects.upload(this.#at.layout.pack(root), payload, size)
   }
 
   #missing (root: CID): DdsError {
-    return new DdsError(ErrorCodes.NOT_FOUND, `the chunks of artifact ${root} are not in remote ${this.#url}`, { data: { cid: root.toString(), remote: this.#url } })
+    return new DdsError(ErrorCodes.NOT_FOUND, `the chunks of artifact ${root} are not in remote ${this.#at.url}`, { data: { cid: root.toString(), remote: this.#at.url } })
   }
 
   async readPack (root: CID, artifact: ArtifactRoot, onChunk: (chunk: PackChunk) => Promise<void>, options: { into?: Uint8Array } = {}): Promise<void> {
@@ -56,12 +49,12 @@ export class RemoteBlocks {
     const chunkSize = artifact.chunkSize ?? 0
     const into = options.into
     if (into !== undefined && into.byteLength < artifact.size) throw new RangeError(`readPack: the target holds ${into.byteLength} bytes, the artifact ${artifact.size}`)
-    const key = this.#layout.pack(root)
-    const info = await this.#o.head(key)
+    const key = this.#at.layout.pack(root)
+    const info = await this.#at.objects.head(key)
     if (info === undefined) throw this.#missing(root)
     const corrupt = (detail: string, cid?: CID): DdsError => new DdsError(ErrorCodes.INTEGRITY,
-      `the chunks of artifact ${root} in remote ${this.#url} are corrupt: ${detail}`,
-      { data: { cid: (cid ?? root).toString(), artifact: root.toString(), remote: this.#url } })
+      `the chunks of artifact ${root} in remote ${this.#at.url} are corrupt: ${detail}`,
+      { data: { cid: (cid ?? root).toString(), artifact: root.toString(), remote: this.#at.url } })
     if (info.size !== artifact.size) throw corrupt(`${info.size} bytes, ${artifact.size} expected`)
     const sizeOf = (i: number): number => Math.min(chunkSize, artifact.size - i * chunkSize)
     // A few ranges at once: one stream alone does not keep a gateway busy. Ranges start at chunk boundaries.
@@ -70,7 +63,7 @@ export class RemoteBlocks {
     const range = async (first: number, end: number): Promise<void> => {
       const start = first * chunkSize
       const stop = Math.min(artifact.size, end * chunkSize)
-      const found = await this.#o.stream(key, { start, end: stop })
+      const found = await this.#at.objects.stream(key, { start, end: stop })
       if (found === undefined) throw this.#missing(root)
       let index = first
       let fill = 0
@@ -97,8 +90,8 @@ export class RemoteBlocks {
         }
       } catch (err) {
         if (err instanceof DdsError) throw err
-        throw new DdsError(ErrorCodes.REMOTE_UNAVAILABLE, `remote ${this.#url}: reading the chunks of ${root} failed: ${(err as Error).message}`,
-          { cause: err, data: { remote: this.#url, cid: root.toString() } })
+        throw new DdsError(ErrorCodes.REMOTE_UNAVAILABLE, `remote ${this.#at.url}: reading the chunks of ${root} failed: ${(err as Error).message}`,
+          { cause: err, data: { remote: this.#at.url, cid: root.toString() } })
       }
       if (index !== end) throw corrupt('shorter than the artifact')
     }

@@ -9,6 +9,7 @@ import type { CID } from 'multiformats/cid'
 import type { S3Client } from '@aws-sdk/client-s3'
 import type { CommitOptions, CommitResult, Lock, PathUpdate } from '../interface.js'
 import type { ArtifactRoot, PathEntry } from '../records.js'
+import type { Layout } from './layout.js'
 
 /** How to reach an `s3://` remote. Unset fields come from the usual AWS variables. */
 export interface S3Options {
@@ -189,4 +190,11 @@ export interface ObjectStore {
   /** Learn the server's dialect of conditional writes with a scratch object, before the probe checks them. */
   calibrate? (scratch: string): Promise<void>
   close (): Promise<void>
+}
+
+/** Where a remote's parts work: its object store, the key layout under its prefix, and its URL (for errors). */
+export interface RemotePlace {
+  readonly objects: ObjectStore
+  readonly layout: Layout
+  readonly url: string
 }

@@ -46,9 +46,9 @@ const KNOWN_LIMIT = 1_000_000
  * Open the remote a spec names and link it to a store. A remote passed open
  * stays open when the store closes.
  */
-export async function linkRemote (local: Parts, spec: RemoteSpec, listing: 'local' | 'remote' = 'local'): Promise<RemoteLink> {
-  if (isRemote(spec)) return new RemoteLink(local, spec, false, listing)
-  return new RemoteLink(local, await openRemoteUrl(spec), true, listing)
+export async function linkRemote (local: Parts, spec: RemoteSpec): Promise<RemoteLink> {
+  if (isRemote(spec)) return new RemoteLink(local, spec, false)
+  return new RemoteLink(local, await openRemoteUrl(spec), true)
 }
 
 /**
@@ -61,7 +61,6 @@ export class RemoteLink implements Parts {
   /** The parts this tier falls back to and caches into. */
   readonly local: Parts
   readonly #owned: boolean
-  readonly #listing: 'local' | 'remote'
   /** CIDs the remote is known to hold (with everything they reach). */
   #known = new Set<string>()
   readonly #pushing = new Map<string, Promise<void>>()
@@ -70,11 +69,10 @@ export class RemoteLink implements Parts {
   /** Head reads in flight: a memo lookup waits for them before asking the remote. */
   readonly #headReads = new Set<Promise<unknown>>()
 
-  constructor (local: Parts, remote: Remote, owned: boolean, listing: 'local' | 'remote' = 'local') {
+  constructor (local: Parts, remote: Remote, owned: boolean) {
     this.local = local
     this.remote = remote
     this.#owned = owned
-    this.#listing = listing
   }
 
   /** This tier's parts are itself: one object answers for blocks, memo, namespace and leases. */
@@ -354,11 +352,11 @@ export class RemoteLink implements Parts {
   }
 
   history (path: string, options: { limit?: number } = {}): AsyncIterable<PathEntry> {
-    return this.#listing === 'remote' ? this.remote.history(path, options) : this.local.namespace.history(path, options)
+    return this.local.namespace.history(path, options)
   }
 
   paths (options: { prefix?: string, deleted?: boolean } = {}): AsyncIterable<PathEntry> {
-    return this.#listing === 'remote' ? this.remote.paths(options) : this.local.namespace.paths(options)
+    return this.local.namespace.paths(options)
   }
 
   /** Commit locally, send up what the batch and the entries reach, then append the entries to the remote logs. */

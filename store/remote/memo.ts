@@ -11,8 +11,7 @@ import { verifyBlock } from '../hash.js'
 import { decodeNode, toEvaluationRecord } from '../records.js'
 import { hex, sameBytes } from '../util.js'
 import { createOnce } from './probe.js'
-import type { Layout } from './layout.js'
-import type { MemoPack, ObjectStore } from './interface.js'
+import type { MemoPack, RemotePlace } from './interface.js'
 
 /** A memo answer in the form it is stored in (inside `memo/` objects and heads). */
 export function encodeMemoPack (pack: MemoPack): Record<string, unknown> {
@@ -45,31 +44,25 @@ export function toMemoPack (value: unknown, url: string, where: string): MemoPac
 
 /** Memo answers of one remote. */
 export class RemoteMemo {
-  readonly #o: ObjectStore
-  readonly #layout: Layout
-  readonly #url: string
+  readonly #at: RemotePlace
 
-  constructor (objects: ObjectStore, layout: Layout, url: string) {
-    this.#o = objects
-    this.#layout = layout
-    this.#url = url
-  }
+  constructor (at: RemotePlace) { this.#at = at }
 
   async getMemo (key: Uint8Array): Promise<MemoPack | undefined> {
-    const found = await this.#o.get(this.#layout.memo(key))
+    const found = await this.#at.objects.get(this.#at.layout.memo(key))
     if (found === undefined) return undefined
     let node: unknown
     try {
       node = dagCbor.decode(found.bytes)
     } catch {
-      throw corruptMemo(this.#url, hex(key), 'not dag-cbor')
+      throw corruptMemo(this.#at.url, hex(key), 'not dag-cbor')
     }
-    const pack = toMemoPack(node, this.#url, hex(key))
-    if (!sameBytes(pack.key, key)) throw corruptMemo(this.#url, hex(key), 'it answers another key')
+    const pack = toMemoPack(node, this.#at.url, hex(key))
+    if (!sameBytes(pack.key, key)) throw corruptMemo(this.#at.url, hex(key), 'it answers another key')
     return pack
   }
 
   async putMemo (pack: MemoPack): Promise<void> {
-    await createOnce(this.#o, this.#layout.memo(pack.key), dagCbor.encode(encodeMemoPack(pack)))
+    await createOnce(this.#at.objects, this.#at.layout.memo(pack.key), dagCbor.encode(encodeMemoPack(pack)))
   }
 }

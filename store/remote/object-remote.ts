@@ -30,9 +30,10 @@ export class ObjectRemote implements Remote {
     this.url = options.url
     this.leaseTtl = options.leaseTtl
     this.layout = new Layout(options.prefix)
-    this.#blocks = new RemoteBlocks(objects, this.layout, this.url)
-    this.#memo = new RemoteMemo(objects, this.layout, this.url)
-    this.#logs = new PathLogs(objects, this.layout, this.url)
+    const place = { objects, layout: this.layout, url: this.url }
+    this.#blocks = new RemoteBlocks(place)
+    this.#memo = new RemoteMemo(place)
+    this.#logs = new PathLogs(place)
   }
 
   /** The object key of a name relative to the prefix (for tools and tests). */

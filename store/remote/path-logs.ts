@@ -21,8 +21,7 @@ import { sameBytes } from '../util.js'
 import type { CommitOptions, CommitResult } from '../interface.js'
 import { backoff } from './helpers.js'
 import { corruptMemo, encodeMemoPack, toMemoPack } from './memo.js'
-import type { Layout } from './layout.js'
-import type { Condition, MemoPack, ObjectStore, RemoteHead, RemoteUpdate } from './interface.js'
+import type { Condition, MemoPack, RemoteHead, RemotePlace, RemoteUpdate } from './interface.js'
 
 /** Heads read ahead of a listing, and log entries ahead of a history. */
 const READ_AHEAD = 16
@@ -47,18 +46,12 @@ const NOTHING_AROUND: Surroundings = { ancestors: new Map(), liveUnder: [] }
 
 /** The path logs of one remote. */
 export class PathLogs {
-  readonly #o: ObjectStore
-  readonly #layout: Layout
-  readonly #url: string
+  readonly #at: RemotePlace
 
-  constructor (objects: ObjectStore, layout: Layout, url: string) {
-    this.#o = objects
-    this.#layout = layout
-    this.#url = url
-  }
+  constructor (at: RemotePlace) { this.#at = at }
 
   async #readHead (path: string): Promise<Head | undefined> {
-    const found = await this.#o.get(this.#layout.head(path))
+    const found = await this.#at.objects.get(this.#at.layout.head(path))
     if (found === undefined) return undefined
     let node: { seq?: unknown, entry?: unknown, memo?: unknown }
     try {
@@ -67,13 +60,13 @@ export class PathLogs {
       node = {}
     }
     if (typeof node.seq !== 'number' || !Number.isSafeInteger(node.seq) || node.seq < 1 || !(node.entry instanceof Uint8Array)) {
-      throw new DdsError(ErrorCodes.INTEGRITY, `the head of ${path} in remote ${this.#url} is malformed`, { data: { path, remote: this.#url } })
+      throw new DdsError(ErrorCodes.INTEGRITY, `the head of ${path} in remote ${this.#at.url} is malformed`, { data: { path, remote: this.#at.url } })
     }
     const head: Head = { seq: node.seq, bytes: node.entry, entry: toHistoryEntry(decodeNode(node.entry, 'history entry')), etag: found.etag }
     if (node.memo !== undefined) {
       const where = `in the head of ${path}`
-      const memo = toMemoPack(node.memo, this.#url, where)
-      if (head.entry.evaluation === null || !memo.evaluation.equals(head.entry.evaluation)) throw corruptMemo(this.#url, where, 'it is not the head\'s evaluation')
+      const memo = toMemoPack(node.memo, this.#at.url, where)
+      if (head.entry.evaluation === null || !memo.evaluation.equals(head.entry.evaluation)) throw corruptMemo(this.#at.url, where, 'it is not the head\'s evaluation')
       head.memo = memo
     }
     return head
@@ -97,7 +90,7 @@ export class PathLogs {
     let next = h.seq - 1
     const fill = (): void => {
       while (ahead.length < HISTORY_AHEAD && next >= last) {
-        const p = this.#o.get(this.#layout.log(path, next--)).then((o) => o?.bytes)
+        const p = this.#at.objects.get(this.#at.layout.log(path, next--)).then((o) => o?.bytes)
         p.catch(() => {})
         ahead.push(p)
       }
@@ -106,7 +99,7 @@ export class PathLogs {
       fill()
       const bytes = await ahead.shift()
       if (bytes === undefined) {
-        throw new DdsError(ErrorCodes.INTEGRITY, `entry ${seq} of the log of ${path} is missing from remote ${this.#url}`, { data: { path, seq, remote: this.#url } })
+        throw new DdsError(ErrorCodes.INTEGRITY, `entry ${seq} of the log of ${path} is missing from remote ${this.#at.url}`, { data: { path, seq, remote: this.#at.url } })
       }
       yield { path, seq, ...toHistoryEntry(decodeNode(bytes, 'history entry')) }
     }
@@ -115,12 +108,12 @@ export class PathLogs {
   async * paths (options: { prefix?: string, deleted?: boolean } = {}): AsyncIterable<PathEntry> {
     const prefix = options.prefix
     if (prefix !== undefined && prefix !== '/') validatePath(prefix, 'prefix')
-    const base = this.#layout.heads()
+    const base = this.#at.layout.heads()
     const under = prefix === undefined || prefix === '/' ? base + '/' : base + prefix
     const wanted = (e: PathEntry | undefined): e is PathEntry => e !== undefined && (e.evaluation !== null || options.deleted === true)
     // Heads are read a few ahead of the listing, and yielded in its order.
     const ahead: Array<Promise<PathEntry | undefined>> = []
-    for await (const key of this.#o.list(under)) {
+    for await (const key of this.#at.objects.list(under)) {
       const path = key.slice(base.length)
       if (prefix !== undefined && prefix !== '/' && path !== prefix && !path.startsWith(prefix + '/')) continue
       const p = this.head(path).then((h) => {
@@ -144,9 +137,9 @@ export class PathLogs {
   /** The heads of the ancestors of `path`, and the paths under it that hold a value in the remote. */
   async #surroundings (path: string): Promise<Surroundings> {
     const listing = (async () => {
-      const base = this.#layout.heads()
+      const base = this.#at.layout.heads()
       const live: string[] = []
-      for await (const key of this.#o.list(this.#layout.head(path) + '/')) {
+      for await (const key of this.#at.objects.list(this.#at.layout.head(path) + '/')) {
         const other = key.slice(base.length)
         const h = await this.#readHead(other)
         if (h !== undefined && h.entry.evaluation !== null) live.push(other)
@@ -173,7 +166,7 @@ export class PathLogs {
     const body = dagCbor.encode({ seq, entry: bytes, ...(memo === undefined ? {} : { memo: encodeMemoPack(memo) }) })
     while (current === undefined || current.seq < seq) {
       const condition: Condition = current === undefined ? { ifNoneMatch: true } : { ifMatch: current.etag }
-      const r = await this.#o.put(this.#layout.head(path), body, condition)
+      const r = await this.#at.objects.put(this.#at.layout.head(path), body, condition)
       if (r.ok) return
       if (r.conflict) delay = await backoff(delay, 500)
       current = await this.#readHead(path)
@@ -189,19 +182,19 @@ export class PathLogs {
     let h = await this.#readHead(path)
     let delay = 10
     for (let attempt = 0; ; attempt++) {
-      if (attempt > 10_000) throw new DdsError(ErrorCodes.REMOTE_UNAVAILABLE, `remote ${this.#url}: could not append to the log of ${path}`, { data: { path, remote: this.#url } })
+      if (attempt > 10_000) throw new DdsError(ErrorCodes.REMOTE_UNAVAILABLE, `remote ${this.#at.url}: could not append to the log of ${path}`, { data: { path, remote: this.#at.url } })
       // A skip (same evaluation, or not newer) needs nothing but the head; the overlap rule needs the rest.
       if (planCommit(this.#state(path, h, NOTHING_AROUND), [update], options, time).entries.length === 0) return undefined
       const planned = planCommit(this.#state(path, h, await around), [update], options, time).entries[0]
       if (planned === undefined) return undefined
       const { seq, bytes } = planned
-      const claim = await this.#o.put(this.#layout.log(path, seq), bytes, { ifNoneMatch: true })
+      const claim = await this.#at.objects.put(this.#at.layout.log(path, seq), bytes, { ifNoneMatch: true })
       if (claim.ok) {
         await this.#publish(path, h, seq, bytes, u.memo)
         return seq
       }
       if (!claim.conflict) {
-        const there = await this.#o.get(this.#layout.log(path, seq))
+        const there = await this.#at.objects.get(this.#at.layout.log(path, seq))
         if (there !== undefined && sameBytes(there.bytes, bytes)) {
           // Our own claim, whose answer was lost and the request sent again.
           await this.#publish(path, h, seq, bytes, u.memo)
