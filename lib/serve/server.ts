@@ -131,7 +131,7 @@ function indexHtml (token: string | null): string {
   const t = token === null ? '' : `?token=${token}`
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>dds</title><link rel="stylesheet" href="/vendor/uplot.css${t}"><link rel="stylesheet" href="/style.css${t}">
+<title>dds</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/vendor/uplot.css${t}"><link rel="stylesheet" href="/style.css${t}">
 <script src="/vendor/uplot.js${t}" defer></script><script src="/vendor/svg-pan-zoom.js${t}" defer></script><script type="module" src="/app.js${t}"></script>
 </head><body><header><a href="#/" class="brand">dds</a><nav><a href="#/">Paths</a><a href="#/lineage">Lineage</a></nav><span id="live"></span></header><main id="main"></main></body></html>
 `
