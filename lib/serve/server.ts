@@ -154,7 +154,7 @@ export async function serve (store: Store, options: ServeOptions = {}): Promise<
   if (!Number.isSafeInteger(port) || port < 0 || port > 65535) throw new RangeError('port must be an integer from 0 to 65535')
   const loopback = isLoopback(host)
   const token = options.token ?? (loopback ? null : randomBytes(24).toString('base64url'))
-  if (token !== null && (typeof token !== 'string' || token.length < 16)) throw new TypeError('token must be a string of at least 16 characters')
+  if (token !== null && (typeof token !== 'string' || !/^[\w-]{16,}$/.test(token))) throw new TypeError('token must be at least 16 letters, digits, "_" or "-"')
   const vendor = vendorFiles()
   const dir = clientDir()
   const tokenDigest = token === null ? null : digest(token)

@@ -176,6 +176,7 @@ t.test('arguments of serve are checked', async (t) => {
   await t.rejects(serve(store, { port: 1.5 }), RangeError)
   await t.rejects(serve(store, { host: '' }), TypeError)
   await t.rejects(serve(store, { host: '0.0.0.0', token: 'short' }), TypeError)
+  await t.rejects(serve(store, { host: '0.0.0.0', token: '"><script>x</script>aaaaaaaa' }), TypeError, 'a token goes into the page: only safe characters')
 })
 
 t.test('loopback and image types', async (t) => {
