@@ -11,3 +11,4 @@ export { pathRows, listPaths, historyRows, pathHistory, type OnProblem, type Pat
 export { explain, changeView, type WhyRef } from './inspect/why.js'
 export { lineageView, lineageJson } from './inspect/lineage.js'
 export { showCanonical } from './inspect/json.js'
+export { historyTable, metricsOf } from './inspect/table.js'

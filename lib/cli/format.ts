@@ -102,3 +102,15 @@ export function size (n: number): string {
   while (v >= 1024 && u < units.length - 1) { v /= 1024; u++ }
   return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[u] as string}`
 }
+
+/** True when the bytes read as text (UTF-8, no control characters but whitespace and escapes), so a terminal can show them. */
+export function looksLikeText (bytes: Uint8Array): boolean {
+  try {
+    // `stream` lets a multi-byte character cut at the end of the sample pass.
+    new TextDecoder('utf-8', { fatal: true }).decode(bytes, { stream: true })
+  } catch {
+    return false
+  }
+  for (const b of bytes) if (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d && b !== 0x0c && b !== 0x1b) return false
+  return !bytes.includes(0x7f)
+}

@@ -14,6 +14,8 @@ const commands: Record<string, { summary: string, load: () => Promise<{ command:
   show: { summary: 'one evaluation: function, code, inputs, loads, calls, output', load: async () => await import('./commands/show.js') },
   cat: { summary: 'print an artifact (bytes and strings as they are, values as JSON)', load: async () => await import('./commands/cat.js') },
   why: { summary: 'what changed between two evaluations of a path', load: async () => await import('./commands/why.js') },
+  table: { summary: 'a path\'s history as a table: arguments, output, what changed', load: async () => await import('./commands/table.js') },
+  plot: { summary: 'chart a number in a path\'s outputs over its history', load: async () => await import('./commands/plot.js') },
   graph: { summary: 'the lineage graph as DOT, Mermaid or an SVG picture', load: async () => await import('./commands/graph.js') },
   export: { summary: 'write paths and all they reach to a bundle (CAR file)', load: async () => await import('./commands/export.js') },
   import: { summary: 'verify a bundle, then add its paths to the store', load: async () => await import('./commands/import.js') },
@@ -22,7 +24,8 @@ const commands: Record<string, { summary: string, load: () => Promise<{ command:
   rm: { summary: 'delete paths (their history stays until gc trims it)', load: async () => await import('./commands/rm.js') },
   push: { summary: 'send paths and all they reach to the remote (the team\'s store)', load: async () => await import('./commands/push.js') },
   pull: { summary: 'bring paths and all they reach from the remote into the store', load: async () => await import('./commands/pull.js') },
-  worker: { summary: 'compute kept calls from a job queue (BullMQ on Redis) into the store', load: async () => await import('./commands/worker.js') }
+  worker: { summary: 'compute kept calls from a job queue (BullMQ on Redis) into the store', load: async () => await import('./commands/worker.js') },
+  serve: { summary: 'a read-only web view: paths, histories, evaluations, metrics, lineage', load: async () => await import('./commands/serve.js') }
 }
 
 const common: NonNullable<ParseArgsConfig['options']> = {

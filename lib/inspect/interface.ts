@@ -192,3 +192,36 @@ export interface SourceOptions {
   /** Paths and histories of the store's remote (the team's store) instead of the local ones. */
   remote?: boolean
 }
+
+/** An output at a glance: how it is stored and, when small enough, a short rendering of its value. */
+export interface OutputSummary {
+  cid: string
+  enc: string
+  type: string | null
+  size: number
+  /** `12.5`, `{ accuracy: 0.91, … }`, `"text…"`; null for bytes and large values. */
+  display: string | null
+}
+
+/** A row of a path's history table: the entry, its arguments, its output, and what changed against the entry before it. */
+export interface HistoryTableRow extends HistoryRow {
+  /** Each argument, short (`"celsius"`, `kept value of /data/raw`); empty for a deletion. */
+  args: string[]
+  /** The output's encoding, size and short rendering (`output` keeps its CID). */
+  summary: OutputSummary | null
+  /**
+   * What differs from the previous (older) entry, as `why` names it
+   * (`declaration changed clean.ts#clean`); empty when it is the same
+   * evaluation; null for the oldest entry or when either side is unreadable.
+   */
+  changes: string[] | null
+}
+
+/** Numbers taken from a path's outputs over its history, oldest first, one series per field. */
+export interface MetricsView {
+  path: string
+  seq: number[]
+  time: string[]
+  /** `value` for a numeric output, else the dotted names of numeric fields (`scores.f1`); null where an entry lacks it. */
+  fields: Record<string, Array<number | null>>
+}

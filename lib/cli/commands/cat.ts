@@ -1,7 +1,7 @@
 /** `dds cat PATH|CID`: print an artifact. */
 import { artifactOf, type Target } from '../../inspect.js'
 import type { Command, Context } from '../context.js'
-import { jsonPieces, size } from '../format.js'
+import { jsonPieces, looksLikeText, size } from '../format.js'
 
 /** The encodings stored as bytes (printed as they are); `utf8` is a string, the rest general values. */
 const BYTES = new Set(['bytes', 'buffer', 'arraybuffer', 'typed'])
@@ -9,18 +9,6 @@ const BYTES = new Set(['bytes', 'buffer', 'arraybuffer', 'typed'])
 const ELEMENT_SIZE: Record<string, number> = {
   Int8Array: 1, Uint8Array: 1, Uint8ClampedArray: 1, Int16Array: 2, Uint16Array: 2, Int32Array: 4, Uint32Array: 4,
   Float32Array: 4, Float64Array: 8, BigInt64Array: 8, BigUint64Array: 8, Float16Array: 2
-}
-
-/** True when the bytes read as text (UTF-8, no control characters but whitespace and escapes), so a terminal can show them. */
-function looksLikeText (bytes: Uint8Array): boolean {
-  try {
-    // `stream` lets a multi-byte character cut at the end of the sample pass.
-    new TextDecoder('utf-8', { fatal: true }).decode(bytes, { stream: true })
-  } catch {
-    return false
-  }
-  for (const b of bytes) if (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d && b !== 0x0c && b !== 0x1b) return false
-  return !bytes.includes(0x7f)
 }
 
 /** The first values of a typed array's bytes, as text. */

@@ -1,0 +1,83 @@
+/**
+ * The JSON API of the web view: each route a read-only query of
+ * lib/inspect, its query-string arguments checked, answering plain data.
+ */
+import { isDdsError } from '../../store/errors.js'
+import type { Store } from '../../store/store.js'
+import { toSvg, lineage } from '../graph.js'
+import { artifactOf, describeEvaluation, explain, historyTable, lineageJson, listPaths, metricsOf, parseTarget, type PageOptions, type WhyRef } from '../inspect.js'
+import { previewOf } from './output.js'
+
+/** A mistake in a request's arguments: answered 400 with the message. */
+export class BadRequest extends Error {
+  override name = 'BadRequest'
+}
+
+function required (q: URLSearchParams, name: string): string {
+  const v = q.get(name)
+  if (v === null || v === '') throw new BadRequest(`missing query argument ${name}`)
+  return v
+}
+
+function page (q: URLSearchParams): PageOptions {
+  const out: PageOptions = {}
+  const limit = q.get('limit')
+  if (limit !== null) {
+    if (!/^\d{1,5}$/.test(limit)) throw new BadRequest('limit must be an integer')
+    out.limit = Number(limit)
+  }
+  const cursor = q.get('cursor')
+  if (cursor !== null && cursor !== '') out.cursor = cursor
+  return out
+}
+
+function whyRef (v: string | null): WhyRef | undefined {
+  if (v === null || v === '') return undefined
+  return /^\d{1,15}$/.test(v) ? Number(v) : v
+}
+
+/** One route: the query string in, JSON-ready data out. */
+type Route = (store: Store, q: URLSearchParams) => Promise<unknown>
+
+const routes: Record<string, Route> = {
+  async paths (store, q) {
+    const prefix = q.get('prefix')
+    return await listPaths(store, { ...page(q), ...(prefix === null || prefix === '' || prefix === '/' ? {} : { prefix }) })
+  },
+  async history (store, q) {
+    return await historyTable(store, required(q, 'path'), { limit: 50, ...page(q) })
+  },
+  async why (store, q) {
+    const old = whyRef(q.get('old'))
+    const neu = whyRef(q.get('new'))
+    return await explain(store, required(q, 'path'), { ...(old === undefined ? {} : { old }), ...(neu === undefined ? {} : { new: neu }) })
+  },
+  async evaluation (store, q) {
+    const target = parseTarget(required(q, 'target'))
+    const view = await describeEvaluation(store, target)
+    return { ...view, preview: await previewOf(store, await artifactOf(store, target)) }
+  },
+  async metrics (store, q) {
+    const limit = q.get('limit')
+    if (limit !== null && !/^\d{1,5}$/.test(limit)) throw new BadRequest('limit must be an integer')
+    return await metricsOf(store, required(q, 'path'), limit === null ? {} : { limit: Number(limit) })
+  },
+  async lineage (store, q) {
+    const paths = q.getAll('path').filter((p) => p !== '')
+    const graph = await lineage(store, paths.length === 0 ? undefined : paths)
+    let svg: string | null = null
+    let problem: string | null = null
+    try {
+      svg = await toSvg(graph)
+    } catch (err) {
+      if (!isDdsError(err)) throw err
+      problem = `${err.code}: ${err.message}`
+    }
+    return { graph: lineageJson(graph), svg, problem }
+  }
+}
+
+/** The route for `/api/NAME`, or undefined. */
+export function apiRoute (name: string): Route | undefined {
+  return Object.hasOwn(routes, name) ? routes[name] : undefined
+}

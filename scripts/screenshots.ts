@@ -1,0 +1,56 @@
+/**
+ * The pictures of the web view in docs/: the weather example run into a
+ * fresh store (twice, the second time with a module constant edited, so that
+ * histories have two entries and something changed), `serve` on it, and
+ * each page captured by headless chromium.
+ *
+ *   npm run build && npx tsx scripts/screenshots.ts
+ */
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync, symlinkSync, mkdirSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { launch } from 'puppeteer-core'
+import { openStore } from '../store/store.js'
+import { serve } from '../lib/serve/server.js'
+
+const root = resolve(import.meta.dirname, '..')
+const work = mkdtempSync(join(tmpdir(), 'dds-shots-'))
+try {
+  cpSync(join(root, 'examples', 'weather'), join(work, 'weather'), { recursive: true })
+  mkdirSync(join(work, 'node_modules'))
+  symlinkSync(root, join(work, 'node_modules', 'dds-ts'), 'dir')
+  writeFileSync(join(work, 'package.json'), '{ "type": "module" }\n')
+  const store = join(work, '.dds')
+  const run = (): void => { execFileSync(process.execPath, ['--import', pathToFileURL(join(root, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href, 'weather/run.ts'], { cwd: work, env: { ...process.env, DDS_STORE: store }, stdio: 'ignore' }) }
+  run()
+  const model = join(work, 'weather', 'src', 'model.ts')
+  const before = readFileSync(model, 'utf8')
+  // A second run with the model edited: its history gets a second entry, and the page says what changed.
+  writeFileSync(model, before.replace(/^(export function \w+[^{]*\{)/m, '$1\n  void 0'))
+  run()
+  const opened = await openStore({ location: store })
+  const s = await serve(opened)
+  const browser = await launch({ executablePath: process.env.DDS_CHROMIUM ?? '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu'] })
+  const page = await browser.newPage()
+  await page.setViewport({ width: 1280, height: 800 })
+  const shots: Array<[string, string, string]> = [
+    ['serve-paths.png', '#/', 'paths'],
+    ['serve-history.png', '#/history?path=/weather/model', 'history'],
+    ['serve-evaluation.png', '#/evaluation?target=/weather/stats', 'evaluation'],
+    ['serve-metrics.png', '#/metrics?path=/weather/model', 'metrics'],
+    ['serve-lineage.png', '#/lineage', 'lineage']
+  ]
+  for (const [file, hash, name] of shots) {
+    await page.goto(s.url + hash, { waitUntil: 'load' })
+    await page.waitForSelector(`main[data-page="${name}"]`)
+    if (name === 'lineage') await page.waitForSelector('#graph svg')
+    await page.screenshot({ path: join(root, 'docs', file) as `${string}.png` })
+  }
+  await browser.close()
+  await s.close()
+  await opened.close()
+} finally {
+  rmSync(work, { recursive: true, force: true })
+}

@@ -1,0 +1,176 @@
+/// <reference lib="dom" />
+/**
+ * `dds serve` driven by a real browser (Debian's chromium, headless, through
+ * puppeteer-core) against a store filled by real keep runs: every page loads
+ * with no console error and the right rows, links lead where they should, a
+ * run in another process appears live, planted markup shows as text and
+ * never runs, and off loopback a request without the token is refused.
+ */
+import t, { type Test } from 'tap'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Browser, Page } from 'puppeteer-core'
+import { runProject, serveProject, startServe, EVIL } from './helpers.js'
+import type { TempProject } from '../helpers/project.js'
+
+const CHROMIUM = process.env.DDS_CHROMIUM ?? '/usr/bin/chromium'
+if (!existsSync(CHROMIUM)) {
+  // CI installs it (.ci/run); outside CI a machine without it skips rather than fails.
+  if (process.env.CI === 'true') throw new Error(`${CHROMIUM} is missing: apt-get install chromium`)
+  t.plan(0, `no browser at ${CHROMIUM}`)
+  process.exit(0)
+}
+
+let project: TempProject
+let store: string
+let server: { url: string, stop: () => Promise<void> }
+let browser: Browser
+
+t.before(async () => {
+  project = serveProject()
+  store = join(project.root, 'store')
+  await runProject(project, store, 1)
+  await runProject(project, store, 2)
+  server = await startServe(store)
+  const { launch } = await import('puppeteer-core')
+  browser = await launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] })
+})
+
+t.teardown(async () => {
+  await browser?.close()
+  await server?.stop()
+  project?.remove()
+})
+
+/** A page that records every console error and uncaught exception. */
+async function open (t: Test, url: string): Promise<{ page: Page, errors: string[] }> {
+  const page = await browser.newPage()
+  const errors: string[] = []
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()) })
+  page.on('pageerror', (e) => { errors.push(String(e)) })
+  await page.goto(url, { waitUntil: 'load' })
+  t.teardown(async () => { await page.close() })
+  return { page, errors }
+}
+
+async function loaded (page: Page, name: string): Promise<void> {
+  await page.waitForSelector(`main[data-page="${name}"]`, { timeout: 60_000 })
+}
+
+t.test('the paths page lists every path as a tree, and a path leads to its history', async (t) => {
+  const { page, errors } = await open(t, server.url)
+  await loaded(page, 'paths')
+  const paths = await page.$$eval('tr.path', (rows) => rows.map((r) => r.getAttribute('data-path')))
+  t.same(paths, ['/data/records', '/data/summary', '/evil/text', '/img/picture', '/models/score'])
+  const dirs = await page.$$eval('tr.dir a', (as) => as.map((a) => a.textContent))
+  t.same(dirs, ['data/', 'evil/', 'img/', 'models/'])
+  await page.click('tr[data-path="/models/score"] td:first-child a')
+  await loaded(page, 'history')
+  t.match(decodeURIComponent(await page.evaluate(() => location.hash)), /^#\/history\?path=\/models\/score/)
+  t.same(errors, [])
+})
+
+t.test('the prefix filter keeps the paths under it', async (t) => {
+  const { page, errors } = await open(t, server.url + '#/paths?prefix=/data')
+  await loaded(page, 'paths')
+  t.same(await page.$$eval('tr.path', (rows) => rows.map((r) => r.getAttribute('data-path'))), ['/data/records', '/data/summary'])
+  t.same(errors, [])
+})
+
+t.test('a history shows one row per entry, what changed, and two rows compared in full', async (t) => {
+  const { page, errors } = await open(t, server.url + '#/history?path=/models/score')
+  await loaded(page, 'history')
+  t.same(await page.$$eval('#history tbody tr', (rows) => rows.map((r) => r.getAttribute('data-seq'))), ['2', '1'])
+  const changes = await page.$eval('#history tbody tr[data-seq="2"] td.changes', (td) => td.textContent)
+  t.match(changes, /argument changed 0/)
+  t.match(await page.$eval('#history tbody tr[data-seq="2"] td.output', (td) => td.textContent), /accuracy: 0\.52/)
+  await page.click('tr[data-seq="2"] input[type=checkbox]')
+  await page.click('tr[data-seq="1"] input[type=checkbox]')
+  await page.click('main button')
+  await page.waitForSelector('#why table', { timeout: 60_000 })
+  const kinds = await page.$$eval('#why tbody tr td:first-child', (tds) => tds.map((td) => td.textContent))
+  t.ok(kinds.includes('argument'))
+  await page.click('tr[data-seq="1"] td:nth-child(2) a')
+  await loaded(page, 'evaluation')
+  t.match(decodeURIComponent(await page.evaluate(() => location.hash)), /target=\/models\/score@1/)
+  t.same(errors, [])
+})
+
+t.test('planted markup in values and arguments is shown as text and never runs', async (t) => {
+  const { page, errors } = await open(t, server.url + '#/evaluation?target=/evil/text')
+  await loaded(page, 'evaluation')
+  t.equal(await page.$eval('pre.output', (el) => el.textContent), 'said: ' + EVIL)
+  t.ok((await page.$$eval('main td', (tds) => tds.map((td) => td.textContent))).includes(JSON.stringify(EVIL)), 'the argument, as text')
+  t.equal(await page.$$eval('main script, main img:not(.output)', (els) => els.length), 0, 'no element was made from it')
+  const history = await open(t, server.url + '#/history?path=/evil/text')
+  await loaded(history.page, 'history')
+  t.equal(await history.page.$$eval('main script', (els) => els.length), 0)
+  t.equal(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined)
+  t.equal(await history.page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined)
+  t.same([...errors, ...history.errors], [])
+})
+
+t.test('an SVG output is shown as an image, its script never run; records as a table', async (t) => {
+  const { page, errors } = await open(t, server.url + '#/evaluation?target=/img/picture')
+  await loaded(page, 'evaluation')
+  await page.waitForFunction(() => { const img = document.querySelector('img.output') as HTMLImageElement | null; return img !== null && img.complete && img.naturalWidth > 0 }, { timeout: 60_000 })
+  t.equal(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined)
+  const records = await open(t, server.url + '#/evaluation?target=/data/records')
+  await loaded(records.page, 'evaluation')
+  t.same(await records.page.$$eval('.records tbody tr', (rows) => rows.map((r) => Array.from(r.children, (c) => c.textContent))), [['paris', '12'], ['lyon', '15']])
+  t.same([...errors, ...records.errors], [])
+})
+
+t.test('the download link gives the same bytes as dds cat', async (t) => {
+  const { page, errors } = await open(t, server.url + '#/evaluation?target=/data/records')
+  await loaded(page, 'evaluation')
+  const href = await page.$eval('a.download', (a) => (a as HTMLAnchorElement).href)
+  const body = await (await fetch(href)).text()
+  t.same(JSON.parse(body), [{ city: 'paris', t: 12 }, { city: 'lyon', t: 15 }])
+  t.same(errors, [])
+})
+
+t.test('metrics chart each numeric field over the history', async (t) => {
+  const { page, errors } = await open(t, server.url + '#/metrics?path=/models/score')
+  await loaded(page, 'metrics')
+  t.same(await page.$$eval('figure', (fs) => fs.map((f) => f.getAttribute('data-field'))), ['accuracy', 'loss'])
+  t.equal(await page.$$eval('figure canvas', (cs) => cs.length), 2, 'drawn by uPlot')
+  t.same(errors, [])
+})
+
+t.test('the lineage graph has a node per evaluation, each leading to its page', async (t) => {
+  const { page, errors } = await open(t, server.url + '#/lineage')
+  await loaded(page, 'lineage')
+  await page.waitForSelector('#graph svg g.node', { timeout: 60_000 })
+  const evaluations = await page.$$eval('#graph g.node.link', (gs) => gs.map((g) => g.getAttribute('data-evaluation')))
+  t.ok(evaluations.length >= 5)
+  await page.click('#graph g.node.link')
+  await loaded(page, 'evaluation')
+  t.match(await page.evaluate(() => location.hash), /^#\/evaluation\?target=bafy/)
+  t.same(errors, [])
+})
+
+t.test('a run in another process shows up without a reload', async (t) => {
+  const { page, errors } = await open(t, server.url + '#/history?path=/models/score')
+  await loaded(page, 'history')
+  t.equal(await page.$$eval('#history tbody tr', (rows) => rows.length), 2)
+  await runProject(project, store, 3)
+  await page.waitForSelector('#history tbody tr[data-seq="3"]', { timeout: 120_000 })
+  t.same(errors, [])
+})
+
+t.test('off loopback every request needs the token', async (t) => {
+  const remote = await startServe(store, ['--host', '0.0.0.0'])
+  t.teardown(remote.stop)
+  const url = new URL(remote.url)
+  const token = url.searchParams.get('token') as string
+  t.match(token, /^[\w-]{32}$/)
+  const local = `http://127.0.0.1:${url.port}`
+  t.equal((await fetch(`${local}/`)).status, 401)
+  t.equal((await fetch(`${local}/api/paths`)).status, 401)
+  t.equal((await fetch(`${local}/api/paths?token=${token}x`)).status, 401)
+  const { page, errors } = await open(t, `${local}/?token=${token}`)
+  await loaded(page, 'paths')
+  t.equal(await page.$$eval('tr.path', (rows) => rows.length), 5)
+  t.same(errors, [])
+})

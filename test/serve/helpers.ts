@@ -1,0 +1,85 @@
+/**
+ * A store filled by real keep runs for the web view's tests: a metric that
+ * changes with each run's argument, values and arguments carrying markup an
+ * attacker would plant, an SVG picture with a script in it, records, and a
+ * step that loads another; and `dds serve` started on it in its own process.
+ */
+import { createProject, type TempProject } from '../helpers/project.js'
+import { startNode } from '../helpers/spawn.js'
+import { linkDdsTs, MAIN } from '../cli/helpers/cli.js'
+
+/** The markup planted in stored values and arguments: it must show as text and never run. */
+export const EVIL = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=1">'
+
+const STEPS = `import { load } from 'dds-ts'
+
+export function score (n: number): { accuracy: number, loss: number } {
+  return { accuracy: 0.5 + n / 100, loss: 1 / n }
+}
+
+export function echo (s: string): string {
+  return 'said: ' + s
+}
+
+export function picture (): Buffer {
+  return Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20"><script>window.__pwned=1</script><rect width="40" height="20" fill="teal"/></svg>')
+}
+
+export function records (): Array<{ city: string, t: number }> {
+  return [{ city: 'paris', t: 12 }, { city: 'lyon', t: 15 }]
+}
+
+export async function summary (): Promise<number> {
+  const rows = await load<Array<{ t: number }>>('/data/records')
+  return rows.length
+}
+`
+
+const RUN = `import { configure, evaluate, keep, closeDefault } from 'dds-ts'
+import { score, echo, picture, records, summary } from './steps.js'
+
+configure({ store: process.env.SERVE_STORE })
+await evaluate(async () => {
+  await keep('/models/score', score, Number(process.env.RUN_N ?? '1'))
+  await keep('/evil/text', echo, ${JSON.stringify(EVIL)})
+  await keep('/img/picture', picture)
+  await keep('/data/records', records)
+  await keep('/data/summary', summary)
+})
+await closeDefault()
+console.log(JSON.stringify({ ok: true }))
+`
+
+/** The project; `run(n)` keeps its paths with the metric's argument `n`. */
+export function serveProject (): TempProject {
+  const p = createProject({ 'src/steps.ts': STEPS, 'src/run.ts': RUN })
+  linkDdsTs(p)
+  return p
+}
+
+/** One run of the project in a fresh process against `store`. */
+export async function runProject (p: TempProject, store: string, n: number): Promise<void> {
+  await p.run('tsx', 'src/run.ts', { env: { SERVE_STORE: store, RUN_N: String(n) } })
+}
+
+/** `dds serve` in its own process, with the address it printed. */
+export async function startServe (store: string, args: string[] = []): Promise<{ url: string, stop: () => Promise<void> }> {
+  const { child, done } = startNode(MAIN, ['serve', '--store', store, '--port', '0', ...args])
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = ''
+    child.stdout?.on('data', (d: string) => {
+      out += d
+      const line = out.split('\n')[0]
+      if (out.includes('\n') && line !== undefined) resolve(line)
+    })
+    done.then((e) => { reject(new Error(`dds serve exited ${String(e.code)}: ${e.stderr}`)) }, reject)
+  })
+  return {
+    url,
+    stop: async () => {
+      child.kill('SIGTERM')
+      await done
+    }
+  }
+}
+
