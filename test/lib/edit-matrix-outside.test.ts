@@ -5,20 +5,18 @@
  * and static blocks computed at run time, members added to a class from
  * another module, mixins, and modules loaded into a local (`const m = await
  * import(...)`). A project on disk, every run a fresh process, under tsx and
- * as compiled tsc output with source maps: after each edit exactly the
- * functions that reach it run again, and no kept value is stale.
+ * as compiled tsc output with source maps (which hits what tsx computed):
+ * after each edit exactly the functions that reach it run again, and no kept
+ * value is stale.
  */
 import t from 'tap'
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
+import { mkdirSync, symlinkSync } from 'node:fs'
 import { join } from 'node:path'
-import { createProject, repoRoot, type Runner } from '../helpers/project.js'
+import { COUNTER_PACKAGE, editSteps, matrixMain } from '../helpers/edit-matrix.js'
+import { createProject } from '../helpers/project.js'
 
 const files: Record<string, string> = {
-  'node_modules/counter/package.json': JSON.stringify({ name: 'counter', version: '1.0.0', type: 'module', main: 'index.js' }),
-  'node_modules/counter/index.js': `import { appendFileSync } from 'node:fs'
-export const state = { on: false }
-export function ran (name) { if (state.on) appendFileSync(process.env.COUNT_FILE, name + '\\n') }
-`,
+  ...COUNTER_PACKAGE,
   // A workspace package: its real path is outside node_modules, so it is project code.
   'packages/shared/package.json': JSON.stringify({ name: '@mono/shared', version: '1.0.0', type: 'module', main: 'index.js' }),
   'packages/shared/index.js': `export function sharedHelper (x) {
@@ -139,67 +137,24 @@ export function usesNs (x: number): number {
   return ns.run(x) * 2
 }
 `,
-  'src/main.ts': `import { readFileSync } from 'node:fs'
-import { open } from 'dds-ts'
-import { state } from 'counter'
-import './augment.js'
-import * as p from './pipeline.js'
-
-const calls: Array<[string, (...a: any[]) => unknown, unknown[]]> = [
-  ['/shared', p.usesShared, [2]],
+  'src/main.ts': matrixMain("import './augment.js'\nimport * as p from './pipeline.js'", `  ['/shared', p.usesShared, [2]],
   ['/decorated', p.usesDecorated, []],
   ['/static', p.usesStatic, [3]],
   ['/augmented', p.usesAugmented, [1]],
   ['/added-static', p.usesAddedStatic, []],
   ['/mixin', p.usesMixin, []],
   ['/plugin', p.usesPlugin, [1]],
-  ['/ns', p.usesNs, [1]]
-]
-
-// What each function returns now, computed directly (uncounted): a kept result must equal it.
-const fresh: Record<string, unknown> = {}
-for (const [path, fn, args] of calls) fresh[path] = await fn(...args)
-
-state.on = true
-const dds = await open({ store: process.env.STORE })
-const kept: Record<string, unknown> = {}
-await dds.evaluate(async () => {
-  for (const [path, fn, args] of calls) kept[path] = await dds.keep(path, fn, ...args)
-})
-await dds.close()
-let ran: string[] = []
-try { ran = readFileSync(process.env.COUNT_FILE as string, 'utf8').split('\\n').filter(Boolean) } catch {}
-console.log(JSON.stringify({ fresh, kept, ran: ran.sort() }))
-`
+  ['/ns', p.usesNs, [1]]`)
 }
-
-interface Outcome { fresh: Record<string, unknown>, kept: Record<string, unknown>, ran: string[] }
 
 const ALL = ['usesAddedStatic', 'usesAugmented', 'usesDecorated', 'usesMixin', 'usesNs', 'usesPlugin', 'usesShared', 'usesStatic']
 
 t.test('edits outside the reader\'s declarations, under tsx and tsc', async (t) => {
   const project = createProject(files, { packageJson: { workspaces: ['packages/*'] } })
   t.teardown(() => { project.remove() })
-  symlinkSync(repoRoot, join(project.root, 'node_modules', 'dds-ts'), 'dir')
   mkdirSync(join(project.root, 'node_modules', '@mono'))
   symlinkSync(join(project.root, 'packages', 'shared'), join(project.root, 'node_modules', '@mono', 'shared'), 'dir')
-  const stores = { tsx: join(project.root, 'store-tsx'), tsc: join(project.root, 'store-tsc') }
-  let n = 0
-
-  const run = async (runner: Runner, store: string, env: Record<string, string> = {}): Promise<Outcome> => {
-    const countFile = join(project.root, `count-${n++}.txt`)
-    writeFileSync(countFile, '')
-    return await project.run(runner, 'src/main.ts', { env: { STORE: store, COUNT_FILE: countFile, ...env } }) as Outcome
-  }
-
-  const step = async (name: string, expected: string[], env: Record<string, string> = {}): Promise<void> => {
-    await project.build()
-    for (const runner of ['tsx', 'tsc'] as const) {
-      const out = await run(runner, stores[runner], env)
-      t.same(out.ran, [...expected].sort(), `${name}: what ran under ${runner}`)
-      t.same(out.kept, out.fresh, `${name}: no stale result under ${runner}`)
-    }
-  }
+  const step = editSteps(t, project, { cross: true })
 
   await step('first run', ALL)
   await step('no change', [])
