@@ -98,9 +98,10 @@ class Reach extends ReachBase {
       this.warn(`${key} has a with block at ${at}: the names it uses may be properties of an object, which the signature does not follow`)
       return
     }
+    // Globals (`globalThis.runs[k] = n`) are not followed by the signature anyway: only a write to a binding it follows is a blind spot.
     const b = spot.root === undefined ? undefined : index.scopes.resolved.get(spot.root)
-    if (b !== undefined && b.scope.kind !== 'program' && inside(b.id.start)) return
-    const what = spot.root === undefined ? 'an object' : spot.root.name
+    if (b === undefined || (b.scope.kind !== 'program' && inside(b.id.start))) return
+    const what = spot.root!.name
     this.warn(`${key} writes a computed property of ${what} at ${at}: which member changes is not part of the signature`)
   }
 
