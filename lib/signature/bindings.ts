@@ -65,6 +65,17 @@ export interface ModuleUse {
   prop: string | undefined
 }
 
+/**
+ * A place whose effect the analysis cannot see: a `with` block (its names may
+ * be properties of an object), a write with a computed key (`X[k] = v`).
+ */
+export interface BlindSpot {
+  readonly kind: 'with' | 'computed-write'
+  readonly start: number
+  /** The identifier at the root of the written object (`X` in `X.a[k] = v`), when there is one. */
+  readonly root?: AstNode
+}
+
 /** The analysis of one file. */
 export interface ScopeInfo {
   readonly program: Scope
@@ -76,6 +87,8 @@ export interface ScopeInfo {
   readonly resolved: Map<AstNode, Binding>
   /** Sorted by position. */
   readonly moduleUses: ModuleUse[]
+  /** Sorted by position. */
+  readonly blind: BlindSpot[]
   /** The scope each function, class-name, block or program node opens. */
   readonly scopeOf: Map<AstNode, Scope>
 }
@@ -95,6 +108,7 @@ export abstract class ScopeBuilder {
   readonly refs: Reference[] = []
   readonly resolved = new Map<AstNode, Binding>()
   readonly moduleUses: ModuleUse[] = []
+  readonly blind: BlindSpot[] = []
   readonly scopeOf = new Map<AstNode, Scope>()
   /** Index of the program statement being walked, recorded in each binding. */
   protected top = -1

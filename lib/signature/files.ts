@@ -143,6 +143,17 @@ export class SourceFiles {
     return disk
   }
 
+  /**
+   * The project's source files loaded in this process (through the
+   * inspector's scripts and their source maps), code only.
+   *
+   * @example
+   * files.loadedFiles() // ['/p/src/main.ts', '/p/src/model.ts']
+   */
+  loadedFiles (): string[] {
+    return [...this.loadedSources().keys()].filter((f) => CODE_EXTENSIONS.has(extname(f).toLowerCase()))
+  }
+
   /** The user's loaded scripts by original source: the compiled file that runs, and the source text embedded in its map. */
   private loadedSources (): Map<string, { generated: string | undefined, content: string | undefined }> {
     if (this.loaded !== undefined && this.loaded.epoch === this.epoch) return this.loaded.map

@@ -8,8 +8,8 @@
  * files is in follow.ts.
  */
 import type { FunctionInfo } from '../../store/records.js'
-import { rangeOf } from './ast.js'
-import type { Binding } from './bindings.js'
+import { literalString, rangeOf, TS_WRAPPERS } from './ast.js'
+import type { Binding, BlindSpot } from './bindings.js'
 import { Keys, ReachBase } from './follow.js'
 import type { RefGroup } from './follow.js'
 import type { GraphHost, HandleSite, StaticAnalysis, ValueSite } from './interface.js'
@@ -18,9 +18,12 @@ import type { Located } from './locate.js'
 import { classifyInit, isImmutable, unitHash, unitNodes } from './module-index.js'
 import type { ModuleIndex, ValueClass } from './module-index.js'
 import type { AstNode } from './parse.js'
+import { Writers } from './writers.js'
 
 /** The reach of one function: units of code hashed and their references followed. */
 class Reach extends ReachBase {
+  private readonly writers = new Writers(this.host)
+
   /** Hash a unit and queue what it references. `valueUnit`: the unit's own value is hashed. */
   private unit (index: ModuleIndex, key: string, nodes: AstNode[], own: ReadonlySet<Binding>, valueUnit = false): string {
     let k = key
@@ -48,7 +51,7 @@ class Reach extends ReachBase {
         const ref = refs[i]!
         const b = ref.binding
         if (b === undefined) {
-          if (ref.name === 'eval') this.warn(`${key} uses eval: code it runs is not part of the signature`)
+          if (ref.name === 'eval') this.warn(`${key} uses eval at ${place(this.keys, index, ref.id.start)}: code it runs is not part of the signature`)
           continue
         }
         if (own.has(b)) continue
@@ -58,14 +61,17 @@ class Reach extends ReachBase {
         if (ref.prop !== undefined && !ref.write) g.props.add(ref.prop)
         else g.bare = true
       }
+      const [blo, bhi] = rangeOf(index.scopes.blind, (u) => u.start, node.start, node.end)
+      for (let i = blo; i < bhi; i++) this.blindSpot(index, key, index.scopes.blind[i]!, inside)
       const [ulo, uhi] = rangeOf(moduleUses, (u) => u.start, node.start, node.end)
       for (let i = ulo; i < uhi; i++) {
         const use = moduleUses[i]!
         if (use.spec === undefined) {
-          this.warn(`${key} has a dynamic ${use.kind === 'import' ? 'import()' : 'require()'} whose target is not part of the signature`)
+          this.warn(`${key} has a dynamic ${use.kind === 'import' ? 'import()' : 'require()'} at ${place(this.keys, index, use.start)} whose target is not part of the signature`)
           continue
         }
-        this.resolveSpec(index, use.spec, use.kind, '*', use.prop === undefined ? undefined : [use.prop], undefined)
+        const props = use.prop === undefined ? boundModuleProps(index, use.start, use.end) : [use.prop]
+        this.resolveSpec(index, use.spec, use.kind, '*', props, undefined)
       }
     }
     for (const [b, g] of groups) {
@@ -81,6 +87,24 @@ class Reach extends ReachBase {
     }
   }
 
+  /**
+   * A place the analysis cannot see through. A computed write to the unit's
+   * own locals is harmless; one to a binding from outside the unit may add or
+   * replace any member of it, which no signature can follow.
+   */
+  private blindSpot (index: ModuleIndex, key: string, spot: BlindSpot, inside: (pos: number) => boolean): void {
+    const at = place(this.keys, index, spot.start)
+    if (spot.kind === 'with') {
+      this.warn(`${key} has a with block at ${at}: the names it uses may be properties of an object, which the signature does not follow`)
+      return
+    }
+    // Globals (`globalThis.runs[k] = n`) are not followed by the signature anyway: only a write to a binding it follows is a blind spot.
+    const b = spot.root === undefined ? undefined : index.scopes.resolved.get(spot.root)
+    if (b === undefined || (b.scope.kind !== 'program' && inside(b.id.start))) return
+    const what = spot.root!.name
+    this.warn(`${key} writes a computed property of ${what} at ${at}: which member changes is not part of the signature`)
+  }
+
   /** A top-level binding of a file: its declaration unit, and its value when the source does not determine it. */
   topBinding (index: ModuleIndex, b: Binding, site: HandleSite | undefined): void {
     const key = `${this.keys.of(index.file)}#${b.name}`
@@ -92,6 +116,7 @@ class Reach extends ReachBase {
       this.addValue(key, isImmutable(b) || b.kind === 'const', sites)
     }
     if ((vc === 'code' || vc === 'runtime') && site !== undefined) this.addHandle(index.file, { ...site, direct: vc === 'code' })
+    this.classStatics(index, b, key, site)
     const nodes = unitNodes(index, b)
     const main = nodes[0]!
     if (this.seen.has(main)) return
@@ -100,6 +125,39 @@ class Reach extends ReachBase {
     for (const other of index.scopes.program.vars.values()) if (other.decl === b.decl) own.add(other)
     own.add(b)
     this.unit(index, key, nodes, own, vc === 'runtime')
+    this.writtenFromOutside(index, b)
+  }
+
+  /** The statements of other loaded modules that write to `b` (members added from outside, mixins): part of its reach. */
+  private writtenFromOutside (index: ModuleIndex, b: Binding): void {
+    for (const w of this.writers.of(index.file, b.name)) {
+      const first = w.nodes[0]!
+      if (this.seen.has(first)) continue
+      this.seen.add(first)
+      this.unit(w.index, `${this.keys.of(w.index.file)}#${w.binding.name}`, w.nodes, new Set([w.binding]))
+    }
+  }
+
+  /**
+   * Static fields computed at run time (`static rate = Number(process.env.RATE)`)
+   * and what static blocks write are values, like a computed module `const`:
+   * hashed by their run-time value, read from the class.
+   */
+  private classStatics (index: ModuleIndex, b: Binding, key: string, site: HandleSite | undefined): void {
+    const cls = b.kind === 'class' ? b.decl : b.decl.type === 'VariableDeclarator' && b.decl.id?.type === 'Identifier' ? unwrapClass(b.decl.init) : undefined
+    if (cls === undefined) return
+    const members = new Set<string>()
+    for (const m of cls.body.body as AstNode[]) {
+      if (m.type === 'StaticBlock') members.add('*')
+      else if (m.type === 'PropertyDefinition' && m.static === true && classifyInit(m.value) === 'runtime') {
+        members.add(m.computed === true ? '*' : m.key.type === 'Identifier' ? m.key.name : String(m.key.value))
+      }
+    }
+    for (const member of members) {
+      const sites: ValueSite[] = [{ kind: 'module', file: index.file, name: b.name, member }]
+      if (site !== undefined) sites.unshift({ kind: 'import', ...site, member })
+      this.addValue(`${key}.${member === '*' ? '<static>' : member}`, false, sites)
+    }
   }
 
   /** A binding of an enclosing function: its declaration when it is code or a literal, else its value from the closure. */
@@ -146,6 +204,58 @@ class Reach extends ReachBase {
     this.seen.add(node)
     this.unit(index, key, [node], new Set(), vc === 'runtime')
   }
+}
+
+function unwrapClass (init: AstNode | null | undefined): AstNode | undefined {
+  let n = init
+  while (n !== null && n !== undefined && TS_WRAPPERS.has(n.type)) n = n.expression
+  return n?.type === 'ClassExpression' ? n : undefined
+}
+
+/** `src/x.ts:12:5`, for warnings that name a place. */
+function place (keys: Keys, index: ModuleIndex, pos: number): string {
+  const p = new LineIndex(index.text).position(pos)
+  return `${keys.of(index.file)}:${p.line + 1}:${p.column + 1}`
+}
+
+/** An expression without the `await`, parentheses and TS wrappers around it. */
+function bare (node: AstNode | null | undefined): AstNode | null | undefined {
+  let n = node
+  while (n !== null && n !== undefined && (TS_WRAPPERS.has(n.type) || n.type === 'AwaitExpression')) n = n.type === 'AwaitExpression' ? n.argument : n.expression
+  return n
+}
+
+/**
+ * The exports used of a module loaded into a local (`const m = await
+ * import('./plugin.js'); m.run()`, `const { run } = require('./x')`): the
+ * static properties read on it, or `undefined` when it is used whole
+ * (passed on, re-bound, read with a computed key): then every export counts.
+ */
+function boundModuleProps (index: ModuleIndex, start: number, end: number): string[] | undefined {
+  const b = index.scopes.bindings.find((x) => {
+    const init = x.decl.type === 'VariableDeclarator' ? bare(x.decl.init) : undefined
+    return init?.start === start && init.end === end
+  })
+  if (b === undefined) return undefined
+  const id = b.decl.id as AstNode
+  if (id.type === 'ObjectPattern') {
+    const props: string[] = []
+    for (const p of id.properties as AstNode[]) {
+      if (p.type !== 'Property' || p.computed === true) return undefined
+      const key = p.key.type === 'Identifier' ? p.key.name : literalString(p.key)
+      if (key === undefined) return undefined
+      props.push(key)
+    }
+    return props
+  }
+  if (id.type !== 'Identifier' || b.written) return undefined
+  const props = new Set<string>()
+  for (const ref of index.scopes.refs) {
+    if (ref.binding !== b) continue
+    if (ref.prop === undefined || ref.write) return undefined
+    props.add(ref.prop)
+  }
+  return [...props]
 }
 
 /** What determines a top-level binding: its code, its literal source, or its run-time value. */

@@ -62,10 +62,14 @@ export interface EngineOptions {
 export type ValueSite =
   /** A variable of an enclosing function, read from the entry function's scope chain; `depth` skips shadowed namesakes. */
   | { kind: 'closure', name: string, depth: number }
-  /** A top-level variable of a module, read from the scope chain of a function defined in it. */
-  | { kind: 'module', file: string, name: string }
-  /** An import binding of a module (a live binding to the export), optionally a property of a namespace. */
-  | { kind: 'import', file: string, local: string, prop: string | undefined, spec: string, imported: string }
+  /**
+   * A top-level variable of a module, read from the scope chain of a function
+   * defined in it. `member`: a static member of the class it holds, or `*`
+   * for all its own enumerable static members (what static blocks write).
+   */
+  | { kind: 'module', file: string, name: string, member?: string }
+  /** An import binding of a module (a live binding to the export), optionally a property of a namespace; `member` as for `module`. */
+  | { kind: 'import', file: string, local: string, prop: string | undefined, spec: string, imported: string, member?: string }
 
 /** A binding whose value is part of the signature. */
 export interface ValueNeed {
@@ -128,4 +132,6 @@ export interface GraphHost {
   resolver: ProjectResolver
   /** An explicit project root for keys, if configured. */
   root: string | undefined
+  /** The project's source files loaded in this process (the modules that can write to others' bindings). */
+  loaded?: () => Iterable<string>
 }

@@ -44,8 +44,14 @@ export interface ModuleIndex {
   readonly exports: Map<string, ExportTarget>
   /** Specifiers of `export * from`. */
   readonly stars: string[]
-  /** Top-level statements that mutate a binding (`X.y = 1`, `registry.set(...)`). */
+  /** Top-level statements that mutate a binding (`X.y = 1`, `registry.set(...)`, `applyMixins(X, [...])`). */
   readonly attached: Map<Binding, AstNode[]>
+  /**
+   * The same for import bindings (`X.prototype.m = ...` after `import { X }`):
+   * they write to a binding of another module, so a reader of that binding
+   * reaches them (see graph.ts, writers).
+   */
+  readonly foreignWrites: Map<Binding, AstNode[]>
   /** Memoised unit hashes, by the unit's first node. */
   readonly units: Map<AstNode, TopUnit>
 }
@@ -98,6 +104,7 @@ class IndexBuilder {
   readonly exports = new Map<string, ExportTarget>()
   readonly stars: string[] = []
   readonly attached = new Map<Binding, AstNode[]>()
+  readonly foreignWrites = new Map<Binding, AstNode[]>()
 
   constructor (private readonly scopes: ScopeInfo) {}
 
@@ -108,10 +115,30 @@ class IndexBuilder {
   private attach (id: AstNode | undefined, stmt: AstNode): void {
     if (id === undefined) return
     const b = this.scopes.resolved.get(id)
-    if (b === undefined || b.scope.kind !== 'program' || b.kind === 'import') return
-    const list = this.attached.get(b)
-    if (list === undefined) this.attached.set(b, [stmt])
+    if (b === undefined || b.scope.kind !== 'program') return
+    const map = b.kind === 'import' || this.imports.has(b) ? this.foreignWrites : this.attached
+    const list = map.get(b)
+    if (list === undefined) map.set(b, [stmt])
     else if (!list.includes(stmt)) list.push(stmt)
+  }
+
+  /**
+   * A class passed to a call (`applyMixins(Derived, [Base])`, `decorate(X)`):
+   * the callee may copy members onto it, so the statement is part of the
+   * class. An imported binding may be a class too, but is only taken when
+   * passed to a plain function (`applyMixins(X, ...)`), not to a method
+   * (`app.use(handler)` does not change `handler`). Other local values passed
+   * to calls are left alone.
+   */
+  private attachClassArguments (call: AstNode, stmt: AstNode): void {
+    const plain = unwrap(call.callee)?.type === 'Identifier'
+    for (const a of call.arguments as AstNode[]) {
+      const id = unwrap(a)
+      if (id?.type !== 'Identifier') continue
+      const b = this.scopes.resolved.get(id)
+      if (b === undefined || b.scope.kind !== 'program') continue
+      if (isClassBinding(b) || (plain && (b.kind === 'import' || this.imports.has(b)))) this.attach(id, stmt)
+    }
   }
 
   private declaredNames (decl: AstNode): string[] {
@@ -241,13 +268,13 @@ class IndexBuilder {
         if (callee?.type === 'MemberExpression') {
           const root = rootIdentifier(callee)
           if (root !== undefined && root.name === 'Object') {
-            // Object.assign(X, ...), Object.defineProperty(X, ...)
-            const first = unwrap(e.arguments[0])
-            if (first?.type === 'Identifier') this.attach(first, stmt)
+            // Object.assign(X, ...), Object.defineProperty(X.prototype, ...)
+            this.attach(rootIdentifier(e.arguments[0]), stmt)
           } else {
             this.attach(root, stmt)
           }
         }
+        this.attachClassArguments(e, stmt)
       }
     }
   }
@@ -272,6 +299,12 @@ class IndexBuilder {
   }
 }
 
+/** A top-level class: a declaration, or a variable initialised with a class expression. */
+function isClassBinding (b: Binding): boolean {
+  if (b.kind === 'class') return true
+  return b.decl.type === 'VariableDeclarator' && unwrap(b.decl.init)?.type === 'ClassExpression'
+}
+
 /**
  * Parse and index a file.
  *
@@ -294,6 +327,7 @@ export function buildModuleIndex (file: string, text: string): ModuleIndex {
     exports: builder.exports,
     stars: builder.stars,
     attached: builder.attached,
+    foreignWrites: builder.foreignWrites,
     units: new Map()
   }
 }
@@ -315,8 +349,11 @@ export function unitNodes (index: ModuleIndex, binding: Binding): AstNode[] {
   } else if (binding.kind === 'import') {
     main = binding.parent ?? binding.decl
   }
-  const attached = index.attached.get(binding)
-  return attached === undefined ? [main] : [main, ...attached]
+  // A decorator written before `export class` lies outside the class's node
+  // (and outside the export statement) but runs on the class.
+  const decorators = binding.kind === 'class' ? ((binding.decl.decorators ?? []) as AstNode[]).filter((d) => d.start < main.start) : []
+  const attached = index.attached.get(binding) ?? []
+  return [main, ...decorators, ...attached]
 }
 
 /**

@@ -6,7 +6,7 @@
  * oxc-resolver is loaded lazily with `require`: it is a native addon, and the
  * engine must still load where addons are refused.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, isAbsolute, join, relative, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -54,6 +54,14 @@ function segments (path: string): string[] {
  */
 export function inNodeModules (path: string): boolean {
   return segments(path).includes('node_modules')
+}
+
+function realPath (path: string): string {
+  try {
+    return realpathSync(path)
+  } catch {
+    return path
+  }
 }
 
 function isBare (spec: string): boolean {
@@ -164,9 +172,13 @@ export class ProjectResolver {
   private classify (path: string): Resolution {
     const own = this.selfPackage(path)
     if (own !== undefined) return { kind: 'package', ...own }
-    // The path is as the specifier leads (symlinks not followed), so a package
-    // linked into node_modules from elsewhere still counts as a package.
+    // The path is as the specifier leads (symlinks not followed). A package
+    // whose real path lies outside every node_modules directory (a workspace,
+    // a `file:` or `link:` dependency) is the project's own code: analysed as
+    // such, at its real path, which is also where Node loads it from.
     if (inNodeModules(path)) {
+      const real = realPath(path)
+      if (!inNodeModules(real)) return this.selfPackage(real) !== undefined ? { kind: 'package', ...this.self!.id } : { kind: 'file', path: real }
       const id = this.packageOfFile(path)
       if (id !== undefined) return { kind: 'package', ...id }
     }

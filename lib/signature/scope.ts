@@ -30,7 +30,8 @@ class Analyzer extends ScopeBuilder {
     this.bindings.sort((a, b) => a.id.start - b.id.start)
     this.refs.sort((a, b) => a.id.start - b.id.start)
     this.moduleUses.sort((a, b) => a.start - b.start)
-    return { program: scope, bindings: this.bindings, refs: this.refs, resolved: this.resolved, moduleUses: this.moduleUses, scopeOf: this.scopeOf }
+    this.blind.sort((a, b) => a.start - b.start)
+    return { program: scope, bindings: this.bindings, refs: this.refs, resolved: this.resolved, moduleUses: this.moduleUses, blind: this.blind, scopeOf: this.scopeOf }
   }
 
   // ---- statements -----------------------------------------------------
@@ -143,6 +144,7 @@ class Analyzer extends ScopeBuilder {
         return
       }
       case 'TSExportAssignment': this.expr(node.expression, scope); return
+      case 'WithStatement': this.blind.push({ kind: 'with', start: node.start }); this.generic(node, scope); return
       default: this.generic(node, scope)
     }
   }
@@ -229,6 +231,11 @@ class Analyzer extends ScopeBuilder {
         return
       default:
         if (TS_WRAPPERS.has(node.type)) { this.pattern(node.expression, scope, assign); return }
+        if (node.type === 'MemberExpression' && node.computed === true && literalString(node.property) === undefined && node.property.type !== 'Literal') {
+          let root = node.object
+          while (root.type === 'MemberExpression' || TS_WRAPPERS.has(root.type)) root = root.type === 'MemberExpression' ? root.object : root.expression
+          this.blind.push({ kind: 'computed-write', start: node.start, root: root.type === 'Identifier' ? root : undefined })
+        }
         // A member expression target (`a.b = 1`) reads `a`.
         this.expr(node, scope)
     }

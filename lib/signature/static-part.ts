@@ -80,7 +80,7 @@ export class StaticParts {
   private readonly host: GraphHost
 
   constructor (private readonly files: SourceFiles, private readonly resolver: ProjectResolver, private readonly maps: SourceMaps, root: string | undefined) {
-    this.host = { load: (file) => files.load(file), resolver, root }
+    this.host = { load: (file) => files.load(file), resolver, root, loaded: () => files.loadedFiles() }
   }
 
   /** The static part of a function located by the inspector. */

@@ -16,6 +16,15 @@ export type ReadPlan =
   | { kind: 'fixed', value: unknown }
   | { kind: 'scope', fn: Function, name: string, depth: number, moduleLevel: boolean }
   | { kind: 'property', object: object, prop: string }
+  /** A class's own enumerable static members, as a plain object (what its static blocks wrote). */
+  | { kind: 'statics', object: Function }
+
+/** The own enumerable properties of a class (static fields; methods are not enumerable). */
+function ownStatics (cls: Function): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const k of Object.keys(cls)) out[k] = (cls as unknown as Record<string, unknown>)[k]
+  return out
+}
 
 /** The functions a value is or directly holds (array elements, object properties), a bounded number. */
 function functionsIn (value: unknown): Function[] {
@@ -181,6 +190,15 @@ export class ValueReader {
   }
 
   private readSite (site: ValueSite): { found: boolean, value: unknown, plan?: ReadPlan } {
+    const r = this.readBinding(site)
+    if (site.kind === 'closure' || site.member === undefined || !r.found) return r
+    const cls = r.value
+    if (typeof cls !== 'function') return { found: false, value: undefined }
+    if (site.member === '*') return { found: true, value: ownStatics(cls), plan: { kind: 'statics', object: cls } }
+    return { found: true, value: (cls as unknown as Record<string, unknown>)[site.member], plan: { kind: 'property', object: cls, prop: site.member } }
+  }
+
+  private readBinding (site: ValueSite): { found: boolean, value: unknown, plan?: ReadPlan } {
     switch (site.kind) {
       case 'closure': {
         const r = this.lookup(this.entryFn, site.name, false, site.depth)
@@ -229,6 +247,7 @@ export class ValueReader {
     switch (plan.kind) {
       case 'fixed': return { found: true, value: plan.value }
       case 'property': return { found: true, value: (plan.object as Record<string, unknown>)[plan.prop] }
+      case 'statics': return { found: true, value: ownStatics(plan.object) }
       case 'scope': {
         if (bridge === undefined) return { found: false, value: undefined }
         const reader = new ValueReader(bridge, group, plan.fn, bridge.details(plan.fn, group), '', new Map())

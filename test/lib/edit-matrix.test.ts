@@ -7,16 +7,11 @@
  * compiled output (same signatures).
  */
 import t from 'tap'
-import { symlinkSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { createProject, repoRoot, type Runner, type TempProject } from '../helpers/project.js'
+import { COUNTER_PACKAGE, editSteps, matrixMain } from '../helpers/edit-matrix.js'
+import { createProject } from '../helpers/project.js'
 
 const files: Record<string, string> = {
-  'node_modules/counter/package.json': JSON.stringify({ name: 'counter', version: '1.0.0', type: 'module', main: 'index.js' }),
-  'node_modules/counter/index.js': `import { appendFileSync } from 'node:fs'
-export const state = { on: false }
-export function ran (name) { if (state.on) appendFileSync(process.env.COUNT_FILE, name + '\\n') }
-`,
+  ...COUNTER_PACKAGE,
   'node_modules/fakedep/package.json': JSON.stringify({ name: 'fakedep', version: '1.0.0', type: 'module', main: 'index.js' }),
   'node_modules/fakedep/index.js': 'export function pad (s) { return "<" + s + ">" }\n',
   'src/config.ts': `export const RATE = 0.5
@@ -149,13 +144,7 @@ export function parity (n: number): string {
   return isEven(n) ? 'even' : 'odd'
 }
 `,
-  'src/main.ts': `import { readFileSync } from 'node:fs'
-import { open } from 'dds-ts'
-import { state } from 'counter'
-import * as p from './pipeline.js'
-
-const calls: Array<[string, (...a: any[]) => unknown, unknown[]]> = [
-  ['/body', p.body, [1]],
+  'src/main.ts': matrixMain("import * as p from './pipeline.js'", `  ['/body', p.body, [1]],
   ['/helper', p.usesHelper, [1]],
   ['/deep', p.usesDeep, [10]],
   ['/map', p.usesMap, [[1, 2, 3]]],
@@ -166,54 +155,15 @@ const calls: Array<[string, (...a: any[]) => unknown, unknown[]]> = [
   ['/shadows', p.shadows, [1]],
   ['/pkg', p.usesPkg, ['x']],
   ['/fact', p.fact, [5]],
-  ['/parity', p.parity, [7]]
-]
-
-// What each function returns now, computed directly (uncounted): a kept result must equal it.
-const fresh: Record<string, unknown> = {}
-for (const [path, fn, args] of calls) fresh[path] = fn(...args)
-
-state.on = true
-const dds = await open({ store: process.env.STORE })
-const kept: Record<string, unknown> = {}
-await dds.evaluate(async () => {
-  for (const [path, fn, args] of calls) kept[path] = await dds.keep(path, fn, ...args)
-})
-await dds.close()
-let ran: string[] = []
-try { ran = readFileSync(process.env.COUNT_FILE as string, 'utf8').split('\\n').filter(Boolean) } catch {}
-console.log(JSON.stringify({ fresh, kept, ran: ran.sort() }))
-`
+  ['/parity', p.parity, [7]]`)
 }
-
-interface Outcome { fresh: Record<string, unknown>, kept: Record<string, unknown>, ran: string[] }
 
 const ALL = ['body', 'fact', 'parity', 'scaler', 'shadows', 'usesClass', 'usesDeep', 'usesEnv', 'usesHelper', 'usesMap', 'usesPkg', 'usesTable']
 
 t.test('the edit matrix under tsx and tsc', async (t) => {
   const project = createProject(files)
   t.teardown(() => { project.remove() })
-  symlinkSync(repoRoot, join(project.root, 'node_modules', 'dds-ts'), 'dir')
-  const stores = { tsx: join(project.root, 'store-tsx'), tsc: join(project.root, 'store-tsc') }
-  let n = 0
-
-  const run = async (runner: Runner, store: string, env: Record<string, string> = {}): Promise<Outcome> => {
-    const countFile = join(project.root, `count-${n++}.txt`)
-    writeFileSync(countFile, '')
-    return await project.run(runner, 'src/main.ts', { env: { STORE: store, COUNT_FILE: countFile, ...env } }) as Outcome
-  }
-
-  /** Build, then run under both runners on their own stores, and tsc on the tsx store. */
-  const step = async (name: string, expected: string[], env: Record<string, string> = {}): Promise<void> => {
-    await project.build()
-    for (const runner of ['tsx', 'tsc'] as const) {
-      const out = await run(runner, stores[runner], env)
-      t.same(out.ran, [...expected].sort(), `${name}: what ran under ${runner}`)
-      t.same(out.kept, out.fresh, `${name}: no stale result under ${runner}`)
-    }
-    const cross = await run('tsc', stores.tsx, env)
-    t.same(cross.ran, [], `${name}: compiled output hits what tsx computed (same signatures)`)
-  }
+  const step = editSteps(t, project, { cross: true })
 
   await step('first run', ALL)
   await step('no change', [])

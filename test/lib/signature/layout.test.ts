@@ -56,7 +56,8 @@ export function inc(x: number): number {
   'packages/linked/index.js': 'export function linked(x) { return x + 1 }\n'
 })
 process.on('exit', () => p.remove())
-// A workspace package linked into node_modules counts as a package, not as source.
+// A workspace package linked into node_modules is the project's own source
+// (its real path is outside node_modules): analysed, keyed by its package name.
 mkdirSync(p.path('packages/app/node_modules'))
 symlinkSync(p.path('packages/linked'), p.path('packages/app/node_modules/linked-lib'), 'dir')
 
@@ -64,9 +65,9 @@ t.test('monorepo keys, data files, builtins and linked packages', async (t) => {
   const s = await p.run('tsx', 'packages/app/src/driver.ts') as Printed
   t.equal(s.entry, 'src/app.ts#target', 'keys are relative to the function\'s own package')
   t.same(Object.keys(s.declarations).sort(), [
-    '@demo/lib:src/shared.ts#shared', 'src/app.ts#target', 'src/dispatch.ts#handlers', 'src/ops.ts#BIAS', 'src/ops.ts#inc', 'src/table.json'
+    '@demo/lib:src/shared.ts#shared', 'linked-lib:index.js#linked', 'src/app.ts#target', 'src/dispatch.ts#handlers', 'src/ops.ts#BIAS', 'src/ops.ts#inc', 'src/table.json'
   ])
-  t.same(s.packages, { 'linked-lib': '0.3.0', 'node:path': process.versions.node.split('.')[0] })
+  t.same(s.packages, { 'node:path': process.versions.node.split('.')[0] })
   t.same(s.unavailable, [])
   p.edit('packages/app/src/table.json', '3', '4')
   const edited = await p.run('tsx', 'packages/app/src/driver.ts') as Printed
