@@ -10,6 +10,7 @@ import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
 import { DdsError, ErrorCodes } from '../store/errors.js'
+import { hasLoneSurrogate, MAX_DEPTH } from '../store/values.js'
 
 /** Version of the canonical form; part of every memo key. */
 export const VALUE_HASH_VERSION = 1
@@ -78,7 +79,10 @@ export function canonicalize (root: unknown, label: string, ctx: HashContext): u
   }
   const visit = (value: unknown, at: string): unknown => {
     switch (typeof value) {
-      case 'string': case 'boolean':
+      case 'string':
+        // UTF-8 would merge different lone surrogates into one U+FFFD: hash such a string by its UTF-16 code units.
+        return hasLoneSurrogate(value) ? { [TAG]: 'utf16', v: Buffer.from(value, 'utf16le') } : value
+      case 'boolean':
         return value
       case 'undefined':
         return { [TAG]: 'undefined' }
@@ -126,6 +130,7 @@ export function canonicalize (root: unknown, label: string, ctx: HashContext): u
       throw unhashable(at, `is a ${obj.constructor.name}`, 'its contents cannot be enumerated')
     }
     if (ancestors.has(obj)) throw unhashable(at, 'refers back to one of its ancestors (a cycle)', IDENTIFY_HINT)
+    if (ancestors.size >= MAX_DEPTH) throw unhashable(at, `is nested more than ${MAX_DEPTH} levels deep`, IDENTIFY_HINT)
     ancestors.add(obj)
     try {
       if (Array.isArray(obj) && Object.getPrototypeOf(obj) === Array.prototype) {
@@ -175,6 +180,7 @@ export function canonicalize (root: unknown, label: string, ctx: HashContext): u
     const out: Record<string, unknown> = {}
     for (const key of Object.keys(obj)) {
       tick(at)
+      if (hasLoneSurrogate(key)) throw unhashable(fieldLabel(at, key), 'is a key with a lone surrogate (not valid Unicode)', 'use a Map, whose keys are hashed faithfully')
       // Own data properties only: defineProperty keeps '__proto__' an ordinary key.
       Object.defineProperty(out, key, { value: visit(obj[key], fieldLabel(at, key)), enumerable: true, writable: true, configurable: true })
     }

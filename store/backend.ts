@@ -7,13 +7,14 @@
  * under bytes in a few key spaces, applies atomic batches, hands out named locks
  * and, when it has a directory, keeps large immutable blobs as files.
  */
-import { mkdir, open as fsOpen, readdir, rm, stat, unlink, readFile } from 'node:fs/promises'
-import { realpathSync, mkdirSync, constants } from 'node:fs'
+import { rm } from 'node:fs/promises'
+import { realpathSync, mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { ClassicLevel } from 'classic-level'
 import { MemoryLevel } from 'memory-level'
 import type { AbstractLevel, AbstractSublevel } from 'abstract-level'
 import { DdsError, ErrorCodes } from './errors.js'
+import { DirectoryBlobs } from './blob-files.js'
 import { Mutexes } from './mutex.js'
 import { definedRange } from './util.js'
 import { applyCommit } from './commit.js'
@@ -24,6 +25,7 @@ import {
 } from './interface.js'
 
 export { SPACES, NOT_SYNC } from './interface.js'
+export { DirectoryBlobs }
 export type { Space, PutOp, DelOp, BatchOp, RangeOptions, Lock, BlobFiles, Backend } from './interface.js'
 
 type Sub = AbstractSublevel<AbstractLevel<Uint8Array | string | Buffer, Uint8Array, Uint8Array>, Uint8Array | string | Buffer, Uint8Array, Uint8Array>
@@ -144,119 +146,15 @@ export class LevelBackend implements Backend {
   }
 }
 
-/** Blobs as files under `<store>/blobs/<last two characters>/<name>`. */
-export class DirectoryBlobs implements BlobFiles {
-  readonly directory: string
-  readonly #sync: boolean
-  readonly #made = new Set<string>()
-
-  constructor (storeDir: string, options: { sync?: boolean } = {}) {
-    this.directory = join(storeDir, 'blobs')
-    this.#sync = options.sync === true
-    mkdirSync(this.directory, { recursive: true })
-  }
-
-  #path (name: string): string {
-    if (!/^[a-z0-9]{8,}$/.test(name)) throw new TypeError(`invalid blob name ${JSON.stringify(name)}`)
-    return join(this.directory, name.slice(-2), name)
-  }
-
-  async write (name: string, bytes: Uint8Array): Promise<void> {
-    const final = this.#path(name)
-    const dir = join(this.directory, name.slice(-2))
-    if (!this.#made.has(dir)) {
-      await mkdir(dir, { recursive: true })
-      this.#made.add(dir)
-    }
-    // Written in place, without truncating: a file is named by the hash of its
-    // content, so a second writer (or one finishing a crashed writer's partial
-    // file) only ever writes the same bytes at the same places, and a file
-    // never shrinks. Readers trust a file only once its index entry exists,
-    // which is written after the file is complete. (A write to a temporary
-    // name and a rename costs twice as much on a chunk of 1 MiB.)
-    const fh = await fsOpen(final, constants.O_WRONLY | constants.O_CREAT)
-    try {
-      let off = 0
-      while (off < bytes.byteLength) {
-        const { bytesWritten } = await fh.write(bytes, off, bytes.byteLength - off, off)
-        off += bytesWritten
-      }
-      if (this.#sync) await fh.datasync()
-    } finally {
-      await fh.close()
-    }
-  }
-
-  async read (name: string): Promise<Uint8Array | undefined> {
-    try {
-      return await readFile(this.#path(name))
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-      throw err
-    }
-  }
-
-  async readInto (name: string, target: Uint8Array, offset: number): Promise<number> {
-    let fh
-    try {
-      fh = await fsOpen(this.#path(name), 'r')
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return -1
-      throw err
-    }
-    try {
-      let total = 0
-      while (offset + total < target.byteLength) {
-        const { bytesRead } = await fh.read(target, offset + total, target.byteLength - offset - total, total)
-        if (bytesRead === 0) break
-        total += bytesRead
-      }
-      return total
-    } finally {
-      await fh.close()
-    }
-  }
-
-  async has (name: string): Promise<boolean> {
-    try {
-      await stat(this.#path(name))
-      return true
-    } catch {
-      return false
-    }
-  }
-
-  async remove (name: string): Promise<void> {
-    await unlink(this.#path(name)).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'ENOENT') throw err
-    })
-  }
-
-  async * list (): AsyncIterable<{ name: string, size: number, mtimeMs: number }> {
-    let dirs: string[]
-    try {
-      dirs = await readdir(this.directory)
-    } catch {
-      return
-    }
-    for (const d of dirs.sort()) {
-      let names: string[]
-      try {
-        names = await readdir(join(this.directory, d))
-      } catch {
-        continue
-      }
-      for (const name of names.sort()) {
-        try {
-          const s = await stat(join(this.directory, d, name))
-          yield { name, size: s.size, mtimeMs: s.mtimeMs }
-        } catch {
-          // removed meanwhile
-        }
-      }
-    }
-  }
-
+function rangeOf (range: RangeOptions): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  if (range.gt !== undefined) out.gt = range.gt
+  if (range.gte !== undefined) out.gte = range.gte
+  if (range.lt !== undefined) out.lt = range.lt
+  if (range.lte !== undefined) out.lte = range.lte
+  if (range.reverse === true) out.reverse = true
+  if (range.limit !== undefined) out.limit = range.limit
+  return out
 }
 
 export interface ClassicOptions {

@@ -38,6 +38,10 @@ export interface Problem {
   seq?: number
   /** Memo key, hex. */
   memo?: string
+  /** The key space of an entry that `verify --repair` may drop or rebuild (see store/repair.ts). */
+  space?: 'blocks' | 'paths' | 'history' | 'memo'
+  /** The stored key of that entry, hex. */
+  key?: string
   message: string
 }
 

@@ -47,7 +47,7 @@ export class LocalBlocks implements BlockReader, BlockWriter {
     const dedup = cid.toString()
     const files = this.#backend.files
     if (files !== undefined && bytes.byteLength >= this.#fileThreshold) {
-      if (await this.hasBlock(cid)) return
+      if (await this.hasBlock(cid) && await this.#intact(cid)) return
       await files.write(dedup, bytes)
       pending.add({ type: 'put', space: 'blocks', key, value: fileMarker(crc32(bytes), bytes.byteLength) }, dedup)
       return
@@ -65,6 +65,21 @@ export class LocalBlocks implements BlockReader, BlockWriter {
   async hasBlock (cid: CID): Promise<boolean> {
     this.#check()
     return (await quickGet(this.#backend, 'blocks', cid.bytes, true)) !== undefined
+  }
+
+  /**
+   * True when a stored block reads back whole. Storing content the store
+   * already has is the one chance to mend a damaged or missing chunk file:
+   * skipping it would leave the path computed again on every keep.
+   */
+  async #intact (cid: CID): Promise<boolean> {
+    try {
+      await this.getBlock(cid)
+      return true
+    } catch (err) {
+      if (err instanceof DdsError && err.code === ErrorCodes.INTEGRITY) return false
+      throw err
+    }
   }
 
   /** The stored form of a block (inline or file marker), without reading a file. */
@@ -88,7 +103,7 @@ export class LocalBlocks implements BlockReader, BlockWriter {
     }
     if (raw[0] === BLOCK_FILE && raw.byteLength === 9) {
       const { crc, size } = parseFileMarker(raw)
-      const bytes = await this.#files(cid).read(cid.toString())
+      const bytes = await this.#files(cid).read(cid.toString(), size)
       if (bytes === undefined) throw missingFile(cid)
       if (bytes.byteLength !== size || (crc32(bytes) >>> 0) !== crc) throw corruptBlock(cid)
       if (options.verify === 'full') verifyBlock(cid, bytes)

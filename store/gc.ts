@@ -8,7 +8,7 @@ import type { CID } from 'multiformats/cid'
 import { ErrorCodes, isDdsError } from './errors.js'
 import { BLOCK_FILE, historyKey, parseFileMarker } from './keys.js'
 import type { BatchOp } from './interface.js'
-import type { Store } from './store.js'
+import { GC_SWEEP_LOCK, type Store } from './store.js'
 import { entryLinks, linksOf, walkStore, type Link } from './dag.js'
 
 export interface GcOptions {
@@ -87,19 +87,23 @@ export async function gc (store: Store, options: GcOptions = {}): Promise<GcRepo
     }
 
     const dropHistory: Uint8Array[] = []
-    for await (const head of store.paths({ deleted: true })) {
-      let n = 0
-      for await (const entry of store.history(head.path)) {
-        if (keep !== undefined && n >= keep) {
-          dropHistory.push(historyKey(head.path, entry.seq))
-          continue
+    /** Mark what the retained history and the heads reach; `drop` collects the entries beyond keepHistory. */
+    const markPaths = async (drop: Uint8Array[] | undefined): Promise<void> => {
+      for await (const head of store.paths({ deleted: true })) {
+        let n = 0
+        for await (const entry of store.history(head.path)) {
+          if (keep !== undefined && n >= keep) {
+            drop?.push(historyKey(head.path, entry.seq))
+            continue
+          }
+          n++
+          await mark(entryLinks(entry))
         }
-        n++
-        await mark(entryLinks(entry))
+        // The head is its own copy of the last entry: it is always a root.
+        await mark(entryLinks(head))
       }
-      // The head is its own copy of the last entry: it is always a root.
-      await mark(entryLinks(head))
     }
+    await markPaths(dropHistory)
 
     const dropMemo: Uint8Array[] = []
     const memoRoots: Link[][] = []
@@ -114,51 +118,61 @@ export async function gc (store: Store, options: GcOptions = {}): Promise<GcRepo
     }
     for (const links of memoRoots) await mark(links)
 
-    // ---- sweep: index entries first, so nothing ever points at a deleted block
-    const ops: BatchOp[] = [
-      ...dropHistory.map((key) => ({ type: 'del' as const, space: 'history' as const, key })),
-      ...dropMemo.map((key) => ({ type: 'del' as const, space: 'memo' as const, key }))
-    ]
-    if (!dryRun && ops.length > 0) await store.backend.batch(ops, { sync: true })
+    // A keep that hit an old evaluation may have committed a head pointing at it while
+    // this marked (hits take no gc lock). Commits wait while this holds the sweep lock:
+    // mark the paths again under it, and whatever any commit made reachable is kept.
+    const sweepLock = await store.lock(GC_SWEEP_LOCK)
+    try {
+      await markPaths(undefined)
 
-    let blocks = 0
-    let bytes = 0
-    let kept = 0
-    const indexed = new Set<string>()
-    let doomed: CID[] = []
-    const flush = async (): Promise<void> => {
-      if (!dryRun && doomed.length > 0) await store.deleteBlocks(doomed)
-      doomed = []
-    }
-    for await (const cid of store.blockCIDs()) {
-      const id = cid.toString()
-      indexed.add(id)
-      if (marked.has(id)) {
-        kept++
-        continue
-      }
-      blocks++
-      bytes += await storedSize(store, cid)
-      doomed.push(cid)
-      if (doomed.length >= BATCH) {
-        await flush()
-        progress?.({ phase: 'sweep', done: blocks })
-      }
-    }
-    await flush()
+      // ---- sweep: index entries first, so nothing ever points at a deleted block
+      const ops: BatchOp[] = [
+        ...dropHistory.map((key) => ({ type: 'del' as const, space: 'history' as const, key })),
+        ...dropMemo.map((key) => ({ type: 'del' as const, space: 'memo' as const, key }))
+      ]
+      if (!dryRun && ops.length > 0) await store.backend.batch(ops, { sync: true })
 
-    let files = 0
-    let fileBytes = 0
-    const blobs = store.backend.files
-    if (blobs !== undefined) {
-      for await (const f of blobs.list()) {
-        if (indexed.has(f.name) || marked.has(f.name) || now - f.mtimeMs < grace) continue
-        files++
-        fileBytes += f.size
-        if (!dryRun) await blobs.remove(f.name)
+      let blocks = 0
+      let bytes = 0
+      let kept = 0
+      const indexed = new Set<string>()
+      let doomed: CID[] = []
+      const flush = async (): Promise<void> => {
+        if (!dryRun && doomed.length > 0) await store.deleteBlocks(doomed)
+        doomed = []
       }
+      for await (const cid of store.blockCIDs()) {
+        const id = cid.toString()
+        indexed.add(id)
+        if (marked.has(id)) {
+          kept++
+          continue
+        }
+        blocks++
+        bytes += await storedSize(store, cid)
+        doomed.push(cid)
+        if (doomed.length >= BATCH) {
+          await flush()
+          progress?.({ phase: 'sweep', done: blocks })
+        }
+      }
+      await flush()
+
+      let files = 0
+      let fileBytes = 0
+      const blobs = store.backend.files
+      if (blobs !== undefined) {
+        for await (const f of blobs.list()) {
+          if (indexed.has(f.name) || marked.has(f.name) || now - f.mtimeMs < grace) continue
+          files++
+          fileBytes += f.size
+          if (!dryRun) await blobs.remove(f.name)
+        }
+      }
+      return { dryRun, blocks, bytes, history: dropHistory.length, memo: dropMemo.length, files, fileBytes, kept }
+    } finally {
+      await sweepLock.release()
     }
-    return { dryRun, blocks, bytes, history: dropHistory.length, memo: dropMemo.length, files, fileBytes, kept }
   } finally {
     await lock.release()
   }

@@ -44,9 +44,9 @@ export interface BlobFiles {
   readonly directory: string
   /** Write the blob `name` (its content is determined by its name: rewriting writes the same bytes). */
   write (name: string, bytes: Uint8Array): Promise<void>
-  /** The whole file, or undefined when absent. */
-  read (name: string): Promise<Uint8Array | undefined>
-  /** Read the file into `target` at `offset`; returns the number of bytes read, or -1 when absent. */
+  /** The file's bytes, at most `maxBytes + 1` of them (a longer file shows as too long), or undefined when absent. */
+  read (name: string, maxBytes: number): Promise<Uint8Array | undefined>
+  /** Read the file into `target` at `offset`; returns the number of bytes read, -1 when absent, or its size (reading nothing) when it would not fit. */
   readInto (name: string, target: Uint8Array, offset: number): Promise<number>
   has (name: string): Promise<boolean>
   remove (name: string): Promise<void>

@@ -9,15 +9,27 @@
  * - `meta`: utf8 name -> utf8 value.
  */
 
+import { DdsError, ErrorCodes } from './errors.js'
+
 const utf8 = new TextEncoder()
 const utf8d = new TextDecoder()
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
+
+/** Stored keys and values are read back from disk: a short or garbled one is corruption, not a crash. */
+function malformedKey (what: string, bytes: Uint8Array): DdsError {
+  return new DdsError(ErrorCodes.INTEGRITY, `malformed ${what} (${bytes.byteLength} bytes)`, { data: { problem: 'malformed', what, bytes: Buffer.from(bytes).toString('hex').slice(0, 64) } })
+}
 
 export function pathKey (path: string): Uint8Array {
   return utf8.encode(path)
 }
 
 export function keyPath (key: Uint8Array): string {
-  return utf8d.decode(key)
+  try {
+    return strictUtf8.decode(key)
+  } catch {
+    throw malformedKey('path key', key)
+  }
 }
 
 export function historyKey (path: string, seq: number): Uint8Array {
@@ -42,8 +54,9 @@ export function historyRange (path: string): { gte: Uint8Array, lt: Uint8Array }
 
 export function parseHistoryKey (key: Uint8Array): { path: string, seq: number } {
   const nul = key.byteLength - 9
+  if (nul < 1 || key[nul] !== 0) throw malformedKey('history key', key)
   return {
-    path: utf8d.decode(key.subarray(0, nul)),
+    path: keyPath(key.subarray(0, nul)),
     seq: Number(new DataView(key.buffer, key.byteOffset, key.byteLength).getBigUint64(nul + 1))
   }
 }
@@ -56,6 +69,7 @@ export function encodeHead (seq: number, entry: Uint8Array): Uint8Array {
 }
 
 export function decodeHead (value: Uint8Array): { seq: number, entry: Uint8Array } {
+  if (value.byteLength < 9) throw malformedKey('head', value)
   return {
     seq: Number(new DataView(value.buffer, value.byteOffset, value.byteLength).getBigUint64(0)),
     entry: value.subarray(8)
@@ -82,6 +96,7 @@ export function fileMarker (crc: number, size: number): Uint8Array {
 }
 
 export function parseFileMarker (value: Uint8Array): { crc: number, size: number } {
+  if (value.byteLength !== 9) throw malformedKey('block file marker', value)
   const dv = new DataView(value.buffer, value.byteOffset, value.byteLength)
   return { crc: dv.getUint32(1), size: dv.getUint32(5) }
 }

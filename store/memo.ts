@@ -9,13 +9,40 @@ import type { CID } from 'multiformats/cid'
 import { decodeNode, encodeNode, toMemoEntry, type CodeManifest, type EvaluationRecord, type MemoEntry } from './records.js'
 import { quickGet } from './blocks.js'
 import { remember } from './cache.js'
-import { sameBytes } from './util.js'
+import { isDdsError } from './errors.js'
+import { dependenciesKey } from './memo-keys.js'
+import { sameBytes, sameCid } from './util.js'
 import type { Nodes } from './nodes.js'
 import type { Backend, BatchOp, MemoReader, Staged } from './interface.js'
 
 /** The memo entry that files `evaluation` (whose record is `record`). */
 export function memoEntryOf (evaluation: CID, record: Pick<EvaluationRecord, 'output' | 'loads' | 'files' | 'calls'>): MemoEntry {
   return { evaluation, output: record.output, loads: record.loads, ...(record.files === undefined ? {} : { files: record.files }), nested: record.calls.length > 0 }
+}
+
+/**
+ * Why a memo entry filed under `key` is not the one its evaluation's record
+ * files, or undefined when it is. An entry is a claim nobody can check without
+ * running the code, but it can at least be held to its own record: the key
+ * must be one the record answers (its signature, or that with the values it
+ * loaded and the files it read) and the output, loads and files must be the
+ * record's, so that an entry rewritten to point at another valid artifact is
+ * not served.
+ *
+ * @example
+ * const why = memoMismatch(key, entry, await store.getEvaluation(entry.evaluation))
+ * if (why !== undefined) console.error(`memo entry ${hex(key)}: ${why}`)
+ */
+export function memoMismatch (key: Uint8Array, entry: MemoEntry, record: EvaluationRecord): string | undefined {
+  if (!sameBytes(key, record.signature) && !sameBytes(key, dependenciesKey(record.signature, record.loads, record.files))) {
+    return `its key is not one its evaluation ${entry.evaluation.toString()} answers`
+  }
+  if (!sameCid(entry.output, record.output)) return `it names output ${entry.output.toString()}, its evaluation produced ${record.output.toString()}`
+  const expected = memoEntryOf(entry.evaluation, record)
+  // `nested: true` on a record without calls only costs a walk (entries from before the flag read so).
+  if (!entry.nested && expected.nested) return 'it says its evaluation called no nested keep, its record lists calls'
+  if (!sameBytes(encodeNode({ ...entry, nested: expected.nested }), encodeNode(expected))) return 'its loads or files are not its evaluation\'s'
+  return undefined
 }
 
 /** The batch operation that files a memo entry under `key`. */
@@ -28,8 +55,12 @@ export class LocalMemo implements MemoReader {
   readonly #backend: Backend
   readonly #nodes: Nodes
   readonly #check: () => void
-  /** The last decoded entry per key, reused while the stored bytes are the same. */
-  readonly #memos = new Map<string, { raw: Uint8Array, entry: MemoEntry }>()
+  /**
+   * The last decoded entry per key, reused while the stored bytes are the
+   * same; `entry` is undefined for an entry found untrustworthy, so that the
+   * check against the record runs once per entry per process.
+   */
+  readonly #memos = new Map<string, { raw: Uint8Array, entry: MemoEntry | undefined }>()
 
   constructor (backend: Backend, nodes: Nodes, check: () => void) {
     this.#backend = backend
@@ -50,7 +81,12 @@ export class LocalMemo implements MemoReader {
     return { evaluation, code }
   }
 
-  /** The memo entry under a key, or undefined. */
+  /**
+   * The memo entry under a key, or undefined. An entry that cannot be decoded,
+   * whose evaluation record is gone or damaged, or that disagrees with that
+   * record ({@link memoMismatch}) is no answer: the call is computed again and
+   * its fresh entry replaces the bad one.
+   */
   async lookupMemo (key: Uint8Array): Promise<MemoEntry | undefined> {
     this.#check()
     const v = await quickGet(this.#backend, 'memo', key)
@@ -58,9 +94,19 @@ export class LocalMemo implements MemoReader {
     const k = Buffer.from(key).toString('latin1')
     const known = this.#memos.get(k)
     if (known !== undefined && sameBytes(known.raw, v)) return known.entry
-    const entry = toMemoEntry(decodeNode(v, 'memo entry'))
+    const entry = await this.#trusted(key, v)
     remember(this.#memos, k, { raw: v, entry })
     return entry
+  }
+
+  async #trusted (key: Uint8Array, raw: Uint8Array): Promise<MemoEntry | undefined> {
+    try {
+      const entry = toMemoEntry(decodeNode(raw, 'memo entry'))
+      return memoMismatch(key, entry, await this.#nodes.getEvaluation(entry.evaluation)) === undefined ? entry : undefined
+    } catch (err) {
+      if (isDdsError(err, 'DDS_INTEGRITY') || isDdsError(err, 'DDS_NOT_FOUND')) return undefined
+      throw err
+    }
   }
 
   /** Every memo entry (streamed). */

@@ -29,6 +29,9 @@ import { findStore } from './location.js'
 import type { RemoteLink, RemoteSpec } from './remote/link.js'
 import type { Remote } from './remote/interface.js'
 
+/** The lock commits hold shared and gc's sweep exclusive. */
+export const GC_SWEEP_LOCK = 'gc-sweep'
+
 /** The on-disk format this code reads and writes. */
 export const FORMAT_VERSION = 1
 
@@ -393,7 +396,14 @@ export class Store {
    * would be a directory of a live path (or the reverse).
    */
   async commit (updates: PathUpdate[], pending: Pending = new Pending(), options: CommitOptions = {}): Promise<CommitResult> {
-    return await this.#front.namespace.commit(updates, pending, options)
+    // gc sweeps holding this lock exclusively, after marking again what commits made reachable
+    // while it marked (store/gc.ts): a commit lands either before that second mark or after the sweep.
+    const sweep = await this.lock(GC_SWEEP_LOCK, 'shared')
+    try {
+      return await this.#front.namespace.commit(updates, pending, options)
+    } finally {
+      await sweep.release()
+    }
   }
 
   /** Delete a path: append a tombstone to its history. */

@@ -39,6 +39,26 @@ const cbor = new Encoder({
   pack: false
 } as ConstructorParameters<typeof Encoder>[0])
 
+/**
+ * How deep a stored or hashed value may nest. Deeper values are refused with a
+ * coded error before a recursive walk or codec overflows the stack.
+ */
+export const MAX_DEPTH = 1000
+
+const LONE_SURROGATE = /\p{Surrogate}/u
+
+/**
+ * True when a string holds a surrogate that is not half of a pair: UTF-8 (and
+ * so dag-cbor and the artifact encoding) has no form for it, and would turn
+ * `'x\udfff'` and `'x\ud800'` into the same bytes.
+ *
+ * @example
+ * hasLoneSurrogate('x\ud800') // true
+ */
+export function hasLoneSurrogate (s: string): boolean {
+  return LONE_SURROGATE.test(s)
+}
+
 /** The payload of a value: its bytes, how to decode them, and the typed array type when there is one. */
 export interface Payload {
   enc: Encoding
@@ -58,7 +78,11 @@ function typedName (value: ArrayBufferView): TypedArrayName | undefined {
  * (`value.model.predict`) when it cannot be stored faithfully.
  */
 export function encodeValue (value: unknown, label = 'value'): Payload {
-  if (typeof value === 'string') return { enc: 'utf8', bytes: Buffer.from(value, 'utf8') }
+  if (typeof value === 'string') {
+    // UTF-8 has no form for a lone surrogate: it would come back as U+FFFD, another string.
+    if (hasLoneSurrogate(value)) throw unserializable(label, 'holds a lone surrogate (not valid Unicode), which cannot be stored faithfully')
+    return { enc: 'utf8', bytes: Buffer.from(value, 'utf8') }
+  }
   if (Buffer.isBuffer(value)) return { enc: 'buffer', bytes: value }
   if (value instanceof Uint8Array && value.constructor === Uint8Array) return { enc: 'bytes', bytes: value }
   if (value instanceof ArrayBuffer) return { enc: 'arraybuffer', bytes: new Uint8Array(value) }
@@ -103,19 +127,28 @@ export function decodeValue (enc: string, type: string | undefined, bytes: Uint8
       const aligned = bytes.byteOffset % ctor.BYTES_PER_ELEMENT === 0 ? bytes : bytes.slice()
       return new ctor(aligned.buffer as ArrayBuffer, aligned.byteOffset, aligned.byteLength / ctor.BYTES_PER_ELEMENT) as AnyTypedArray
     }
-    case 'cbor-x/1':
+    case 'cbor-x/1': {
+      let value: unknown
       try {
-        return cbor.decode(bytes)
+        value = cbor.decode(bytes)
       } catch (err) {
         throw new DdsError(ErrorCodes.INTEGRITY, `artifact payload does not decode: ${(err as Error).message}`, { cause: err })
       }
+      // Stored and imported bytes may hold what cbor-x can decode but dds-ts never writes
+      // (shared references making cycles, Error objects, records, values nested too deep).
+      try {
+        checkSerializable(value, 'payload')
+      } catch (err) {
+        if (!(err instanceof DdsError)) throw err
+        throw new DdsError(ErrorCodes.INTEGRITY, `artifact payload holds what dds-ts does not write: ${err.message}`, { cause: err, data: err.data })
+      }
+      return value
+    }
     default:
       throw new DdsError(ErrorCodes.FORMAT_VERSION, `unknown artifact encoding ${JSON.stringify(enc)}`, { data: { enc } })
   }
 }
 
-
-const PLAIN_PROTOS = new Set<unknown>([Object.prototype, null])
 
 function unserializable (label: string, why: string): DdsError {
   return new DdsError(ErrorCodes.UNSERIALIZABLE, `${label} ${why}`, { data: { field: label } })
@@ -134,7 +167,10 @@ export function checkSerializable (root: unknown, label = 'value'): void {
   const ancestors = new Set<object>()
   const visit = (value: unknown, at: string): void => {
     switch (typeof value) {
-      case 'string': case 'number': case 'boolean': case 'bigint': case 'undefined':
+      case 'string':
+        if (hasLoneSurrogate(value)) throw unserializable(at, 'holds a lone surrogate (not valid Unicode), which cannot be stored faithfully')
+        return
+      case 'number': case 'boolean': case 'bigint': case 'undefined':
         return
       case 'function':
         throw unserializable(at, 'is a function; functions cannot be stored')
@@ -154,11 +190,16 @@ export function checkSerializable (root: unknown, label = 'value'): void {
       throw unserializable(at, `is ${describe(obj)}, which has no codec`)
     }
     if (ancestors.has(obj)) throw unserializable(at, 'refers back to one of its ancestors (a cycle); cyclic values cannot be stored')
+    if (ancestors.size >= MAX_DEPTH) throw unserializable(at, `is nested more than ${MAX_DEPTH} levels deep`)
     ancestors.add(obj)
     try {
       if (Array.isArray(obj)) {
         if (Object.getPrototypeOf(obj) !== Array.prototype) throw unserializable(at, `is ${describe(obj)}, which has no codec`)
-        for (let i = 0; i < obj.length; i++) visit(obj[i], `${at}[${i}]`)
+        for (let i = 0; i < obj.length; i++) {
+          // A hole would come back as undefined, an element that is there.
+          if (!(i in obj)) throw unserializable(`${at}[${i}]`, 'is a hole in a sparse array, which would come back as undefined; fill it')
+          visit(obj[i], `${at}[${i}]`)
+        }
         return
       }
       if (obj instanceof Map) {
@@ -178,12 +219,15 @@ export function checkSerializable (root: unknown, label = 'value'): void {
         return
       }
       if (obj instanceof Promise) throw unserializable(at, 'is a Promise; await it before returning')
-      if (!PLAIN_PROTOS.has(Object.getPrototypeOf(obj))) {
+      const proto = Object.getPrototypeOf(obj)
+      if (proto === null) throw unserializable(at, 'is an object without a prototype, which would come back with one; copy it into a plain object or a Map')
+      if (proto !== Object.prototype) {
         throw unserializable(at, `is ${describe(obj)}, which has no codec; return plain data (objects, arrays, Map, Set, typed arrays)`)
       }
       if (Object.getOwnPropertySymbols(obj).length > 0) throw unserializable(at, 'has symbol keys, which cannot be stored')
       for (const key of Object.keys(obj)) {
         if (key === '__proto__') throw unserializable(`${at}.__proto__`, 'is a "__proto__" key, which cannot be stored safely')
+        if (hasLoneSurrogate(key)) throw unserializable(`${at}[${JSON.stringify(key)}]`, 'is a key with a lone surrogate (not valid Unicode), which cannot be stored faithfully')
         visit((obj as Record<string, unknown>)[key], /^[A-Za-z_$][\w$]*$/.test(key) ? `${at}.${key}` : `${at}[${JSON.stringify(key)}]`)
       }
     } finally {

@@ -3,10 +3,15 @@
  * and memo entry against the DAG schema (store/dag.ts), and reports what it
  * found as problems with their evidence.
  */
-import { isDdsError } from './errors.js'
-import type { HistoryEntry } from './records.js'
+import { CID } from 'multiformats/cid'
+import { DdsError, isDdsError } from './errors.js'
+import { decodeNode, toHistoryEntry, toMemoEntry, type HistoryEntry, type MemoEntry } from './records.js'
 import { entryLinks, type Link } from './dag.js'
 import { BlockIndex, type Problem } from './block-index.js'
+import { historyRange, keyPath, parseHistoryKey } from './keys.js'
+import { readHead } from './commit.js'
+import { memoMismatch } from './memo.js'
+import { validatePath } from './paths.js'
 import { hex, sameCid } from './util.js'
 import type { Store } from './store.js'
 
@@ -62,8 +67,16 @@ export async function verifyStore (store: Store, options: VerifyOptions = {}): P
   let bytes = 0
   let found = 0
   const known = new Set<string>()
-  for await (const cid of store.blockCIDs()) {
+  for await (const key of store.backend.keys('blocks')) {
     blocks++
+    let cid: CID
+    try {
+      cid = CID.decode(key)
+    } catch {
+      problems.push({ step: 'blocks', problem: 'malformed', space: 'blocks', key: hex(key), message: `the block index holds a key that is not a CID (${hex(key).slice(0, 32)})` })
+      found++
+      continue
+    }
     known.add(cid.toString())
     let data: Uint8Array | undefined
     try {
@@ -101,48 +114,88 @@ export async function verifyStore (store: Store, options: VerifyOptions = {}): P
   interface Root { link: Link, step: 'paths' | 'memo', path?: string, seq?: number, memo?: string }
   const entryRoots: Root[] = []
 
-  // paths
+  // paths: read from the key spaces directly, so that one undecodable entry is reported and the walk goes on
   t0 = performance.now()
   let checked = 0
   let pathProblems = 0
-  for await (const head of store.paths({ deleted: true })) {
+  const pathProblem = (p: Omit<Problem, 'step'>): void => { problems.push({ step: 'paths', ...p }); pathProblems++ }
+  for await (const [key, value] of store.backend.entries('paths')) {
+    let path: string
+    let head: (HistoryEntry & { seq: number }) | undefined
+    try {
+      path = keyPath(key)
+      validatePath(path)
+    } catch (err) {
+      if (!isDdsError(err)) throw err
+      pathProblem({ problem: 'malformed', space: 'paths', key: hex(key), message: `a path key is not a valid path: ${err.message}` })
+      continue
+    }
+    try {
+      const h = readHead(value)
+      head = { seq: h.seq, ...h.entry }
+    } catch (err) {
+      if (!isDdsError(err)) throw err
+      pathProblem({ problem: 'malformed', space: 'paths', key: hex(key), path, message: `the head of ${path} cannot be read: ${err.message}` })
+    }
     let last: (HistoryEntry & { seq: number }) | undefined
-    for await (const entry of store.history(head.path)) {
-      last ??= entry
+    for await (const [hkey, hvalue] of store.backend.entries('history', { ...historyRange(path), reverse: true })) {
       checked++
-      for (const link of entryLinks(entry)) entryRoots.push({ link, step: 'paths', path: head.path, seq: entry.seq })
+      let entry: HistoryEntry & { seq: number }
+      try {
+        entry = { seq: parseHistoryKey(hkey).seq, ...toHistoryEntry(decodeNode(hvalue, 'history entry')) }
+      } catch (err) {
+        if (!isDdsError(err)) throw err
+        pathProblem({ problem: 'malformed', space: 'history', key: hex(hkey), path, message: `a history entry of ${path} cannot be read: ${err.message}` })
+        continue
+      }
+      last ??= entry
+      for (const link of entryLinks(entry)) entryRoots.push({ link, step: 'paths', path, seq: entry.seq })
       if (entry.evaluation !== null && entry.output !== null) {
         const record = index.record(entry.evaluation)
         const named = entry.output.toString()
         if (record !== undefined && record.output.toString() !== named) {
-          problems.push({ step: 'paths', problem: 'inconsistent', cid: entry.evaluation, path: head.path, seq: entry.seq, message: `${head.path}@${entry.seq} names output ${named}, its evaluation produced ${record.output.toString()}` })
-          pathProblems++
+          pathProblem({ problem: 'inconsistent', cid: entry.evaluation, path, seq: entry.seq, message: `${path}@${entry.seq} names output ${named}, its evaluation produced ${record.output.toString()}` })
         }
       }
     }
-    if (last === undefined || last.seq !== head.seq || !sameEntry(last, head)) {
-      problems.push({ step: 'paths', problem: 'inconsistent', path: head.path, seq: head.seq, message: `the head of ${head.path} is not its last history entry` })
-      pathProblems++
+    if (head !== undefined && (last === undefined || last.seq !== head.seq || !sameEntry(last, head))) {
+      pathProblem({ problem: 'inconsistent', space: 'paths', key: hex(key), path, seq: head.seq, message: `the head of ${path} is not its last history entry` })
     }
   }
   const pathsMs = performance.now() - t0
 
-  // memo
+  // memo: each entry must decode, agree with its evaluation record (memoMismatch) and reach complete data
   t0 = performance.now()
   let memoChecked = 0
-  for await (const { key, entry } of store.memoEntries()) {
+  let memoProblems = 0
+  for await (const [key, value] of store.backend.entries('memo')) {
     memoChecked++
     const memo = hex(key)
+    let entry: MemoEntry
+    try {
+      entry = toMemoEntry(decodeNode(value, 'memo entry'))
+    } catch (err) {
+      if (!(err instanceof DdsError)) throw err
+      problems.push({ step: 'memo', problem: 'malformed', space: 'memo', key: memo, memo, message: `memo entry ${memo} cannot be read: ${err.message}` })
+      memoProblems++
+      continue
+    }
+    const record = index.record(entry.evaluation)
+    const why = record === undefined ? undefined : memoMismatch(key, entry, record)
+    if (why !== undefined) {
+      problems.push({ step: 'memo', problem: 'inconsistent', space: 'memo', key: memo, memo, cid: entry.evaluation, message: `memo entry ${memo} does not agree with its evaluation: ${why}` })
+      memoProblems++
+      continue
+    }
     entryRoots.push({ link: { cid: entry.evaluation, role: 'evaluation' }, step: 'memo', memo })
     entryRoots.push({ link: { cid: entry.output, role: 'artifact' }, step: 'memo', memo })
   }
   const { incomplete } = index.check(entryRoots.map((r) => r.link), 'entries')
-  let memoProblems = 0
   for (const r of entryRoots) {
     if (!incomplete(r.link)) continue
     const what = r.path !== undefined ? `${r.path}@${r.seq ?? 0}` : `memo entry ${r.memo ?? ''}`
     const { link: _link, ...where } = r
-    problems.push({ ...where, problem: 'incomplete', cid: r.link.cid, role: r.link.role, message: `${what} reaches missing or corrupt data (${r.link.role} ${r.link.cid.toString()})` })
+    problems.push({ ...where, ...(r.memo === undefined ? {} : { space: 'memo' as const, key: r.memo }), problem: 'incomplete', cid: r.link.cid, role: r.link.role, message: `${what} reaches missing or corrupt data (${r.link.role} ${r.link.cid.toString()})` })
     if (r.step === 'paths') pathProblems++
     else memoProblems++
   }

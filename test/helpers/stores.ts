@@ -61,7 +61,7 @@ export class FailingBackend implements Backend {
             }
             await innerFiles.write(name, bytes)
           },
-          read: async (name) => await innerFiles.read(name),
+          read: async (name, maxBytes) => await innerFiles.read(name, maxBytes),
           readInto: async (name, target, offset) => await innerFiles.readInto(name, target, offset),
           has: async (name) => await innerFiles.has(name),
           remove: async (name) => { await innerFiles.remove(name) },
