@@ -63,7 +63,7 @@ export function readManifest (cid: CID, node: unknown, now: number): { manifest:
     let t = -Infinity
     for (const e of entries) {
       if (!Number.isSafeInteger(e.time) || e.time < 0) throw invalid('time', `an entry of ${path} has the invalid time ${String(e.time)}`, { path, time: e.time })
-      if (e.time > latest) throw invalid('time', `an entry of ${path} is dated ${new Date(e.time).toISOString()}, in the future`, { path, time: e.time })
+      if (e.time > latest) throw invalid('time', `an entry of ${path} is dated ${e.time} ms after 1970, in the future`, { path, time: e.time })
       if (e.time < t) throw invalid('manifest', `the entries of ${path} are not in time order`, { path })
       t = e.time
       if ((e.evaluation === null) !== (e.output === null)) throw invalid('inconsistent', `an entry of ${path} has an output without an evaluation, or the reverse`, { path })

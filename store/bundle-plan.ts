@@ -9,8 +9,7 @@
  * answers (nor twice under one key), and none at all when `dataOnly`.
  */
 import type { CID } from 'multiformats/cid'
-import { dependenciesKey } from './memo-keys.js'
-import { memoEntryOf, memoPut } from './memo.js'
+import { memoEntryOf, memoKeysOf, memoPut } from './memo.js'
 import { planAgainst } from './namespace.js'
 import type { PlannedEntry } from './commit-plan.js'
 import { sameCid, hex } from './util.js'
@@ -77,10 +76,7 @@ export async function memoOps (store: Store, m: BundleManifest, index: BlockInde
     const record = index.record(cid)
     if (record === undefined) continue
     const entry = memoEntryOf(cid, record)
-    const keys = [record.signature]
-    const second = dependenciesKey(record.signature, record.loads, record.files)
-    if (second !== undefined) keys.push(second)
-    for (const key of keys) {
+    for (const key of memoKeysOf(record)) {
       const k = hex(key)
       if (claimed.has(k)) continue
       claimed.add(k)

@@ -10,12 +10,24 @@ import { decodeNode, encodeNode, toMemoEntry, type CodeManifest, type Evaluation
 import { quickGet } from './blocks.js'
 import { remember } from './cache.js'
 import { sameBytes } from './util.js'
+import { dependenciesKey } from './memo-keys.js'
 import type { Nodes } from './nodes.js'
 import type { Backend, BatchOp, MemoReader, Staged } from './interface.js'
 
 /** The memo entry that files `evaluation` (whose record is `record`). */
 export function memoEntryOf (evaluation: CID, record: Pick<EvaluationRecord, 'output' | 'loads' | 'files' | 'calls'>): MemoEntry {
   return { evaluation, output: record.output, loads: record.loads, ...(record.files === undefined ? {} : { files: record.files }), nested: record.calls.length > 0 }
+}
+
+/** The memo keys an evaluation answers: its signature, and that key with its loads and files when it has any. */
+export function memoKeysOf (record: Pick<EvaluationRecord, 'signature' | 'loads' | 'files'>): Uint8Array[] {
+  const second = dependenciesKey(record.signature, record.loads, record.files)
+  return second === undefined ? [record.signature] : [record.signature, second]
+}
+
+/** True when `key` is one of the memo keys the record claims to answer. */
+export function answersKey (record: Pick<EvaluationRecord, 'signature' | 'loads' | 'files'>, key: Uint8Array): boolean {
+  return memoKeysOf(record).some((k) => sameBytes(k, key))
 }
 
 /** The batch operation that files a memo entry under `key`. */
