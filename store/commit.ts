@@ -9,7 +9,7 @@
 import { DdsError, ErrorCodes } from './errors.js'
 import { decodeHead, encodeHead, historyKey, keyPath, pathKey } from './keys.js'
 import { decodeNode, toHistoryEntry } from './records.js'
-import { commitReads, planCommit, pointsAt, type CommitPlan, type Head } from './commit-plan.js'
+import { commitReads, commonDirectory, groupUnder, ONE_SCAN, planCommit, pointsAt, type CommitPlan, type Head } from './commit-plan.js'
 import { hex } from './util.js'
 import type { BatchOp, CommitKV, CommitOptions, CommitResult, PathUpdate } from './interface.js'
 
@@ -42,13 +42,23 @@ export async function applyCommit (kv: CommitKV, updates: PathUpdate[], staged: 
     const v = await kv.get('paths', pathKey(path))
     if (v !== undefined) heads.set(path, readHead(v))
   }))
-  const under = new Map<string, string[]>()
-  for (const path of reads.under) {
+  let under: Map<string, string[]>
+  if (reads.under.length > ONE_SCAN) {
+    const dir = commonDirectory(reads.under)
     const live: string[] = []
-    for await (const [key, value] of kv.entries('paths', { gt: pathKey(path + '/'), lt: pathKey(path + '0') })) {
+    for await (const [key, value] of kv.entries('paths', { gt: pathKey(dir), lt: pathKey(dir === '/' ? '0' : dir + '0') })) {
       if (readHead(value).entry.evaluation !== null) live.push(keyPath(key))
     }
-    under.set(path, live)
+    under = groupUnder(reads.under, live)
+  } else {
+    under = new Map()
+    for (const path of reads.under) {
+      const live: string[] = []
+      for await (const [key, value] of kv.entries('paths', { gt: pathKey(path + '/'), lt: pathKey(path + '0') })) {
+        if (readHead(value).entry.evaluation !== null) live.push(keyPath(key))
+      }
+      under.set(path, live)
+    }
   }
   const plan = planCommit({ head: (p) => heads.get(p), liveUnder: (p) => under.get(p) ?? [] }, updates, options, Date.now())
   const stagedBlocks = new Set<string>()
