@@ -16,7 +16,7 @@ import { cidOf, DAG_CBOR_CODE } from '../../store/hash.js'
 import { DdsError } from '../../store/errors.js'
 import type { CodeManifest } from '../../store/records.js'
 import { fakeEvaluation, snapshot, SMALL } from '../cli/helpers/fake.js'
-import { blocksOf, carBytes } from '../helpers/car.js'
+import { blocksOf, carBytes, withManifest } from '../helpers/car.js'
 
 const dirs = new WeakMap<Test, string>()
 /** One temporary directory per test (tap empties it on each testdir() call). */
@@ -159,25 +159,17 @@ t.test('history times far in the future or invalid are refused and change nothin
   const source = await storeWith(t, '/t/v', 'value')
   const good = join(dir, 'good.car')
   await exportBundle(source.store, ['/t/v'], good)
-  const blocks = await blocksOf(await readFile(good))
-  const manifest = dagCbor.decode(blocks[0]!.bytes) as { paths: Record<string, Array<Record<string, unknown>>> }
+  const bundle = await readFile(good)
   const target = await open(t)
   const before = await snapshot(target)
+  const file = join(dir, 'future.car')
   for (const time of [Date.now() + 400 * 24 * 3600 * 1000, 8.64e15, Number.MAX_SAFE_INTEGER, -5, 1.5]) {
-    const entry = { ...manifest.paths['/t/v']![0], time }
-    const bytes = dagCbor.encode({ ...manifest, paths: { '/t/v': [entry] } })
-    const cid = cidOf(bytes, DAG_CBOR_CODE)
-    const file = join(dir, 'future.car')
-    await writeFile(file, carBytes([cid], [{ cid, bytes }, ...blocks.slice(1)]))
+    await writeFile(file, await withManifest(bundle, (m) => ({ ...m, paths: { '/t/v': [{ ...m.paths['/t/v']![0], time }] } })))
     t.match(await refusal(async () => await importBundle(target, file)), { code: 'DDS_BUNDLE_INVALID', data: { problem: 'time', path: '/t/v' } }, `time ${time}`)
   }
   t.same(await snapshot(target), before)
   // A time a little ahead (another machine's clock) is fine.
-  const entry = { ...manifest.paths['/t/v']![0], time: Date.now() + 60_000 }
-  const bytes = dagCbor.encode({ ...manifest, paths: { '/t/v': [entry] } })
-  const cid = cidOf(bytes, DAG_CBOR_CODE)
-  const file = join(dir, 'skew.car')
-  await writeFile(file, carBytes([cid], [{ cid, bytes }, ...blocks.slice(1)]))
+  await writeFile(file, await withManifest(bundle, (m) => ({ ...m, paths: { '/t/v': [{ ...m.paths['/t/v']![0], time: Date.now() + 60_000 }] } })))
   t.equal((await importBundle(target, file)).paths[0]?.appended, 1)
 })
 
