@@ -11,7 +11,7 @@
  * any trusted key refuses unsigned bundles and signatures by other keys
  * (DDS_BUNDLE_UNTRUSTED). `@noble/curves` is loaded on first use only.
  */
-import { readFile, writeFile, open as fsOpen } from 'node:fs/promises'
+import { readFile, rm, writeFile, open as fsOpen } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CID } from 'multiformats/cid'
 import { DdsError, ErrorCodes } from './errors.js'
@@ -87,13 +87,19 @@ export async function generateKeyFile (file: string): Promise<Uint8Array> {
   const ed = await ed25519()
   const secret = ed.utils.randomSecretKey()
   const pub = ed.getPublicKey(secret)
-  const fh = await fsOpen(file, 'wx', 0o600)
-  try {
-    await fh.writeFile(`${SECRET_PREFIX} ${hex(secret)}\n${formatPublicKey(pub)}\n`)
-  } finally {
-    await fh.close()
-  }
+  // The public file first: when either name is taken, no secret key is left behind.
   await writeFile(`${file}.pub`, `${formatPublicKey(pub)}\n`, { flag: 'wx' })
+  try {
+    const fh = await fsOpen(file, 'wx', 0o600)
+    try {
+      await fh.writeFile(`${SECRET_PREFIX} ${hex(secret)}\n${formatPublicKey(pub)}\n`)
+    } finally {
+      await fh.close()
+    }
+  } catch (err) {
+    await rm(`${file}.pub`, { force: true })
+    throw err
+  }
   return pub
 }
 

@@ -1,6 +1,6 @@
 /** `dds keygen KEYFILE`: make an ed25519 key pair to sign bundles with. */
 import { generateKeyFile, formatPublicKey, TRUSTED_KEYS_FILE } from '../../../store/index.js'
-import type { Command } from '../context.js'
+import { UsageError, type Command } from '../context.js'
 
 export const command: Command = {
   usage: 'dds keygen KEYFILE',
@@ -18,7 +18,13 @@ $ dds keygen release.key >> other-store/.dds/${TRUSTED_KEYS_FILE}`,
   positionals: [1, 1],
   async run (ctx) {
     const file = ctx.args[0] as string
-    const pub = await generateKeyFile(file)
+    let pub: Uint8Array
+    try {
+      pub = await generateKeyFile(file)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new UsageError(`${file} or ${file}.pub exists: keygen never overwrites a key`)
+      throw err
+    }
     if (ctx.json) {
       await ctx.writeJson({ file, public: `${file}.pub`, key: formatPublicKey(pub) })
       return
