@@ -13,37 +13,16 @@ import { openStore, Pending, type Store } from '../../store/store.js'
 import { exportBundle, importBundle } from '../../store/bundle.js'
 import { generateKeyFile, readSecretKey, formatPublicKey, TRUSTED_KEYS_FILE } from '../../store/bundle-sign.js'
 import { cidOf, DAG_CBOR_CODE } from '../../store/hash.js'
-import { DdsError } from '../../store/errors.js'
 import type { CodeManifest } from '../../store/records.js'
 import { fakeEvaluation, snapshot, SMALL } from '../cli/helpers/fake.js'
 import { blocksOf, carBytes, withManifest } from '../helpers/car.js'
-
-const dirs = new WeakMap<Test, string>()
-/** One temporary directory per test (tap empties it on each testdir() call). */
-function testDir (t: Test): string {
-  let dir = dirs.get(t)
-  if (dir === undefined) {
-    dir = t.testdir()
-    dirs.set(t, dir)
-  }
-  return dir
-}
+import { refusal, testDir } from '../helpers/stores.js'
 
 let stores = 0
 async function open (t: Test): Promise<Store> {
   const store = await openStore({ ...SMALL, location: join(testDir(t), `store-${stores++}`) })
   t.teardown(async () => { await store.close() })
   return store
-}
-
-async function refusal (fn: () => Promise<unknown>): Promise<DdsError> {
-  try {
-    await fn()
-  } catch (err) {
-    if (err instanceof DdsError) return err
-    throw err
-  }
-  throw new Error('not refused')
 }
 
 /** A store with one path: `path` holding `value`, filed under memo key `key`. */

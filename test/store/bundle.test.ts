@@ -15,9 +15,8 @@ import { exportBundle, importBundle } from '../../store/bundle.js'
 import { verifyStore } from '../../store/verify.js'
 import { cidOf, DAG_CBOR_CODE, RAW_CODE } from '../../store/hash.js'
 import { encodeNode } from '../../store/records.js'
-import { DdsError } from '../../store/errors.js'
 import { fakeEvaluation, pipeline, snapshot, SMALL } from '../cli/helpers/fake.js'
-import { collect } from '../helpers/stores.js'
+import { collect, refusal } from '../helpers/stores.js'
 import { blocksOf, carBytes as car, varint } from '../helpers/car.js'
 
 const dirs = new WeakMap<Test, string>()
@@ -40,16 +39,6 @@ async function open (t: Test, kind: 'classic' | 'memory' = 'classic'): Promise<S
 
 async function blockCount (store: Store): Promise<number> {
   return (await collect(store.blockCIDs())).length
-}
-
-async function refusal (fn: () => Promise<unknown>): Promise<DdsError> {
-  try {
-    await fn()
-  } catch (err) {
-    if (err instanceof DdsError) return err
-    throw err
-  }
-  throw new Error('not refused')
 }
 
 for (const kind of ['classic', 'memory'] as const) {
