@@ -5,6 +5,8 @@
  * streams (a read lands straight in the memory of the result). Roots of small
  * artifacts are decoded once per process.
  */
+import { totalmem } from 'node:os'
+import { constants } from 'node:buffer'
 import type { CID } from 'multiformats/cid'
 import { DdsError, ErrorCodes } from './errors.js'
 import { cidOf, RAW_CODE } from './hash.js'
@@ -33,6 +35,18 @@ export interface ArtifactLimits {
   hash: number
   /** True when large blocks become files (written before the call returns), so staged views need no copy. */
   files: boolean
+  /** The largest value readArtifact allocates (bytes); larger ones are refused, their bytes can still be streamed. */
+  loadLimit: number
+}
+
+/**
+ * The default load limit: half the machine's memory, and never more than one
+ * buffer can hold. A root may list one chunk many times (legitimately: a
+ * zero array), so a tiny bundle can claim any size; the limit is what keeps
+ * a load from trying to allocate it.
+ */
+export function defaultLoadLimit (): number {
+  return Math.min(Math.floor(totalmem() / 2), constants.MAX_LENGTH)
 }
 
 /** Chunk reads (or writes) in flight at once: enough to keep a disk busy. */
@@ -164,6 +178,7 @@ export class Artifacts {
   async readArtifact (cid: CID): Promise<unknown> {
     const root = await this.#root(cid)
     if (root.data !== undefined) return decodeValue(root.enc, root.type, root.data.slice())
+    checkLayout(cid, root, this.#limits.loadLimit)
     // A fresh ArrayBuffer is aligned for every typed array type.
     const target = new Uint8Array(new ArrayBuffer(root.size))
     await this.#readChunksInto(cid, root, target)
@@ -208,6 +223,18 @@ export class Artifacts {
 
 function info (cid: CID, enc: Encoding, type: TypedArrayName | undefined, size: number, chunks: number): ArtifactInfo {
   return { cid, enc, ...(type === undefined ? {} : { type }), size, chunks }
+}
+
+/** Refuse, before allocating, a chunked value over the limit or whose chunks cannot make up its size. */
+function checkLayout (cid: CID, root: ArtifactRoot, limit: number): void {
+  if (root.size > limit) {
+    throw new DdsError(ErrorCodes.LOAD_TOO_LARGE, `artifact ${cid} holds ${root.size} bytes, more than the load limit of ${limit} (stream it with dds cat, or raise loadLimit)`, { data: { cid: cid.toString(), size: root.size, limit } })
+  }
+  const chunkSize = root.chunkSize ?? 0
+  const count = root.chunks?.length ?? 0
+  if (chunkSize <= 0 || count !== Math.ceil(root.size / chunkSize)) {
+    throw new DdsError(ErrorCodes.INTEGRITY, `artifact ${cid} lists ${count} chunks of ${chunkSize} bytes for ${root.size} bytes`, { data: { cid: cid.toString() } })
+  }
 }
 
 function missingChunk (chunk: CID, artifact: CID): DdsError {

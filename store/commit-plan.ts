@@ -132,6 +132,38 @@ function checkBatchOverlap (latest: ReadonlyMap<string, PathUpdate>): void {
   }
 }
 
+/**
+ * Above this many paths, the live paths under them are found by one scan
+ * rather than one scan each (an import of many paths would otherwise open
+ * an iterator per path, twice).
+ */
+export const ONE_SCAN = 32
+
+/** The directory every one of `paths` is in or is (`/` when they share none). */
+export function commonDirectory (paths: readonly string[]): string {
+  let common: string[] | undefined
+  for (const p of paths) {
+    const segs = p.split('/').slice(1)
+    if (common === undefined) {
+      common = segs
+      continue
+    }
+    let i = 0
+    while (i < common.length && i < segs.length && common[i] === segs[i]) i++
+    common.length = i
+  }
+  return common === undefined || common.length === 0 ? '/' : '/' + common.join('/')
+}
+
+/** The live paths a scan found, grouped by the paths of `under` they are strictly below. */
+export function groupUnder (under: readonly string[], live: Iterable<string>): Map<string, string[]> {
+  const out = new Map<string, string[]>(under.map((u) => [u, []]))
+  for (const p of live) {
+    for (const a of ancestors(p)) out.get(a)?.push(p)
+  }
+  return out
+}
+
 /** The CIDs an update or entry makes a path point at, which must be in the store. */
 export function pointsAt (u: Pick<PathUpdate, 'evaluation' | 'output'>): CID[] {
   return [u.evaluation, u.output].filter((c): c is CID => c !== null)

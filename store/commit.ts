@@ -9,8 +9,8 @@
 import { DdsError, ErrorCodes } from './errors.js'
 import { decodeHead, encodeHead, historyKey, keyPath, pathKey } from './keys.js'
 import { decodeNode, toHistoryEntry } from './records.js'
-import { commitReads, planCommit, pointsAt, type CommitPlan, type Head } from './commit-plan.js'
-import { sameBytes } from './util.js'
+import { commitReads, commonDirectory, groupUnder, ONE_SCAN, planCommit, pointsAt, type CommitPlan, type Head } from './commit-plan.js'
+import { hex } from './util.js'
 import type { BatchOp, CommitKV, CommitOptions, CommitResult, PathUpdate } from './interface.js'
 
 export type { PathUpdate, CommitOptions, CommitResult, CommitKV } from './interface.js'
@@ -42,16 +42,28 @@ export async function applyCommit (kv: CommitKV, updates: PathUpdate[], staged: 
     const v = await kv.get('paths', pathKey(path))
     if (v !== undefined) heads.set(path, readHead(v))
   }))
-  const under = new Map<string, string[]>()
-  for (const path of reads.under) {
+  let under: Map<string, string[]>
+  if (reads.under.length > ONE_SCAN) {
+    const dir = commonDirectory(reads.under)
     const live: string[] = []
-    for await (const [key, value] of kv.entries('paths', { gt: pathKey(path + '/'), lt: pathKey(path + '0') })) {
+    for await (const [key, value] of kv.entries('paths', { gt: pathKey(dir), lt: pathKey(dir === '/' ? '0' : dir + '0') })) {
       if (readHead(value).entry.evaluation !== null) live.push(keyPath(key))
     }
-    under.set(path, live)
+    under = groupUnder(reads.under, live)
+  } else {
+    under = new Map()
+    for (const path of reads.under) {
+      const live: string[] = []
+      for await (const [key, value] of kv.entries('paths', { gt: pathKey(path + '/'), lt: pathKey(path + '0') })) {
+        if (readHead(value).entry.evaluation !== null) live.push(keyPath(key))
+      }
+      under.set(path, live)
+    }
   }
   const plan = planCommit({ head: (p) => heads.get(p), liveUnder: (p) => under.get(p) ?? [] }, updates, options, Date.now())
-  for (const e of plan.entries) await checkPresent(kv, staged, e.path, e.entry)
+  const stagedBlocks = new Set<string>()
+  for (const op of staged) if (op.type === 'put' && op.space === 'blocks') stagedBlocks.add(hex(op.key))
+  for (const e of plan.entries) await checkPresent(kv, stagedBlocks, e.path, e.entry)
   const ops = [...staged, ...commitOps(plan)]
   if (ops.length > 0) await kv.batch(ops, { sync: true })
   return plan.result
@@ -63,9 +75,10 @@ export async function applyCommit (kv: CommitKV, updates: PathUpdate[], staged: 
  * be missing only when a garbage collection removed them after the caller
  * looked them up; the caller then runs again.
  */
-async function checkPresent (kv: CommitKV, staged: BatchOp[], path: string, u: Pick<PathUpdate, 'evaluation' | 'output'>): Promise<void> {
+async function checkPresent (kv: CommitKV, stagedBlocks: ReadonlySet<string>, path: string, u: Pick<PathUpdate, 'evaluation' | 'output'>): Promise<void> {
   for (const cid of pointsAt(u)) {
-    if (staged.some((op) => op.type === 'put' && op.space === 'blocks' && sameBytes(op.key, cid.bytes))) continue
+    // A set of the batch's block keys: a bundle of many paths commits many entries with a large batch.
+    if (stagedBlocks.has(hex(cid.bytes))) continue
     if (await kv.get('blocks', cid.bytes) === undefined) {
       throw new DdsError(ErrorCodes.NOT_FOUND, `${path} cannot point at ${cid}: it is no longer in the store (collected meanwhile); run again`, { data: { path, cid: cid.toString() } })
     }

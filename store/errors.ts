@@ -38,6 +38,10 @@ export const ErrorCodes = {
   STORE_UNAVAILABLE: 'DDS_STORE_UNAVAILABLE',
   /** A bundle is truncated, corrupt, incomplete or hostile. */
   BUNDLE_INVALID: 'DDS_BUNDLE_INVALID',
+  /** A store that lists trusted keys was given an unsigned bundle, a bad signature or one by a key it does not trust. */
+  BUNDLE_UNTRUSTED: 'DDS_BUNDLE_UNTRUSTED',
+  /** A value to load is larger than the load limit (a bundle's root may repeat one chunk many times). */
+  LOAD_TOO_LARGE: 'DDS_LOAD_TOO_LARGE',
   /** A string is not a valid CID. */
   CID_INVALID: 'DDS_CID_INVALID',
   /** The remote store does not enforce conditional writes. */

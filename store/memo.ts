@@ -45,6 +45,17 @@ export function memoMismatch (key: Uint8Array, entry: MemoEntry, record: Evaluat
   return undefined
 }
 
+/** The memo keys an evaluation answers: its signature, and that key with its loads and files when it has any. */
+export function memoKeysOf (record: Pick<EvaluationRecord, 'signature' | 'loads' | 'files'>): Uint8Array[] {
+  const second = dependenciesKey(record.signature, record.loads, record.files)
+  return second === undefined ? [record.signature] : [record.signature, second]
+}
+
+/** True when `key` is one of the memo keys the record claims to answer. */
+export function answersKey (record: Pick<EvaluationRecord, 'signature' | 'loads' | 'files'>, key: Uint8Array): boolean {
+  return memoKeysOf(record).some((k) => sameBytes(k, key))
+}
+
 /** The batch operation that files a memo entry under `key`. */
 export function memoPut (key: Uint8Array, entry: MemoEntry): BatchOp {
   return { type: 'put', space: 'memo', key, value: encodeNode(entry) }

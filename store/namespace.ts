@@ -11,7 +11,7 @@ import { validatePath } from './paths.js'
 import { quickGet } from './blocks.js'
 import { remember } from './cache.js'
 import { readHead } from './commit.js'
-import { commitReads, planCommit, type CommitPlan, type Head } from './commit-plan.js'
+import { commitReads, commonDirectory, groupUnder, ONE_SCAN, planCommit, type CommitPlan, type Head } from './commit-plan.js'
 import { sameBytes } from './util.js'
 import type { Backend, CommitOptions, CommitResult, NamespaceReader, NamespaceWriter, PathUpdate, Staged } from './interface.js'
 
@@ -82,15 +82,22 @@ export class LocalNamespace implements NamespaceReader, NamespaceWriter {
 export async function planAgainst (reader: NamespaceReader, updates: PathUpdate[], options: CommitOptions = {}): Promise<CommitPlan> {
   const reads = commitReads(updates)
   const heads = new Map<string, Head>()
-  for (const path of reads.heads) {
+  await Promise.all(reads.heads.map(async (path) => {
     const e = await reader.headEntry(path)
     if (e !== undefined) heads.set(path, { seq: e.seq, entry: e })
-  }
-  const under = new Map<string, string[]>()
-  for (const path of reads.under) {
+  }))
+  let under: Map<string, string[]>
+  if (reads.under.length > ONE_SCAN) {
     const live: string[] = []
-    for await (const e of reader.paths({ prefix: path })) if (e.path !== path) live.push(e.path)
-    under.set(path, live)
+    for await (const e of reader.paths({ prefix: commonDirectory(reads.under) })) live.push(e.path)
+    under = groupUnder(reads.under, live)
+  } else {
+    under = new Map()
+    for (const path of reads.under) {
+      const live: string[] = []
+      for await (const e of reader.paths({ prefix: path })) if (e.path !== path) live.push(e.path)
+      under.set(path, live)
+    }
   }
   return planCommit({ head: (p) => heads.get(p), liveUnder: (p) => under.get(p) ?? [] }, updates, options, Date.now())
 }

@@ -19,7 +19,7 @@ import { validatePath } from './paths.js'
 import { Pending } from './pending.js'
 import { LocalBlocks } from './blocks.js'
 import { Nodes } from './nodes.js'
-import { Artifacts, type ArtifactInfo } from './artifacts.js'
+import { Artifacts, defaultLoadLimit, type ArtifactInfo } from './artifacts.js'
 import { LocalMemo } from './memo.js'
 import { LocalNamespace, pathNotFound } from './namespace.js'
 import { LocalLocks } from './locks.js'
@@ -48,6 +48,12 @@ export interface StoreOptions {
   chunkSize?: number
   /** Blocks of at least this size are kept as files beside LevelDB (default 128 KiB). */
   fileThreshold?: number
+  /**
+   * The largest value `readArtifact` (and so `load`) builds in memory, in
+   * bytes (default half the machine's memory): larger ones are refused with
+   * DDS_LOAD_TOO_LARGE before anything is allocated; `artifactBytes` still streams them.
+   */
+  loadLimit?: number
   /** LevelDB tuning, file durability and how long to wait for a store held by another process. */
   classic?: SharedOptions
   /**
@@ -147,6 +153,7 @@ export class Store {
   readonly inlineLimit: number
   readonly chunkSize: number
   readonly fileThreshold: number
+  readonly loadLimit: number
   /** The parts over this store's own backend. */
   readonly local: LocalParts
   readonly #release: () => Promise<void>
@@ -164,6 +171,7 @@ export class Store {
     this.inlineLimit = positive(options.inlineLimit, DEFAULT_INLINE, 'inlineLimit')
     this.chunkSize = positive(options.chunkSize, DEFAULT_CHUNK, 'chunkSize')
     this.fileThreshold = positive(options.fileThreshold, DEFAULT_FILE_THRESHOLD, 'fileThreshold')
+    this.loadLimit = positive(options.loadLimit, defaultLoadLimit(), 'loadLimit')
     const check = (): void => { this.#check() }
     const blocks = new LocalBlocks(backend, this.fileThreshold, check)
     const nodes = new Nodes(blocks, hash)
@@ -175,7 +183,7 @@ export class Store {
   }
 
   #artifactsOver (blocks: BlockReader & BlockWriter): Artifacts {
-    return new Artifacts(blocks, this.#nodes, { inlineLimit: this.inlineLimit, chunkSize: this.chunkSize, hash: this.hash, files: this.backend.files !== undefined })
+    return new Artifacts(blocks, this.#nodes, { inlineLimit: this.inlineLimit, chunkSize: this.chunkSize, hash: this.hash, files: this.backend.files !== undefined, loadLimit: this.loadLimit })
   }
 
   /** The store directory, or undefined for an in-memory store. */

@@ -19,6 +19,7 @@ const commands: Record<string, { summary: string, load: () => Promise<{ command:
   graph: { summary: 'the lineage graph as DOT, Mermaid or an SVG picture', load: async () => await import('./commands/graph.js') },
   export: { summary: 'write paths and all they reach to a bundle (CAR file)', load: async () => await import('./commands/export.js') },
   import: { summary: 'verify a bundle, then add its paths to the store', load: async () => await import('./commands/import.js') },
+  keygen: { summary: 'make an ed25519 key pair to sign bundles (export --sign)', load: async () => await import('./commands/keygen.js') },
   verify: { summary: 're-hash every block and check that every entry reaches complete data', load: async () => await import('./commands/verify.js') },
   gc: { summary: 'delete blocks nothing reaches (optionally trimming history)', load: async () => await import('./commands/gc.js') },
   rm: { summary: 'delete paths (their history stays until gc trims it)', load: async () => await import('./commands/rm.js') },

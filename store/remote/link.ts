@@ -19,7 +19,7 @@ import { decodeNode, toArtifactRoot, toEvaluationRecord, toMemoEntry, type Artif
 import { linksOf, required, travelRole, type Link } from '../dag.js'
 import { Pending } from '../pending.js'
 import { copyInto } from '../blocks.js'
-import { memoEntryOf, memoPut } from '../memo.js'
+import { answersKey, memoEntryOf, memoPut } from '../memo.js'
 import { validatePath } from '../paths.js'
 import { BLOCK_INLINE } from '../keys.js'
 import { hex } from '../util.js'
@@ -145,6 +145,11 @@ export class RemoteLink implements Parts {
     this.#stash.delete(id)
     if (pack === undefined) return undefined
     const record = toEvaluationRecord(decodeNode(pack.record, 'evaluation record'))
+    // The remote's answer is taken only for the key its record claims, and
+    // never in place of a local answer written meanwhile (see README, trust model).
+    if (!answersKey(record, key)) return undefined
+    const local = await this.local.memo.lookupMemo(key)
+    if (local !== undefined) return local
     const entry = memoEntryOf(pack.evaluation, record)
     const blocks: Array<[CID, Uint8Array]> = [[pack.evaluation, pack.record]]
     if (pack.root !== undefined) blocks.push([record.output, pack.root])

@@ -2,7 +2,9 @@
  * The backends every shared suite runs against, and a backend wrapper that
  * fails on demand (to prove that failed writes leave nothing visible).
  */
+import type { Test } from 'tap'
 import { openStore, type Store, type StoreOptions } from '../../store/store.js'
+import { DdsError } from '../../store/errors.js'
 import {
   NOT_SYNC, type Backend, type BatchOp, type BlobFiles, type CommitOptions, type CommitResult,
   type LeaseRequest, type LeaseResult, type PathUpdate, type RangeOptions, type Space
@@ -100,4 +102,26 @@ export async function collect<T> (it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = []
   for await (const x of it) out.push(x)
   return out
+}
+
+/** The DdsError `fn` rejects with (anything else, or no rejection, fails the test). */
+export async function refusal (fn: () => Promise<unknown>): Promise<DdsError> {
+  try {
+    await fn()
+  } catch (err) {
+    if (err instanceof DdsError) return err
+    throw err
+  }
+  throw new Error('not refused')
+}
+
+const testDirs = new WeakMap<Test, string>()
+/** One temporary directory per test (tap empties it on every testdir() call, so it is made once). */
+export function testDir (t: Test): string {
+  let dir = testDirs.get(t)
+  if (dir === undefined) {
+    dir = t.testdir()
+    testDirs.set(t, dir)
+  }
+  return dir
 }

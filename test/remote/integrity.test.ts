@@ -2,7 +2,8 @@
  * What comes down from the remote is checked against its CID before it is
  * used or cached: a block, a chunk of a large artifact or a memo answer
  * replaced with other bytes is refused with DDS_INTEGRITY, and nothing of it
- * lands in the local store.
+ * lands in the local store. A memo answer filed under a key its record does
+ * not claim is not taken.
  */
 import t from 'tap'
 import { join } from 'node:path'
@@ -10,6 +11,9 @@ import * as dagCbor from '@ipld/dag-cbor'
 import { open } from '../../lib/dds.js'
 import { openStore } from '../../store/store.js'
 import { remotes } from './helpers/env.js'
+import { encodeNode } from '../../store/records.js'
+import { cidOf, DAG_CBOR_CODE } from '../../store/hash.js'
+import type { CID } from 'multiformats/cid'
 
 const envs = remotes(t)
 
@@ -123,6 +127,37 @@ for (const env of envs) {
     await env.overwrite(prefix, 'head/one', dagCbor.encode({ ...h1, memo: { ...memo, record } }))
     await t.rejects(b.load('/one'), { code: 'DDS_INTEGRITY' })
     t.equal(await b.keep('/two', text, 2), 'text 2', 'other paths are not affected')
+    await b.close()
+  })
+
+  t.test(`${env.name}: a remote memo answer under a key its record does not claim is not taken`, async (t) => {
+    const prefix = env.prefix('claims')
+    const dir = t.testdir()
+    const a = await open({ store: join(dir, 'a'), remote: env.remote(prefix, 0) })
+    await a.keep('/x', text, 1)
+    await a.keep('/y', text, 2)
+    const answers = new Map<string, { key: Uint8Array, evaluation: string }>()
+    for await (const { key, entry } of a.store.local.memo.memoEntries()) {
+      const record = await a.store.getEvaluation(entry.evaluation)
+      answers.set(record.path ?? '', { key, evaluation: entry.evaluation.toString() })
+    }
+    const x = answers.get('/x')
+    const y = answers.get('/y')
+    if (x === undefined || y === undefined) throw new Error('no memo answers')
+    // The attacker files, under /x's key, a record of /y that loaded a path
+    // (so the remote cannot tell its other key from its signature alone).
+    const yEvaluation = (await a.store.headEntry('/y'))?.evaluation as CID
+    const yRecord = await a.store.getEvaluation(yEvaluation)
+    const forged = encodeNode({ ...yRecord, loads: [{ path: '/z', evaluation: yEvaluation, output: yRecord.output }] })
+    const forgedCid = cidOf(forged, DAG_CBOR_CODE)
+    await a.close()
+    const hex = (k: Uint8Array): string => Buffer.from(k).toString('hex')
+    await env.overwrite(prefix, `memo/${hex(x.key)}`, dagCbor.encode({ key: x.key, evaluation: forgedCid, record: forged }))
+
+    const b = await open({ store: join(dir, 'b'), remote: env.remote(prefix, 1) })
+    t.equal(await b.store.lookupMemo(x.key), undefined, 'the forged answer is not taken')
+    t.equal((await b.store.lookupMemo(y.key))?.evaluation.toString(), y.evaluation, 'the honest one is')
+    t.equal(await b.keep('/x', text, 1), 'text 1', 'the keep computes its own value')
     await b.close()
   })
 }

@@ -4,19 +4,24 @@
  * duplicated and reordered-into-garbage blocks, absurd varint lengths, wrong
  * roots, and files that are not bundles at all. Each is refused with a coded
  * error and the importing store is exactly as it was (paths, heads, history,
- * memo entries and blocks).
+ * memo entries and blocks). Then generated semantic attacks (well-formed
+ * bundles that lie: records claiming another computation's memo key, roots
+ * repeating one chunk, far-future times, many and overlapping paths), none
+ * of which changes the victim's memo answers, head or values.
  */
 import t from 'tap'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { CID } from 'multiformats/cid'
 import * as dagCbor from '@ipld/dag-cbor'
-import { openStore, type Store } from '../../store/store.js'
+import { openStore, Pending, type Store } from '../../store/store.js'
 import { exportBundle, importBundle } from '../../store/bundle.js'
 import { DdsError } from '../../store/errors.js'
 import { cidOf, RAW_CODE, DAG_CBOR_CODE } from '../../store/hash.js'
 import { open } from '../../lib/dds.js'
 import { collect } from '../helpers/stores.js'
+import { withManifest } from '../helpers/car.js'
+import type { CodeManifest } from '../../store/records.js'
 
 const varint = {
   decode (buf: Uint8Array, offset: number): [number, number] {
@@ -221,3 +226,114 @@ t.test('more than 1000 hostile bundles are refused and change nothing', async (t
   t.ok(result.paths.length === 3)
   t.same(await mine.load('/fz/b'), [8, 9])
 })
+
+/**
+ * Semantic attacks: bundles that are well formed but lie about what they
+ * mean. Records claiming the victim's memo key (at the top, in a nested call,
+ * under many paths), roots that repeat one chunk, far-future and invalid
+ * times, many paths, paths overlapping the victim's. Each is refused with a
+ * coded error or accepted without touching the victim: its memo answer, its
+ * head, and what its next keep and load return.
+ */
+t.test('generated semantic attacks never change another path\'s value', async (t) => {
+  const dir = t.testdir()
+  const target: Store = await openStore({ location: join(dir, 'victim'), loadLimit: 1 << 20 })
+  t.teardown(async () => { await target.close() })
+  const victim = await open({ store: target })
+  const victimFn = (): string => 'the victim\'s value'
+  t.equal(await victim.keep('/mine/v', victimFn), 'the victim\'s value')
+  const memo = await collect(target.memoEntries())
+  const victimHead = await target.head('/mine/v')
+  const claimed = memo.map((m) => m.key)
+  const memoBefore = memo.map((m) => `${Buffer.from(m.key).toString('hex')}=${m.entry.evaluation.toString()}`).sort()
+
+  const source = await openStore({ location: join(dir, 'attacker'), inlineLimit: 1024, chunkSize: 1024, fileThreshold: 512 })
+  t.teardown(async () => { await source.close() })
+  let seed = 424242
+  const rand = (): number => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return seed / 4294967296 }
+  const file = join(dir, 'attack.car')
+  const outcomes = new Map<string, number>()
+  const uncoded: string[] = []
+  let n = 0
+  let time = 1_700_000_000_000
+  /** An attacker's evaluation of `value` filed under `key`, calling `calls`. */
+  const evaluation = async (value: unknown, key: Uint8Array, calls: CID[] = []): Promise<{ evaluation: CID, output: CID }> => {
+    const pending = new Pending()
+    const art = await source.stageArtifact(value, pending)
+    const manifest = { algorithm: 'test/1', entry: 'src/f.ts#f', declarations: {}, values: {}, packages: {}, unavailable: [] }
+    const { evaluation } = await source.stageEvaluation(manifest, { kind: 'keep', path: '/x', fn: { name: 'f', file: 'src/f.ts', line: 1, column: 1 }, signature: key, inputs: [], loads: [], calls, output: art.cid, started: 1, duration: 1 }, [key], pending)
+    await source.write(pending)
+    return { evaluation, output: art.cid }
+  }
+  const attack = async (what: string, bundle: Uint8Array): Promise<void> => {
+    n++
+    writeFileSync(file, bundle)
+    try {
+      await importBundle(target, file)
+      outcomes.set(`${what}: accepted`, (outcomes.get(`${what}: accepted`) ?? 0) + 1)
+    } catch (err) {
+      if (err instanceof DdsError) outcomes.set(`${what}: ${err.code}`, (outcomes.get(`${what}: ${err.code}`) ?? 0) + 1)
+      else uncoded.push(`${what}: ${String(err)}`)
+    }
+  }
+  const exported = async (paths: string[]): Promise<Uint8Array> => {
+    await exportBundle(source, paths, file)
+    return new Uint8Array(readFileSync(file))
+  }
+
+  for (let round = 0; round < 6; round++) {
+    const key = claimed[Math.floor(rand() * claimed.length)] as Uint8Array
+    // A record at the top of a path claiming the victim's key.
+    const top = await evaluation(`forged ${round}`, key)
+    const many = Array.from({ length: 1 + Math.floor(rand() * 150) }, (_, i) => `/shared/r${round}/p${i}`)
+    await source.commit(many.map((path) => ({ path, evaluation: top.evaluation, output: top.output, time: time++ })), new Pending())
+    await attack('a record claiming the victim\'s memo key under many paths', await exported(many))
+    // A nested call claiming it, under an honest-looking top.
+    const nested = await evaluation(`nested ${round}`, key)
+    const outer = await evaluation({ round }, randomKey(rand), [nested.evaluation])
+    await source.commit([{ path: `/shared/n${round}`, evaluation: outer.evaluation, output: outer.output, time: time++ }], new Pending())
+    await attack('a nested call claiming the victim\'s memo key', await exported([`/shared/n${round}`]))
+    // Far-future and invalid times.
+    const plain = await exported([`/shared/n${round}`])
+    const bad = [Date.now() + (2 + rand() * 1e6) * 24 * 3600 * 1000, 8.64e15 + Math.floor(rand() * 1e9), -1 - Math.floor(rand() * 1e6), 0.5 + rand()][round % 4] as number
+    await attack('a far-future or invalid time', await withManifest(plain, (m) => ({ ...m, paths: Object.fromEntries(Object.entries(m.paths).map(([p, es]) => [p, es.map((e) => ({ ...e, time: bad }))])) })))
+    // The victim's own path, newer, as a path of a bundle that names it, and paths overlapping it.
+    await attack('a path under the victim\'s path', await withManifest(plain, (m) => ({ ...m, paths: { '/mine/v/x': Object.values(m.paths)[0] } })))
+    await attack('a directory of the victim\'s path', await withManifest(plain, (m) => ({ ...m, paths: { '/mine': Object.values(m.paths)[0] } })))
+    // A root that repeats one chunk many times.
+    const chunk = new Uint8Array(1024).fill(round)
+    const chunkCid = cidOf(chunk, RAW_CODE)
+    const repeats = 2048 + Math.floor(rand() * 20_000)
+    const rootBytes = dagCbor.encode({ enc: 'bytes', size: repeats * 1024, chunkSize: 1024, chunks: Array.from({ length: repeats }, () => chunkCid) })
+    const rootCid = cidOf(rootBytes, DAG_CBOR_CODE)
+    const pending = new Pending()
+    await source.stageBlock(chunkCid, chunk, pending)
+    await source.stageBlock(rootCid, rootBytes, pending)
+    await source.write(pending)
+    const zeros = await evaluation(0, key)
+    const record = await source.getEvaluation(zeros.evaluation)
+    const p2 = new Pending()
+    const forged = await source.stageEvaluation(await source.getNode(record.code, 'code manifest') as CodeManifest, { ...record, output: rootCid }, [], p2)
+    await source.write(p2)
+    await source.commit([{ path: `/shared/z${round}`, evaluation: forged.evaluation, output: rootCid, time: time++ }], new Pending())
+    await attack('a root repeating one chunk', await exported([`/shared/z${round}`]))
+    await t.rejects(target.readArtifact(rootCid), { code: round === 0 ? 'DDS_LOAD_TOO_LARGE' : /DDS_LOAD_TOO_LARGE|DDS_NOT_FOUND/ }, 'loading it is refused, not allocated')
+  }
+
+  t.ok(n >= 36, `${n} semantic attacks tried`)
+  t.same(uncoded, [], 'every refusal is a coded error')
+  t.comment(`outcomes: ${JSON.stringify(Object.fromEntries(outcomes))}`)
+  for (const [what] of outcomes) {
+    if (/time|under the victim|directory of the victim/.test(what)) t.notMatch(what, /accepted/, `${what}`)
+  }
+  // The victim checks.
+  const memoAfter = (await collect(target.memoEntries())).filter((m) => claimed.some((k) => Buffer.from(k).equals(m.key))).map((m) => `${Buffer.from(m.key).toString('hex')}=${m.entry.evaluation.toString()}`).sort()
+  t.same(memoAfter, memoBefore, 'the victim\'s memo answers are its own')
+  t.same(String((await target.head('/mine/v'))?.evaluation), String(victimHead?.evaluation), 'the victim\'s head did not move')
+  t.equal(await victim.keep('/mine/v', victimFn), 'the victim\'s value', 'its next keep returns its own value')
+  t.equal(await victim.load('/mine/v'), 'the victim\'s value')
+})
+
+function randomKey (rand: () => number): Uint8Array {
+  return Uint8Array.from({ length: 32 }, () => Math.floor(rand() * 256))
+}

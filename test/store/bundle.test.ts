@@ -8,7 +8,6 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createHash } from 'node:crypto'
 import { CarReader } from '@ipld/car/reader'
-import { CarBlockIterator } from '@ipld/car/iterator'
 import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
 import { openStore, Pending, type Store } from '../../store/store.js'
@@ -16,9 +15,9 @@ import { exportBundle, importBundle } from '../../store/bundle.js'
 import { verifyStore } from '../../store/verify.js'
 import { cidOf, DAG_CBOR_CODE, RAW_CODE } from '../../store/hash.js'
 import { encodeNode } from '../../store/records.js'
-import { DdsError } from '../../store/errors.js'
 import { fakeEvaluation, pipeline, snapshot, SMALL } from '../cli/helpers/fake.js'
-import { collect } from '../helpers/stores.js'
+import { collect, refusal } from '../helpers/stores.js'
+import { blocksOf, carBytes as car, varint } from '../helpers/car.js'
 
 const dirs = new WeakMap<Test, string>()
 /** One temporary directory per test (tap recreates it on each testdir() call). */
@@ -40,41 +39,6 @@ async function open (t: Test, kind: 'classic' | 'memory' = 'classic'): Promise<S
 
 async function blockCount (store: Store): Promise<number> {
   return (await collect(store.blockCIDs())).length
-}
-
-async function refusal (fn: () => Promise<unknown>): Promise<DdsError> {
-  try {
-    await fn()
-  } catch (err) {
-    if (err instanceof DdsError) return err
-    throw err
-  }
-  throw new Error('not refused')
-}
-
-function varint (n: number): Uint8Array {
-  const out: number[] = []
-  while (n >= 0x80) {
-    out.push((n % 0x80) | 0x80)
-    n = Math.floor(n / 0x80)
-  }
-  out.push(n)
-  return Uint8Array.from(out)
-}
-
-/** A CARv1 written by hand, so that CIDs and lengths can lie. */
-function car (roots: CID[], blocks: Array<{ cid: CID, bytes: Uint8Array }>, header: unknown = { version: 1, roots }): Uint8Array {
-  const parts: Uint8Array[] = []
-  const h = dagCbor.encode(header)
-  parts.push(varint(h.byteLength), h)
-  for (const b of blocks) parts.push(varint(b.cid.bytes.byteLength + b.bytes.byteLength), b.cid.bytes, b.bytes)
-  return Buffer.concat(parts)
-}
-
-async function blocksOf (bytes: Uint8Array): Promise<Array<{ cid: CID, bytes: Uint8Array }>> {
-  const out = []
-  for await (const b of await CarBlockIterator.fromBytes(bytes)) out.push({ cid: CID.asCID(b.cid) as CID, bytes: b.bytes })
-  return out
 }
 
 for (const kind of ['classic', 'memory'] as const) {

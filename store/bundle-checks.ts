@@ -1,0 +1,105 @@
+/**
+ * What a bundle must satisfy before anything of it is written: a root that
+ * is a manifest (or a signed envelope of one), valid paths with entries in
+ * time order and no time far in the future (such a time would pin a path:
+ * every later local value is "older"), a complete graph, entries whose
+ * output is their evaluation's, the block count the manifest states, and no
+ * block the manifest does not reach.
+ */
+import * as dagCbor from '@ipld/dag-cbor'
+import type { CID } from 'multiformats/cid'
+import { DAG_CBOR_CODE } from './hash.js'
+import { toBundleManifest, type BundleManifest } from './records.js'
+import { validatePath } from './paths.js'
+import { entryLinks, type Link } from './dag.js'
+import { invalid, type BundleProblem } from './bundle-car.js'
+import { asEnvelope, type SignedEnvelope } from './bundle-sign.js'
+import type { BlockIndex } from './block-index.js'
+
+/** How far ahead of this machine's clock a history time may be (clocks of two machines disagree a little). */
+export const MAX_CLOCK_SKEW = 24 * 3600 * 1000
+
+/** A bundle's root block: a manifest, or the envelope that signs one. */
+export type BundleRoot = { kind: 'manifest', manifest: BundleManifest, count: number | undefined } | { kind: 'envelope', envelope: SignedEnvelope }
+
+function decodeRoot (root: CID, bytes: Uint8Array): unknown {
+  if (root.code !== DAG_CBOR_CODE) throw invalid('manifest', 'the root is not a bundle manifest', { cid: root.toString() })
+  try {
+    return dagCbor.decode(bytes)
+  } catch (err) {
+    throw invalid('manifest', 'the root is not a bundle manifest', { cid: root.toString() }, err)
+  }
+}
+
+/** Read the root block: the envelope of a signed bundle, else the manifest (checked by readManifest). */
+export function readRoot (root: CID, bytes: Uint8Array, now: number): BundleRoot {
+  const node = decodeRoot(root, bytes)
+  const envelope = asEnvelope(node)
+  if (envelope !== undefined) return { kind: 'envelope', envelope }
+  return { kind: 'manifest', ...readManifest(root, node, now) }
+}
+
+/** Check a decoded manifest: paths, entry order, times, the block count. */
+export function readManifest (cid: CID, node: unknown, now: number): { manifest: BundleManifest, count: number | undefined } {
+  let m: BundleManifest
+  let count: unknown
+  try {
+    m = toBundleManifest(node)
+    count = (node as { blocks?: unknown }).blocks
+  } catch (err) {
+    throw invalid('manifest', 'the root is not a bundle manifest', { cid: cid.toString() }, err)
+  }
+  if (count !== undefined && (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 1)) throw invalid('manifest', 'the block count of the manifest is not a count', { cid: cid.toString() })
+  const latest = now + MAX_CLOCK_SKEW
+  let paths = 0
+  for (const [path, entries] of Object.entries(m.paths)) {
+    paths++
+    try {
+      validatePath(path)
+    } catch (err) {
+      throw invalid('path', `the bundle names an invalid path ${JSON.stringify(path)}`, { path }, err)
+    }
+    if (entries.length === 0) throw invalid('manifest', `the bundle has no entry for ${path}`, { path })
+    let t = -Infinity
+    for (const e of entries) {
+      if (!Number.isSafeInteger(e.time) || e.time < 0) throw invalid('time', `an entry of ${path} has the invalid time ${String(e.time)}`, { path, time: e.time })
+      if (e.time > latest) throw invalid('time', `an entry of ${path} is dated ${e.time} ms after 1970, in the future`, { path, time: e.time })
+      if (e.time < t) throw invalid('manifest', `the entries of ${path} are not in time order`, { path })
+      t = e.time
+      if ((e.evaluation === null) !== (e.output === null)) throw invalid('inconsistent', `an entry of ${path} has an output without an evaluation, or the reverse`, { path })
+    }
+  }
+  if (paths === 0) throw invalid('manifest', 'the bundle names no path')
+  return { manifest: m, count: count as number | undefined }
+}
+
+/**
+ * Check the bundle's graph against the index of its blocks: complete, every
+ * entry's output its evaluation's, the count right and nothing extra.
+ * Returns the CIDs (strings) the manifest reaches.
+ */
+export function checkGraph (m: BundleManifest, index: BlockIndex, seen: ReadonlySet<string>, roots: ReadonlySet<string>, blocks: number, count: number | undefined): Set<string> {
+  const links: Link[] = []
+  for (const entries of Object.values(m.paths)) for (const e of entries) links.push(...entryLinks(e))
+  const { problems, reached } = index.check(links, 'import')
+  const first = problems[0]
+  if (first !== undefined) {
+    const cid = first.cid?.toString()
+    throw invalid(first.problem as BundleProblem, `${first.message}${first.from === undefined ? '' : ` (linked from ${first.from.toString()})`}`, { ...(cid === undefined ? {} : { cid }), ...(first.role === undefined ? {} : { role: first.role }) })
+  }
+  if (count !== undefined && count !== blocks) throw invalid('count', `the bundle holds ${blocks} blocks, its manifest says ${count}`, { blocks, expected: count })
+  for (const [path, entries] of Object.entries(m.paths)) {
+    for (const e of entries) {
+      if (e.evaluation === null || e.output === null) continue
+      const record = index.record(e.evaluation)
+      if (record === undefined || !record.output.equals(e.output)) {
+        throw invalid('inconsistent', `an entry of ${path} names output ${e.output.toString()}, its evaluation produced another`, { path, cid: e.evaluation.toString() })
+      }
+    }
+  }
+  // An export writes exactly what its entries reach: anything else stands in for a block that is missing.
+  for (const id of seen) {
+    if (!reached.has(id) && !roots.has(id)) throw invalid('extra', `block ${id} is not reached from the manifest`, { cid: id })
+  }
+  return reached
+}
