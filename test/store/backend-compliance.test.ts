@@ -227,11 +227,11 @@ function suite (c: Case): void {
     if (files === undefined) throw new Error('a backend with a directory has blob files')
     const name = 'abcdef0123456789'
     tt.equal(await files.has(name), false)
-    tt.equal(await files.read(name), undefined, 'an absent file reads as undefined')
+    tt.equal(await files.read(name, 1024), undefined, 'an absent file reads as undefined')
     tt.equal(await files.readInto(name, new Uint8Array(4), 0), -1, 'and readInto says -1')
     await files.write(name, b('hello blob'))
     tt.equal(await files.has(name), true)
-    tt.equal(s(await files.read(name)), 'hello blob')
+    tt.equal(s(await files.read(name, 1024)), 'hello blob')
     const target = new Uint8Array(14).fill(0x2e)
     tt.equal(await files.readInto(name, target, 2), 10, 'readInto returns the bytes read')
     tt.equal(s(target), '..hello blob..', 'at the offset')
@@ -240,7 +240,7 @@ function suite (c: Case): void {
     await files.remove(name)
     await files.remove(name)
     tt.equal(await files.has(name), false, 'removed (twice is fine)')
-    await tt.rejects(files.read('../../etc/passwd'), TypeError, 'a name that is not a blob name is refused')
+    await tt.rejects(files.read('../../etc/passwd', 1024), TypeError, 'a name that is not a blob name is refused')
     await tt.rejects(files.write('../escape0000', b('x')), TypeError, 'also for a write')
   })
 
