@@ -125,6 +125,8 @@ export function generate (text: string): string {
 export function masked (text: string): string {
   return text
     .replace(/\bbaf[a-z2-7]{20,}\b/g, 'CID')
+    // Keys, signatures and digests are new on every run (a key pair is made afresh).
+    .replace(/\b[0-9a-f]{16,}\b/g, 'HEX')
     .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z/g, 'TIME')
     .replace(/\d+(\.\d+)?/g, 'N')
 }
