@@ -8,6 +8,7 @@
 export { DdsError, ErrorCodes, isDdsError, type ErrorCode } from './errors.js'
 export { openStore, defaultLocation, type Store, type StoreOptions } from './store.js'
 export { parseCID } from './hash.js'
+export { loadOptional } from './optional.js'
 export { validatePath } from './paths.js'
 export type { ArtifactRoot, CodeManifest, EvaluationRecord, FunctionInfo, LoadRef, PathEntry } from './records.js'
 export { exportBundle, importBundle, type ExportOptions, type ImportOptions, type ImportResult } from './bundle.js'

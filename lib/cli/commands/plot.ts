@@ -1,6 +1,6 @@
 /** `dds plot PATH [FIELD]`: a metric over a path's history, in the terminal or as a picture. */
 import { writeFile } from 'node:fs/promises'
-import { loadOptional } from '../../../store/remote/s3.js'
+import { loadOptional } from '../../../store/index.js'
 import { metricsOf, type MetricsView } from '../../inspect.js'
 import { UsageError, type Command } from '../context.js'
 
