@@ -24,7 +24,8 @@ import { annotationsOf, identityGiven } from './annotations.js'
 import { SignatureEngine, type CodeSignature } from './signature/index.js'
 import { dataFunctionOf, makeDataFunction, recordName } from './data-function.js'
 import { createReporter, logFromEnv } from './reporter.js'
-import type { AnyFunction, Dds, DdsEvent, DdsOptions, Kept, Reporter } from './interface.js'
+import type { AnyFunction, Dds, DdsEvent, DdsOptions, Kept, LoadOptions, Reporter } from './interface.js'
+import { isTaggedLoad, loadTarget, taggedOutput, taggedValue } from './tagged.js'
 import type { EachOptions, ExecCall, Executor, RunOn } from './parallel/interface.js'
 import { keepEachIn } from './parallel/each.js'
 import { Executors, type ParallelOptions } from './parallel/executors.js'
@@ -395,6 +396,7 @@ export class DdsInstance implements Dds {
   }
 
   async #currentOutput (run: Run, path: string): Promise<CID | undefined> {
+    if (isTaggedLoad(path)) return await taggedOutput(this.store.backend, path)
     const w = run.written.get(path)
     if (w !== undefined) return w.output
     const head = await this.store.head(path)
@@ -534,9 +536,16 @@ export class DdsInstance implements Dds {
     return value as Kept<F>
   }
 
-  async load<T = unknown>(path: string): Promise<T> {
-    validatePath(path)
+  async load<T = unknown>(target: string, options: LoadOptions = {}): Promise<T> {
+    const { path, tag } = loadTarget(target, options)
     const frame = this.#als.getStore()
+    if (tag !== undefined) {
+      const t = await taggedValue(this.store.backend, path, tag)
+      const v = await this.store.readArtifact(t.output)
+      this.#remember(v, t.output)
+      if (frame !== undefined && !frame.loads.has(t.key)) frame.loads.set(t.key, { path: t.key, evaluation: t.evaluation, output: t.output })
+      return v as T
+    }
     const w = frame?.run.written.get(path)
     if (frame !== undefined && w !== undefined) {
       if (!frame.loads.has(path)) frame.loads.set(path, { path, evaluation: w.evaluation, output: w.output })

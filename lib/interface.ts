@@ -99,6 +99,12 @@ export interface FunctionAnnotations {
   runOn?: RunOn
 }
 
+/** Options of `load`. */
+export interface LoadOptions {
+  /** Load the value this tag names (see `dds tag`) instead of the path's current one. */
+  tag?: string
+}
+
 /**
  * The programming model, bound to one store.
  *
@@ -116,8 +122,8 @@ export interface Dds {
   keepEach<F extends (input: any) => unknown>(path: string, fn: F, inputs: Iterable<Parameters<F>[0]>, options?: EachOptions<Parameters<F>[0]>): Promise<Array<Kept<F>>>
   /** Run `fn(...args)` with caching for every keep inside, committing their paths together. */
   evaluate<F extends AnyFunction>(fn: F, ...args: Parameters<F>): Promise<Kept<F>>
-  /** The value at `path` (inside a run: as written earlier in the run). Throws DDS_PATH_NOT_FOUND. */
-  load<T = unknown>(path: string): Promise<T>
+  /** The value at `path` (inside a run: as written earlier in the run), or at a tag (`/p@v1`, or `{ tag }`). Throws DDS_PATH_NOT_FOUND, DDS_TAG_NOT_FOUND. */
+  load<T = unknown>(path: string, options?: LoadOptions): Promise<T>
   /** A zero-argument function that is `keep(path, fn)`. */
   dataFunction<F extends () => unknown>(path: string, fn: F): () => Promise<Kept<F>>
   /** Close the store. */

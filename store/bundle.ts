@@ -32,6 +32,7 @@ import { CID } from 'multiformats/cid'
 import { DdsError, ErrorCodes } from './errors.js'
 import { cidOf, matches, DAG_CBOR_CODE, RAW_CODE, SHA256_CODE, BLAKE3_CODE } from './hash.js'
 import { dependenciesKey } from './memo-keys.js'
+import { exportTags, importTags, readBundleTags } from './bundle-tags.js'
 import { encodeNode, toBundleManifest, type BundleManifest, type EvaluationRecord, type HistoryEntry } from './records.js'
 import { memoEntryOf } from './memo.js'
 import { ancestors, validatePath } from './paths.js'
@@ -95,6 +96,8 @@ export async function exportBundle (store: Store, paths: string[], file: string,
     if (entries.length === 0) throw new DdsError(ErrorCodes.PATH_NOT_FOUND, `path ${path} holds no value`, { data: { path } })
     manifest.paths[path] = entries
   }
+  const tags = await exportTags(store, manifest)
+  if (tags.length > 0) manifest.tags = tags
   const roots: Link[] = Object.values(manifest.paths).flatMap((es) => es.flatMap(entryLinks))
 
   // A first walk, without reading the chunks, counts the blocks: the manifest
@@ -193,7 +196,7 @@ export async function exportBundle (store: Store, paths: string[], file: string,
 /** What was wrong with a bundle (`data.problem` of DDS_BUNDLE_INVALID). */
 export type BundleProblem =
   | 'truncated' | 'count' | 'extra' | 'header' | 'too-large' | 'cid' | 'hash-mismatch' | 'duplicate'
-  | 'root' | 'manifest' | 'path' | 'missing' | 'malformed' | 'wrong-size' | 'inconsistent' | 'changed'
+  | 'root' | 'manifest' | 'path' | 'missing' | 'malformed' | 'wrong-size' | 'inconsistent' | 'changed' | 'tag'
 
 function invalid (problem: BundleProblem, message: string, data: Record<string, unknown> = {}, cause?: unknown): DdsError {
   return new DdsError(ErrorCodes.BUNDLE_INVALID, `invalid bundle: ${message}`, { data: { problem, ...data }, ...(cause === undefined ? {} : { cause }) })
@@ -583,6 +586,7 @@ async function importLocked (store: Store, fh: FileHandle, maxBlock: number, onP
     }
   }
   const result = await store.commit(updates, final, { onlyIfNewer: true })
+  if (m.tags !== undefined) await importTags(store, m.tags)
   const paths: ImportedPath[] = Object.entries(m.paths).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([path, entries]) => {
     const appended = result.appended.filter((a) => a.path === path).length
     const k = kept.get(path)
@@ -618,10 +622,12 @@ function readManifest (root: CID, bytes: Uint8Array): { manifest: BundleManifest
   if (root.code !== DAG_CBOR_CODE) throw invalid('manifest', 'the root is not a bundle manifest', { cid: root.toString() })
   let m: BundleManifest
   let count: unknown
+  let tagNode: unknown
   try {
     const node = dagCbor.decode(bytes)
     m = toBundleManifest(node)
     count = (node as { blocks?: unknown }).blocks
+    tagNode = node
   } catch (err) {
     throw invalid('manifest', 'the root is not a bundle manifest', { cid: root.toString() }, err)
   }
@@ -640,6 +646,8 @@ function readManifest (root: CID, bytes: Uint8Array): { manifest: BundleManifest
     }
   }
   if (Object.keys(m.paths).length === 0) throw invalid('manifest', 'the bundle names no path')
+  const tags = readBundleTags(tagNode, m)
+  if (tags.length > 0) m.tags = tags
   return { manifest: m, count: count as number | undefined }
 }
 

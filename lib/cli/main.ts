@@ -19,6 +19,7 @@ const commands: Record<string, { summary: string, load: () => Promise<{ command:
   import: { summary: 'verify a bundle, then add its paths to the store', load: async () => await import('./commands/import.js') },
   verify: { summary: 're-hash every block and check that every entry reaches complete data', load: async () => await import('./commands/verify.js') },
   gc: { summary: 'delete blocks nothing reaches (optionally trimming history)', load: async () => await import('./commands/gc.js') },
+  tag: { summary: 'name a history entry (dds tag v1 /p), list or delete tags', load: async () => await import('./commands/tag.js') },
   rm: { summary: 'delete paths (their history stays until gc trims it)', load: async () => await import('./commands/rm.js') },
   push: { summary: 'send paths and all they reach to the remote (the team\'s store)', load: async () => await import('./commands/push.js') },
   worker: { summary: 'compute kept calls from a job queue (BullMQ on Redis) into the store', load: async () => await import('./commands/worker.js') },
