@@ -37,6 +37,12 @@ export interface DdsOptions extends Omit<StoreOptions, 'location'> {
   log?: boolean | ReporterOptions
   /** Most elements of a value read by a function (closure or module binding) that are hashed (default 100,000). */
   maxCapturedElements?: number
+  /**
+   * Path globs (`'/weather/*'`, `'/data/**'`) whose keeps run their function
+   * once in this process although the store has an answer. Default: `$DDS_FORCE`
+   * (comma-separated globs).
+   */
+  force?: string | string[]
   /** Size of the pool of worker threads for `runOn: 'threads'` (default: `os.availableParallelism()`). */
   threads?: number
   /** Redis URL of the job queue for `runOn: 'queue'` (default: `$DDS_QUEUE`), served by `dds worker --queue URL`. */
@@ -95,6 +101,8 @@ export interface FunctionAnnotations {
   ttl?: string | number
   /** The result changes on every run: computed each time it is kept (what depends on it still hits when the value is the same). */
   volatile?: boolean
+  /** Run it once per path in this process even when the store has an answer (later keeps in the process hit as usual). */
+  force?: boolean
   /** Run the function, when it misses, on the thread pool or the job queue; it must be exported from its module. */
   runOn?: RunOn
 }
