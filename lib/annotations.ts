@@ -29,6 +29,7 @@ export function annotate<F extends Function> (fn: F, options: FunctionAnnotation
     ttlMs(options.ttl)
   }
   if (options.volatile !== undefined && typeof options.volatile !== 'boolean') throw new TypeError('annotate(): volatile must be a boolean')
+  if (options.force !== undefined && typeof options.force !== 'boolean') throw new TypeError('annotate(): force must be a boolean')
   if (options.runOn !== undefined && options.runOn !== 'threads' && options.runOn !== 'queue') {
     throw new TypeError("annotate(): runOn must be 'threads' or 'queue'")
   }

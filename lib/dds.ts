@@ -24,7 +24,9 @@ import { annotationsOf, identityGiven } from './annotations.js'
 import { SignatureEngine, type CodeSignature } from './signature/index.js'
 import { dataFunctionOf, makeDataFunction, recordName } from './data-function.js'
 import { createReporter, logFromEnv } from './reporter.js'
-import type { AnyFunction, Dds, DdsEvent, DdsOptions, Kept, Reporter } from './interface.js'
+import type { AnyFunction, Dds, DdsEvent, DdsOptions, Kept, LoadOptions, Reporter } from './interface.js'
+import { ForceRules, forceFromEnv } from './force.js'
+import { isTaggedLoad, loadTarget, taggedOutput, taggedValue } from './tagged.js'
 import type { EachOptions, ExecCall, Executor, RunOn } from './parallel/interface.js'
 import { keepEachIn } from './parallel/each.js'
 import { Executors, type ParallelOptions } from './parallel/executors.js'
@@ -101,7 +103,7 @@ function engine (): SignatureEngine {
  * await dds.close()
  */
 export async function open (options: DdsOptions = {}): Promise<DdsInstance> {
-  const { store, onEvent, maxCapturedElements, remote, log, threads, queue, ...storeOptions } = options
+  const { store, onEvent, maxCapturedElements, remote, log, threads, queue, force, ...storeOptions } = options
   let s: Store
   let owned = true
   let found: StoreFound = 'given'
@@ -124,6 +126,7 @@ export async function open (options: DdsOptions = {}): Promise<DdsInstance> {
     ...(onEvent === undefined ? {} : { onEvent }),
     ...(reporter === undefined ? {} : { reporter }),
     ...(maxCapturedElements === undefined ? {} : { maxCapturedElements }),
+    force: force === undefined ? forceFromEnv() : typeof force === 'string' ? [force] : force,
     parallel: { ...(threads === undefined ? {} : { threads }), ...(queue === undefined ? {} : { queue }) }
   })
   instance.announce(found)
@@ -146,9 +149,11 @@ export class DdsInstance implements Dds {
   readonly #inputCtx: HashContext
   readonly #capturedCtx: HashContext
   readonly #executors: Executors
+  readonly #force: ForceRules
 
-  constructor (store: Store, owned: boolean, options: { onEvent?: (e: DdsEvent) => void, reporter?: Reporter, maxCapturedElements?: number, parallel?: ParallelOptions } = {}) {
+  constructor (store: Store, owned: boolean, options: { onEvent?: (e: DdsEvent) => void, reporter?: Reporter, maxCapturedElements?: number, parallel?: ParallelOptions, force?: string[] } = {}) {
     this.store = store
+    this.#force = new ForceRules(store.backend, options.force ?? [])
     this.#executors = new Executors(options.parallel ?? {})
     this.#owned = owned
     this.#onEvent = options.onEvent
@@ -325,7 +330,7 @@ export class DdsInstance implements Dds {
       await this.#adoptChildren(run, o.evaluation)
       return { ...o, hit: true }
     }
-    const hit = await this.#lookup(run, key, fn)
+    const hit = await this.#lookup(run, key, fn, path)
     const reused = hit === undefined ? undefined : await this.#reuse(run, path, hit)
     if (reused !== undefined) return reused
     const call: ExecCall = { path, fn, args, code: sig.digest, key, fnInfo: sig.fn, identityOf: (v) => v !== null && typeof v === 'object' ? this.#identities.get(v) : undefined }
@@ -359,11 +364,11 @@ export class DdsInstance implements Dds {
   }
 
   /** The memo entry for a key whose recorded loads and files still hold and that is fresh, if any. */
-  async #lookup (run: Run, key: Uint8Array, fn: Function): Promise<MemoEntry | undefined> {
+  async #lookup (run: Run, key: Uint8Array, fn: Function, path: string): Promise<MemoEntry | undefined> {
     const ann = annotationsOf(fn)
     if (ann?.volatile === true) return undefined
     const entry = await this.store.lookupMemo(key)
-    if (entry === undefined) return undefined
+    if (entry === undefined || await this.#force.refuses(path, fn, entry.evaluation)) return undefined
     if (await this.#loadsHold(run, entry.loads) && filesHold(entry.files)) return await this.#fresh(entry, fn)
     // The loaded paths or read files changed: maybe an earlier evaluation saw exactly the current values.
     const current: Array<{ path: string, output: CID }> = []
@@ -374,7 +379,7 @@ export class DdsInstance implements Dds {
     }
     const second = dependenciesKey(key, current, entry.files === undefined ? undefined : filesNow(entry.files))
     const alt = second === undefined ? undefined : await this.store.lookupMemo(second)
-    if (alt !== undefined && await this.#loadsHold(run, alt.loads) && filesHold(alt.files)) return await this.#fresh(alt, fn)
+    if (alt !== undefined && !await this.#force.refuses(path, fn, alt.evaluation) && await this.#loadsHold(run, alt.loads) && filesHold(alt.files)) return await this.#fresh(alt, fn)
     return undefined
   }
 
@@ -395,6 +400,7 @@ export class DdsInstance implements Dds {
   }
 
   async #currentOutput (run: Run, path: string): Promise<CID | undefined> {
+    if (isTaggedLoad(path)) return await taggedOutput(this.store.backend, path)
     const w = run.written.get(path)
     if (w !== undefined) return w.output
     const head = await this.store.head(path)
@@ -409,7 +415,8 @@ export class DdsInstance implements Dds {
   async #computeElsewhere (run: Run, path: string, key: Uint8Array, via: Executor, call: ExecCall): Promise<Outcome> {
     this.#emit({ type: 'miss', path })
     await via.run(call)
-    const hit = await this.#lookup(run, key, call.fn)
+    this.#force.ran(path)
+    const hit = await this.#lookup(run, key, call.fn, path)
     const found = hit === undefined ? undefined : await this.#reuse(run, path, hit, 'computed')
     if (found === undefined) {
       throw new DdsError(ErrorCodes.QUEUE_FAILED, `the queue reported ${path} computed, but its result is not in the store (do the workers share this store?)`, { data: { path } })
@@ -421,7 +428,7 @@ export class DdsInstance implements Dds {
     // Another process may be computing the same call: wait for it, then look again.
     const lock = await this.store.lock(`compute:${keyHex}`, 'exclusive', { onWait: (holders) => { this.#emit(waiting(path, holders)) } })
     try {
-      const again = await this.#lookup(run, key, fn)
+      const again = await this.#lookup(run, key, fn, path)
       const reused = again === undefined ? undefined : await this.#reuse(run, path, again)
       if (reused !== undefined) return reused
       this.#emit({ type: 'miss', path })
@@ -448,7 +455,9 @@ export class DdsInstance implements Dds {
       // Garbage collection must not remove a block between staging and the batch that references it.
       const guard = await this.store.lock('gc', 'shared')
       try {
-        return await this.#store(value, path, frame, { ...sig, fn: { ...sig.fn, name: recordName(fn, sig.fn.name) } }, inputs, key, started, duration, pending)
+        const stored = await this.#store(value, path, frame, { ...sig, fn: { ...sig.fn, name: recordName(fn, sig.fn.name) } }, inputs, key, started, duration, pending)
+        this.#force.ran(path)
+        return stored
       } finally {
         await guard.release()
       }
@@ -534,9 +543,16 @@ export class DdsInstance implements Dds {
     return value as Kept<F>
   }
 
-  async load<T = unknown>(path: string): Promise<T> {
-    validatePath(path)
+  async load<T = unknown>(target: string, options: LoadOptions = {}): Promise<T> {
+    const { path, tag } = loadTarget(target, options)
     const frame = this.#als.getStore()
+    if (tag !== undefined) {
+      const t = await taggedValue(this.store.backend, path, tag)
+      const v = await this.store.readArtifact(t.output)
+      this.#remember(v, t.output)
+      if (frame !== undefined && !frame.loads.has(t.key)) frame.loads.set(t.key, { path: t.key, evaluation: t.evaluation, output: t.output })
+      return v as T
+    }
     const w = frame?.run.written.get(path)
     if (frame !== undefined && w !== undefined) {
       if (!frame.loads.has(path)) frame.loads.set(path, { path, evaluation: w.evaluation, output: w.output })

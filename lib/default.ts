@@ -5,7 +5,7 @@
  */
 import { open, type DdsInstance } from './dds.js'
 import { makeDataFunction } from './data-function.js'
-import type { AnyFunction, DdsOptions, Kept } from './interface.js'
+import type { AnyFunction, DdsOptions, Kept, LoadOptions } from './interface.js'
 import type { EachOptions } from './parallel/interface.js'
 
 let options: DdsOptions = {}
@@ -73,13 +73,15 @@ export async function evaluate<F extends AnyFunction> (fn: F, ...args: Parameter
 }
 
 /**
- * The value at `path` in the default store. Throws DDS_PATH_NOT_FOUND when it holds none.
+ * The value at `path` in the default store, or at a tag (`'/models/clf@v1'`,
+ * or `{ tag: 'v1' }`). Throws DDS_PATH_NOT_FOUND when it holds none, DDS_TAG_NOT_FOUND.
  *
  * @example
  * const model = await load('/models/clf')
+ * const released = await load('/models/clf', { tag: 'v1' })
  */
-export async function load<T = unknown> (path: string): Promise<T> {
-  return await (await instance()).load<T>(path)
+export async function load<T = unknown> (path: string, options?: LoadOptions): Promise<T> {
+  return await (await instance()).load<T>(path, options)
 }
 
 /**

@@ -37,6 +37,12 @@ export interface DdsOptions extends Omit<StoreOptions, 'location'> {
   log?: boolean | ReporterOptions
   /** Most elements of a value read by a function (closure or module binding) that are hashed (default 100,000). */
   maxCapturedElements?: number
+  /**
+   * Path globs (`'/weather/*'`, `'/data/**'`) whose keeps run their function
+   * once in this process although the store has an answer. Default: `$DDS_FORCE`
+   * (comma-separated globs).
+   */
+  force?: string | string[]
   /** Size of the pool of worker threads for `runOn: 'threads'` (default: `os.availableParallelism()`). */
   threads?: number
   /** Redis URL of the job queue for `runOn: 'queue'` (default: `$DDS_QUEUE`), served by `dds worker --queue URL`. */
@@ -95,8 +101,16 @@ export interface FunctionAnnotations {
   ttl?: string | number
   /** The result changes on every run: computed each time it is kept (what depends on it still hits when the value is the same). */
   volatile?: boolean
+  /** Run it once per path in this process even when the store has an answer (later keeps in the process hit as usual). */
+  force?: boolean
   /** Run the function, when it misses, on the thread pool or the job queue; it must be exported from its module. */
   runOn?: RunOn
+}
+
+/** Options of `load`. */
+export interface LoadOptions {
+  /** Load the value this tag names (see `dds tag`) instead of the path's current one. */
+  tag?: string
 }
 
 /**
@@ -116,8 +130,8 @@ export interface Dds {
   keepEach<F extends (input: any) => unknown>(path: string, fn: F, inputs: Iterable<Parameters<F>[0]>, options?: EachOptions<Parameters<F>[0]>): Promise<Array<Kept<F>>>
   /** Run `fn(...args)` with caching for every keep inside, committing their paths together. */
   evaluate<F extends AnyFunction>(fn: F, ...args: Parameters<F>): Promise<Kept<F>>
-  /** The value at `path` (inside a run: as written earlier in the run). Throws DDS_PATH_NOT_FOUND. */
-  load<T = unknown>(path: string): Promise<T>
+  /** The value at `path` (inside a run: as written earlier in the run), or at a tag (`/p@v1`, or `{ tag }`). Throws DDS_PATH_NOT_FOUND, DDS_TAG_NOT_FOUND. */
+  load<T = unknown>(path: string, options?: LoadOptions): Promise<T>
   /** A zero-argument function that is `keep(path, fn)`. */
   dataFunction<F extends () => unknown>(path: string, fn: F): () => Promise<Kept<F>>
   /** Close the store. */

@@ -16,7 +16,7 @@ import { DAG_CBOR_CODE, RAW_CODE, SHA256_CODE, BLAKE3_CODE } from './hash.js'
 /** What was wrong with a bundle (`data.problem` of DDS_BUNDLE_INVALID). */
 export type BundleProblem =
   | 'truncated' | 'count' | 'extra' | 'header' | 'too-large' | 'cid' | 'hash-mismatch' | 'duplicate'
-  | 'root' | 'manifest' | 'path' | 'missing' | 'malformed' | 'wrong-size' | 'inconsistent' | 'changed' | 'time'
+  | 'root' | 'manifest' | 'path' | 'missing' | 'malformed' | 'wrong-size' | 'inconsistent' | 'changed' | 'time' | 'tag'
 
 export function invalid (problem: BundleProblem, message: string, data: Record<string, unknown> = {}, cause?: unknown): DdsError {
   return new DdsError(ErrorCodes.BUNDLE_INVALID, `invalid bundle: ${message}`, { data: { problem, ...data }, ...(cause === undefined ? {} : { cause }) })

@@ -14,6 +14,7 @@ import { validatePath } from './paths.js'
 import { entryLinks, type Link } from './dag.js'
 import { invalid, type BundleProblem } from './bundle-car.js'
 import { asEnvelope, type SignedEnvelope } from './bundle-sign.js'
+import { readBundleTags } from './bundle-tags.js'
 import type { BlockIndex } from './block-index.js'
 
 /** How far ahead of this machine's clock a history time may be (clocks of two machines disagree a little). */
@@ -70,6 +71,8 @@ export function readManifest (cid: CID, node: unknown, now: number): { manifest:
     }
   }
   if (paths === 0) throw invalid('manifest', 'the bundle names no path')
+  const tags = readBundleTags(node, m)
+  if (tags.length > 0) m.tags = tags
   return { manifest: m, count: count as number | undefined }
 }
 

@@ -16,6 +16,7 @@ import { encodeNode, type BundleManifest, type HistoryEntry } from './records.js
 import { validatePath } from './paths.js'
 import { entryLinks, required, walkStore, type Link } from './dag.js'
 import { signManifest } from './bundle-sign.js'
+import { exportTags } from './bundle-tags.js'
 import type { Store } from './store.js'
 
 /** The bundle format this code writes and reads. */
@@ -76,6 +77,8 @@ export async function exportBundle (store: Store, paths: string[], file: string,
     if (entries.length === 0) throw new DdsError(ErrorCodes.PATH_NOT_FOUND, `path ${path} holds no value`, { data: { path } })
     manifest.paths[path] = entries
   }
+  const tags = await exportTags(store, manifest)
+  if (tags.length > 0) manifest.tags = tags
   const roots: Link[] = Object.values(manifest.paths).flatMap((es) => es.flatMap(entryLinks))
 
   // A first walk, without reading the chunks, counts the blocks: the manifest

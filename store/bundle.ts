@@ -34,6 +34,7 @@ import { CarFile, identity, invalid, openFile } from './bundle-car.js'
 import { checkGraph, readRoot } from './bundle-checks.js'
 import { appendedPerPath, importCommitOptions, memoOps, planImport } from './bundle-plan.js'
 import { checkSigner, formatPublicKey, trustedKeys, type SignedEnvelope } from './bundle-sign.js'
+import { importTags } from './bundle-tags.js'
 import type { BundleManifest } from './records.js'
 import type { BatchOp } from './interface.js'
 
@@ -249,6 +250,7 @@ async function importLocked (store: Store, fh: FileHandle, settings: Settings): 
   const memo = settings.dataOnly ? [] : await memoOps(store, m, index)
   for (const op of memo) final.add(op)
   const result = await store.commit(updates, final, importCommitOptions)
+  if (m.tags !== undefined) await importTags(store, m.tags)
   const appended = appendedPerPath(result)
   const paths: ImportedPath[] = Object.entries(m.paths).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([path, entries]) => {
     const n = appended.get(path) ?? 0

@@ -59,7 +59,11 @@ export const ErrorCodes = {
   /** An optional package a feature needs is not installed (`data.package` names it). */
   DEPENDENCY_MISSING: 'DDS_DEPENDENCY_MISSING',
   /** A `file()` or `dir()` argument names no file or directory. */
-  FILE_NOT_FOUND: 'DDS_FILE_NOT_FOUND'
+  FILE_NOT_FOUND: 'DDS_FILE_NOT_FOUND',
+  /** A tag name is not a letter or _ followed by letters, digits, ., _ or - (`data.tag`). */
+  TAG_INVALID: 'DDS_TAG_INVALID',
+  /** No tag of that name (on that path) exists (`data.tag`, `data.path`). */
+  TAG_NOT_FOUND: 'DDS_TAG_NOT_FOUND'
 } as const
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]

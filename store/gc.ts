@@ -1,6 +1,6 @@
 /**
- * Garbage collection: delete the blocks that no retained history entry and no
- * memo entry reaches. Mark first (walk from the roots), then sweep (delete
+ * Garbage collection: delete the blocks that no retained history entry, no
+ * tag and no memo entry reaches. Mark first (walk from the roots), then sweep (delete
  * index entries, then blocks, then files), so that at no point does an entry
  * point at a deleted block.
  */
@@ -10,6 +10,7 @@ import { BLOCK_FILE, historyKey, parseFileMarker } from './keys.js'
 import type { BatchOp } from './interface.js'
 import { GC_SWEEP_LOCK, type Store } from './store.js'
 import { entryLinks, linksOf, walkStore, type Link } from './dag.js'
+import { tagsOf } from './tags.js'
 
 export interface GcOptions {
   /**
@@ -89,10 +90,16 @@ export async function gc (store: Store, options: GcOptions = {}): Promise<GcRepo
     const dropHistory: Uint8Array[] = []
     /** Mark what the retained history and the heads reach; `drop` collects the entries beyond keepHistory. */
     const markPaths = async (drop: Uint8Array[] | undefined): Promise<void> => {
+      // A tagged entry is kept whatever its age, and its value with it.
+      const tagged = new Set<string>()
+      for (const tag of await tagsOf(store.backend)) {
+        tagged.add(`${tag.path}@${tag.seq}`)
+        await mark([{ cid: tag.evaluation, role: 'evaluation' }, { cid: tag.output, role: 'artifact' }])
+      }
       for await (const head of store.paths({ deleted: true })) {
         let n = 0
         for await (const entry of store.history(head.path)) {
-          if (keep !== undefined && n >= keep) {
+          if (keep !== undefined && n >= keep && !tagged.has(`${head.path}@${entry.seq}`)) {
             drop?.push(historyKey(head.path, entry.seq))
             continue
           }

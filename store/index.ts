@@ -10,6 +10,7 @@ export { openStore, defaultLocation, type Store, type StoreOptions } from './sto
 export { parseCID } from './hash.js'
 export { loadOptional } from './optional.js'
 export { validatePath } from './paths.js'
+export { deleteTag, listTags, putTag, validateTag, type Tag } from './tags.js'
 export type { ArtifactRoot, CodeManifest, EvaluationRecord, FunctionInfo, LoadRef, PathEntry } from './records.js'
 export { exportBundle, importBundle, type ExportOptions, type ImportOptions, type ImportResult } from './bundle.js'
 export { generateKeyFile, readSecretKey, formatPublicKey, parsePublicKey, TRUSTED_KEYS_FILE } from './bundle-sign.js'

@@ -143,6 +143,16 @@ export interface BundleManifest {
   paths: Record<string, HistoryEntry[]>
   /** How many blocks the bundle holds, the manifest included (so that a cut at a block boundary shows). */
   blocks?: number
+  /** The tags on the exported entries (see store/bundle-tags.ts). */
+  tags?: BundleTag[]
+}
+
+/** A tag as a bundle carries it: by evaluation, since sequence numbers are per store. */
+export interface BundleTag {
+  name: string
+  path: string
+  evaluation: CID
+  output: CID
 }
 
 export function encodeNode (value: unknown): Uint8Array {

@@ -58,6 +58,8 @@ export interface HistoryRow {
   started: string | null
   /** Milliseconds the function took when it ran, 0.1 ms precision. */
   duration: number | null
+  /** The tags naming this entry (see `dds tag`). */
+  tags: string[]
 }
 
 /** Something that could not be read while answering: the answer is still given, without it. */

@@ -8,6 +8,7 @@ import { DdsError, ErrorCodes, isDdsError } from '../../store/errors.js'
 import type { Store } from '../../store/store.js'
 import type { EvaluationRecord, PathEntry } from '../../store/records.js'
 import { validatePath } from '../../store/paths.js'
+import { listTags } from '../../store/tags.js'
 import type { HistoryRow, Page, PageOptions, PathRow, ProblemView, SourceOptions } from './interface.js'
 import { fnJson, iso, ms } from './json.js'
 import { namespaceOf } from './source.js'
@@ -101,7 +102,14 @@ export async function listPaths (store: Store, options: PathListOptions & PageOp
   return { items: rows, next: more ? (items[items.length - 1] as PathEntry).path : null, problems }
 }
 
-async function historyRow (store: Store, e: PathEntry, onProblem?: OnProblem): Promise<HistoryRow> {
+/** The tag names on each history entry of a path (by sequence number). */
+async function tagsBySeq (store: Store, path: string): Promise<Map<number, string[]>> {
+  const out = new Map<number, string[]>()
+  for await (const t of listTags(store.backend, { path })) out.set(t.seq, [...(out.get(t.seq) ?? []), t.name])
+  return out
+}
+
+async function historyRow (store: Store, e: PathEntry, tags: Map<number, string[]>, onProblem?: OnProblem): Promise<HistoryRow> {
   let record: EvaluationRecord | undefined
   if (e.evaluation !== null) {
     try {
@@ -120,7 +128,8 @@ async function historyRow (store: Store, e: PathEntry, onProblem?: OnProblem): P
     output: e.output?.toString() ?? null,
     function: record === undefined ? null : fnJson(record.fn),
     started: record === undefined ? null : iso(record.started),
-    duration: record === undefined ? null : ms(record.duration)
+    duration: record === undefined ? null : ms(record.duration),
+    tags: tags.get(e.seq) ?? []
   }
 }
 
@@ -144,9 +153,10 @@ export async function * historyRows (store: Store, path: string, options: Histor
   validatePath(path)
   const ns = namespaceOf(store, options)
   let n = 0
+  const tags = await tagsBySeq(store, path)
   for await (const e of ns.history(path, options.limit === undefined ? {} : { limit: options.limit })) {
     n++
-    yield await historyRow(store, e, options.onProblem)
+    yield await historyRow(store, e, tags, options.onProblem)
   }
   if (n === 0) throw noHistory(path)
 }
@@ -175,6 +185,7 @@ export async function pathHistory (store: Store, path: string, options: HistoryO
   if (items.length === 0 && before === undefined && offset === 0) throw noHistory(path)
   const problems: ProblemView[] = []
   const rows: HistoryRow[] = []
-  for (const e of items) rows.push(await historyRow(store, e, (where, err) => { problems.push(problemOf(where, err)); options.onProblem?.(where, err) }))
+  const tags = await tagsBySeq(store, path)
+  for (const e of items) rows.push(await historyRow(store, e, tags, (where, err) => { problems.push(problemOf(where, err)); options.onProblem?.(where, err) }))
   return { path, items: rows, next: more ? String((items[items.length - 1] as PathEntry).seq) : null, problems }
 }

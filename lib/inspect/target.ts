@@ -7,18 +7,19 @@ import type { CID } from 'multiformats/cid'
 import { DdsError, ErrorCodes, isDdsError } from '../../store/errors.js'
 import { parseCID, DAG_CBOR_CODE } from '../../store/hash.js'
 import { validatePath } from '../../store/paths.js'
+import { requireTag, validateTag } from '../../store/tags.js'
 import { decodeNode, toArtifactRoot, toEvaluationRecord, type EvaluationRecord, type PathEntry } from '../../store/records.js'
 import type { Store } from '../../store/store.js'
 import type { SourceOptions, TargetView } from './interface.js'
 import { namespaceOf } from './source.js'
 
-/** A target as parsed: a path with an optional history entry, or a CID. */
+/** A target as parsed: a path with an optional history entry or tag, or a CID. */
 export type Target =
-  | { kind: 'path', path: string, seq?: number }
+  | { kind: 'path', path: string, seq?: number, tag?: string }
   | { kind: 'cid', cid: CID }
 
 /**
- * Parse `PATH`, `PATH@SEQ` or a CID. A malformed `@SEQ` is a TypeError (a
+ * Parse `PATH`, `PATH@SEQ`, `PATH@TAG` or a CID. A malformed `@SEQ` is a TypeError (a
  * misuse of the syntax); an invalid path or CID is DDS_PATH_INVALID or
  * DDS_CID_INVALID.
  *
@@ -31,6 +32,7 @@ export function parseTarget (text: string): Target {
     const at = text.lastIndexOf('@')
     if (at === -1) return { kind: 'path', path: validatePath(text) }
     const seq = text.slice(at + 1)
+    if (/^[A-Za-z_]/.test(seq)) return { kind: 'path', path: validatePath(text.slice(0, at)), tag: validateTag(seq) }
     if (!/^\d{1,15}$/.test(seq)) throw new TypeError(`${JSON.stringify(text)}: the history entry after @ must be a sequence number`)
     return { kind: 'path', path: validatePath(text.slice(0, at)), seq: Number(seq) }
   }
@@ -38,10 +40,14 @@ export function parseTarget (text: string): Target {
 }
 
 /**
- * The history entry a path target names: its head, or entry `seq`.
+ * The history entry a path target names: its head, entry `seq`, or the entry a tag names.
  * DDS_PATH_NOT_FOUND when the path holds no value there.
  */
-export async function entryOf (store: Store, target: { path: string, seq?: number }, options: SourceOptions = {}): Promise<PathEntry> {
+export async function entryOf (store: Store, target: { path: string, seq?: number, tag?: string }, options: SourceOptions = {}): Promise<PathEntry> {
+  if (target.tag !== undefined) {
+    const tag = await requireTag(store.backend, target.tag, target.path)
+    return await entryOf(store, { path: target.path, seq: tag.seq }, options)
+  }
   const ns = namespaceOf(store, options)
   let entry: PathEntry | undefined
   for await (const e of ns.history(target.path, target.seq === undefined ? { limit: 1 } : {})) {

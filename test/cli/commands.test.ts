@@ -76,7 +76,7 @@ t.test('help: every command explains itself with an example; usage mistakes exit
   const main = await dds(['--help'])
   t.equal(main.code, 0)
   const listed = main.stdout.split('\n').filter((l) => /^ {2}[a-z]+ {2,}/.test(l)).map((l) => l.trim().split(/\s+/)[0])
-  t.same(listed, ['ls', 'log', 'show', 'cat', 'why', 'table', 'plot', 'graph', 'export', 'import', 'keygen', 'verify', 'gc', 'rm', 'push', 'pull', 'worker', 'serve'])
+  t.same(listed, ['ls', 'log', 'show', 'cat', 'why', 'table', 'plot', 'graph', 'export', 'import', 'keygen', 'verify', 'gc', 'tag', 'invalidate', 'rm', 'push', 'pull', 'worker', 'serve'])
   for (const name of listed) {
     const r = await dds([name as string, '--help'])
     t.equal(r.code, 0, `${name as string} --help`)
@@ -92,7 +92,7 @@ t.test('help: every command explains itself with an example; usage mistakes exit
   t.equal((await dds(['export', '/a'])).code, 2, 'export without -o')
   t.equal((await dds(['gc', '--keep-history', '0'])).code, 2, 'keep-history must be at least 1')
   t.equal((await dds(['graph', '--format', 'png'])).code, 2, 'unknown graph format')
-  t.equal((await dds(['show', '/a@x'])).code, 2, 'bad history reference')
+  t.equal((await dds(['show', '/a@1x'])).code, 2, 'bad history reference')
 })
 
 t.test('ls: paths, current evaluation, size, last update', async (t) => {
@@ -132,7 +132,7 @@ t.test('log: the history newest first, computed or hit', async (t) => {
   t.same(rows((await dds(['log', '/data/rows', '-n', '1'], { store })).stdout).length, 1)
   const json = JSON.parse((await dds(['log', '/data/raw', '--json'], { store })).stdout) as Array<Record<string, unknown>>
   t.equal(json.length, 1)
-  t.same(Object.keys(json[0] as object), ['seq', 'time', 'status', 'imported', 'evaluation', 'output', 'function', 'started', 'duration'])
+  t.same(Object.keys(json[0] as object), ['seq', 'time', 'status', 'imported', 'evaluation', 'output', 'function', 'started', 'duration', 'tags'])
   t.same((json[0] as { function: unknown }).function, { name: 'readRaw', file: 'src/steps.ts', line: 10, column: 8 })
   const missing = await dds(['log', '/nope'], { store })
   t.equal(missing.code, 1)
@@ -170,7 +170,7 @@ t.test('show: function, code manifest, inputs, loads, calls, output', async (t) 
   t.equal(rows(older.stdout)[0]?.[1], facts.history['/data/rows']?.[1]?.evaluation?.toString())
 
   const json = JSON.parse((await dds(['show', '/stats/summary', '--json'], { store })).stdout) as Record<string, unknown>
-  t.same(Object.keys(json), ['evaluation', 'kind', 'path', 'function', 'started', 'duration', 'signature', 'code', 'inputs', 'loads', 'files', 'calls', 'output'])
+  t.same(Object.keys(json), ['evaluation', 'kind', 'path', 'function', 'started', 'duration', 'signature', 'code', 'inputs', 'loads', 'files', 'calls', 'output', 'tags'])
   t.same(Object.keys(json.code as object), ['cid', 'algorithm', 'entry', 'pinned', 'declarations', 'values', 'packages', 'unavailable'])
   t.same(json.loads, [{ path: '/data/rows', evaluation: head('/data/rows').evaluation?.toString(), output: head('/data/rows').output?.toString() }])
   const rj = JSON.parse((await dds(['show', '/data/rows', '--json'], { store })).stdout) as { inputs: Array<{ value: unknown, display: string }> }

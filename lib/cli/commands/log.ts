@@ -11,7 +11,8 @@ export const command: Command = {
 The history of PATH, newest first, one entry per line: sequence number,
 time, status (computed: the function ran; hit: the value came from the
 store; deleted), evaluation, output, function, and how long the function
-took when it ran (milliseconds). --json also tells which entries came with
+took when it ran (milliseconds), then the tags naming the entry, if any
+(comma-separated; see dds tag). --json also tells which entries came with
 an imported bundle. On a terminal: aligned columns with a header, times
 relative to now, "reused" for a hit, short CIDs.
 Sequence numbers name entries elsewhere: dds show PATH@SEQ, dds why PATH OLD NEW.`,
@@ -36,14 +37,14 @@ $ dds log /data/clean
     })
     for await (const e of source) {
       if (ctx.json || tty) rows.push(e)
-      else await ctx.line([e.seq, e.time, e.status, e.evaluation, e.output, e.function === null ? undefined : fnName(e.function), e.duration])
+      else await ctx.line([e.seq, e.time, e.status, e.evaluation, e.output, e.function === null ? undefined : fnName(e.function), e.duration, ...(e.tags.length > 0 ? [e.tags.join(',')] : [])])
     }
     if (ctx.json) await ctx.writeJson(rows)
     else if (tty) {
       const now = Date.now()
       await ctx.write(table(
-        [{ header: 'SEQ', right: true }, { header: 'WHEN' }, { header: 'STATUS' }, { header: 'FUNCTION' }, { header: 'TOOK', right: true }, { header: 'EVALUATION' }, { header: 'OUTPUT' }],
-        rows.map((e) => [String(e.seq), ago(Date.parse(e.time), now), statusText(e.status, e.imported), e.function === null ? '-' : fnName(e.function), took(e.duration) || '-', shortCid(e.evaluation), shortCid(e.output)])
+        [{ header: 'SEQ', right: true }, { header: 'WHEN' }, { header: 'STATUS' }, { header: 'FUNCTION' }, { header: 'TOOK', right: true }, { header: 'EVALUATION' }, { header: 'OUTPUT' }, { header: 'TAGS' }],
+        rows.map((e) => [String(e.seq), ago(Date.parse(e.time), now), statusText(e.status, e.imported), e.function === null ? '-' : fnName(e.function), took(e.duration) || '-', shortCid(e.evaluation), shortCid(e.output), e.tags.join(',')])
       ))
     }
   }
