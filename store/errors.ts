@@ -55,7 +55,9 @@ export const ErrorCodes = {
   /** An optional package a feature needs is not installed (`data.package` names it). */
   DEPENDENCY_MISSING: 'DDS_DEPENDENCY_MISSING',
   /** A `file()` or `dir()` argument names no file or directory. */
-  FILE_NOT_FOUND: 'DDS_FILE_NOT_FOUND'
+  FILE_NOT_FOUND: 'DDS_FILE_NOT_FOUND',
+  /** An artifact was stored by a codec (or codec version) this store was not opened with (`data.codec` names it). */
+  CODEC_MISSING: 'DDS_CODEC_MISSING'
 } as const
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]

@@ -1,8 +1,10 @@
 /**
  * Small helpers every part of the store (and lib/) uses: CID and byte
- * equality, hex, a pause, the label of a map key in messages. One copy each.
+ * equality, hex, a pause, the label of a map key in messages, loading an
+ * optional package. One copy each.
  */
 import type { CID } from 'multiformats/cid'
+import { DdsError, ErrorCodes } from './errors.js'
 
 /** True when two optional CIDs are both absent or equal. */
 export function sameCid (a: CID | null | undefined, b: CID | null | undefined): boolean {
@@ -32,4 +34,27 @@ export function keyLabel (k: unknown): string {
   if (typeof k === 'string') return JSON.stringify(k)
   if (typeof k === 'number' || typeof k === 'boolean' || typeof k === 'bigint') return String(k)
   return '…'
+}
+
+/** Loads a package by name; replaceable so that a missing package can be simulated. */
+export type Importer = (specifier: string) => Promise<unknown>
+
+const nativeImport: Importer = async (specifier) => await import(specifier)
+
+/**
+ * Load an optional package, or fail with DDS_DEPENDENCY_MISSING naming the
+ * package to install when it is absent.
+ *
+ * @example
+ * const sdk = await loadOptional<S3Sdk>('@aws-sdk/client-s3', 'an s3:// remote')
+ */
+export async function loadOptional<T> (name: string, feature: string, importer: Importer = nativeImport): Promise<T> {
+  try {
+    return await importer(name) as T
+  } catch (err) {
+    const code = (err as { code?: unknown })?.code
+    if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') throw err
+    throw new DdsError(ErrorCodes.DEPENDENCY_MISSING, `${feature} needs the package ${name}, which is not installed: npm install ${name}`,
+      { cause: err, data: { package: name, feature } })
+  }
 }

@@ -17,35 +17,14 @@ import https from 'node:https'
 import { Readable } from 'node:stream'
 import type { S3Client } from '@aws-sdk/client-s3'
 import { DdsError, ErrorCodes } from '../errors.js'
-import { sleep } from '../util.js'
+import { loadOptional, sleep, type Importer } from '../util.js'
 import type { Condition, ObjectBytes, ObjectInfo, ObjectStore, PutResult, S3Options } from './interface.js'
 
 /** The SDK module (`@aws-sdk/client-s3`). */
 export type S3Sdk = typeof import('@aws-sdk/client-s3')
 type StorageSdk = typeof import('@aws-sdk/lib-storage')
 
-/** Loads a package by name; replaceable so that a missing package can be simulated. */
-export type Importer = (specifier: string) => Promise<unknown>
-
-const nativeImport: Importer = async (specifier) => await import(specifier)
-
-/**
- * Load an optional package, or fail with DDS_DEPENDENCY_MISSING naming the
- * package to install when it is absent.
- *
- * @example
- * const sdk = await loadOptional<S3Sdk>('@aws-sdk/client-s3', 'an s3:// remote')
- */
-export async function loadOptional<T> (name: string, feature: string, importer: Importer = nativeImport): Promise<T> {
-  try {
-    return await importer(name) as T
-  } catch (err) {
-    const code = (err as { code?: unknown })?.code
-    if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') throw err
-    throw new DdsError(ErrorCodes.DEPENDENCY_MISSING, `${feature} needs the package ${name}, which is not installed: npm install ${name}`,
-      { cause: err, data: { package: name, feature } })
-  }
-}
+export { loadOptional, type Importer } from '../util.js'
 
 const DEFAULT_TIMEOUT = 30_000
 const DEFAULT_RETRIES = 4
