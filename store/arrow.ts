@@ -15,10 +15,17 @@ import { loadOptional, type Importer } from './util.js'
 /** The package the codec loads. */
 export const ARROW_PACKAGE = 'apache-arrow'
 
+/* eslint-disable @typescript-eslint/no-explicit-any -- the package's own types are not imported (it may be absent) */
 /** The parts of `apache-arrow` the codec uses. */
 export interface ArrowModule {
   RecordBatchStreamWriter: { writeAll (input: unknown): AsyncIterable<Uint8Array> }
   tableFromIPC (bytes: Uint8Array): ArrowTable
+  Schema: new (fields: any[], metadata?: any) => any
+  RecordBatch: new (schema: any, data: any) => any
+  Table: new (schema: any, batches: any[]) => ArrowTable
+  Dictionary: new (dictionary: any, indices: any, id: number, isOrdered: boolean) => any
+  Struct: new (fields: any[]) => any
+  DataType: { isDictionary (type: unknown): boolean }
 }
 
 /** What the codec reads of a Table. */
@@ -77,7 +84,8 @@ export function arrowCodec (importer?: Importer): Codec {
     encode: async (value: object): Promise<Encoded> => {
       const arrow = await loadArrow(importer)
       // writeAll queues views over the column buffers, not copies; the artifacts part copies each once into its chunk.
-      const pieces = arrow.RecordBatchStreamWriter.writeAll(isArrowTable(value) ? value : [value])
+      const table = canonicalIds(arrow, isArrowTable(value) ? value : new arrow.Table((value as { schema: unknown }).schema, [value]))
+      const pieces = arrow.RecordBatchStreamWriter.writeAll(table)
       return isArrowTable(value) ? { pieces } : { pieces, type: RECORD_BATCH }
     },
     decode: async (bytes: Uint8Array, form: EncodedForm): Promise<unknown> => {
@@ -96,4 +104,32 @@ export function arrowCodec (importer?: Importer): Codec {
       return table.batches[0]
     }
   }
+}
+
+/**
+ * The table with its dictionary ids numbered by column (0, 1, ...). apache-arrow
+ * takes ids from a process-wide counter, so two equal tables would otherwise
+ * differ in their IPC bytes, and so in their identity. Only the ids change:
+ * the columns' data is shared, not copied. Dictionaries nested inside lists
+ * or structs keep their ids (their bytes then depend on how they were built).
+ */
+function canonicalIds (arrow: ArrowModule, table: ArrowTable): ArrowTable {
+  const fields = table.schema.fields as any[]
+  let next = 0
+  let changed = false
+  const canonical = fields.map((f) => {
+    if (!arrow.DataType.isDictionary(f.type)) return f
+    const id = next++
+    if (f.type.id === id) return f
+    changed = true
+    return f.clone({ type: new arrow.Dictionary(f.type.dictionary, f.type.indices, id, f.type.isOrdered) })
+  })
+  if (!changed) return table
+  const schema = new arrow.Schema(canonical, (table.schema as any).metadata)
+  const struct = new arrow.Struct(canonical)
+  const batches = (table.batches as any[]).map((b) => {
+    const children = (b.data.children as any[]).map((c, i) => (canonical[i] === fields[i] ? c : c.clone(canonical[i].type)))
+    return new arrow.RecordBatch(schema, b.data.clone(struct, b.data.offset, b.data.length, b.data.nullCount, undefined, children))
+  })
+  return new arrow.Table(schema, batches)
 }
