@@ -29,7 +29,8 @@ const BENCHES = [
   ['processes', 'several processes on one store'],
   ['bundle', 'bundle export and import'],
   ['files', 'recording the files a kept function reads: hits, 100 MiB reads'],
-  ['serve', 'the web view\'s first pages on 10,000 paths and a 5,000-entry history']
+  ['serve', 'the web view\'s first pages on 10,000 paths and a 5,000-entry history'],
+  ['arrow', 'store and load of a 10M-row, 8-column Arrow table']
 ]
 
 function arg (name) {

@@ -5,18 +5,14 @@
  * shortest integers) and hashed. Binary data is hashed directly and linked,
  * values produced by `keep` by the CID of their stored content.
  */
-import { createHash } from 'node:crypto'
 import * as dagCbor from '@ipld/dag-cbor'
-import { CID } from 'multiformats/cid'
-import * as Digest from 'multiformats/hashes/digest'
+import type { CID } from 'multiformats/cid'
 import { DdsError, ErrorCodes } from '../store/errors.js'
-import { hasLoneSurrogate, MAX_DEPTH } from '../store/values.js'
+import { cidOf, DAG_CBOR_CODE, RAW_CODE, sha256Digest } from '../store/hash.js'
+import { hasLoneSurrogate, MAX_DEPTH, TYPED_ARRAYS } from '../store/values.js'
 
 /** Version of the canonical form; part of every memo key. */
 export const VALUE_HASH_VERSION = 1
-const DAG_CBOR = 0x71
-const RAW = 0x55
-const SHA256 = 0x12
 /** Reserved key of type envelopes; user objects holding it are escaped. */
 const TAG = '$dds'
 
@@ -42,19 +38,12 @@ export interface HashContext {
   maxElements?: number
 }
 
-function sha256 (bytes: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash('sha256').update(bytes).digest())
-}
-
 function rawLink (bytes: Uint8Array): CID {
-  return CID.createV1(RAW, Digest.create(SHA256, sha256(bytes)))
+  return cidOf(bytes, RAW_CODE)
 }
 
-const TYPED: ReadonlyArray<[string, Function]> = [
-  ['Int8Array', Int8Array], ['Uint8Array', Uint8Array], ['Uint8ClampedArray', Uint8ClampedArray],
-  ['Int16Array', Int16Array], ['Uint16Array', Uint16Array], ['Int32Array', Int32Array], ['Uint32Array', Uint32Array],
-  ['Float32Array', Float32Array], ['Float64Array', Float64Array], ['BigInt64Array', BigInt64Array], ['BigUint64Array', BigUint64Array]
-]
+// Uint8Array is a type of its own here (the store keeps it under 'bytes'); the order is part of no format.
+const TYPED: ReadonlyArray<[string, Function]> = [['Uint8Array', Uint8Array], ...Object.entries(TYPED_ARRAYS)]
 
 function unhashable (label: string, why: string, hint: string): DdsError {
   return new DdsError(ErrorCodes.UNHASHABLE, `${label} ${why}; ${hint}`, { data: { argument: label } })
@@ -245,7 +234,7 @@ export function hashValueBlock (value: unknown, label: string, ctx: HashContext)
   // A value that already is an identity needs no second hash.
   if (isArtifactEnvelope(canonical)) return { cid: canonical.cid, bytes: undefined }
   const bytes = dagCbor.encode(canonical)
-  return { cid: CID.createV1(DAG_CBOR, Digest.create(SHA256, sha256(bytes))), bytes }
+  return { cid: cidOf(bytes, DAG_CBOR_CODE), bytes }
 }
 
 function isArtifactEnvelope (v: unknown): v is { cid: CID } {
@@ -259,7 +248,7 @@ export function valueDigest (value: unknown, label: string, ctx: HashContext): U
 
 /** The memo key of a call: code signature digest plus argument identities. */
 export function memoKey (code: Uint8Array, inputs: CID[]): Uint8Array {
-  return sha256(dagCbor.encode({ v: VALUE_HASH_VERSION, code, inputs }))
+  return sha256Digest(dagCbor.encode({ v: VALUE_HASH_VERSION, code, inputs }))
 }
 
 export { loadsKey, dependenciesKey } from '../store/memo-keys.js'

@@ -11,18 +11,28 @@ import type { CID } from 'multiformats/cid'
 import { DdsError, ErrorCodes } from './errors.js'
 import { cidOf, RAW_CODE } from './hash.js'
 import { toArtifactRoot, type ArtifactRoot } from './records.js'
-import { decodeValue, encodeValue, type Encoding, type TypedArrayName } from './values.js'
 import { remember } from './cache.js'
+import { Codecs } from './codecs.js'
 import type { Nodes } from './nodes.js'
-import type { BlockReader, BlockWriter, Staged } from './interface.js'
+import type { BlockReader, BlockWriter, Codec, Staged } from './interface.js'
 
-/** A stored artifact: its root CID, payload size and encoding. */
+/** A stored artifact: its root CID, payload size and codec. */
 export interface ArtifactInfo {
   cid: CID
-  enc: Encoding
-  type?: TypedArrayName
+  /** The codec's name. */
+  enc: string
+  /** The codec's version, when it has one. */
+  v?: number | string
+  type?: string
   size: number
   chunks: number
+}
+
+/** The codec fields of an artifact root: its name, version and subtype. */
+interface Form {
+  enc: string
+  v?: number | string | undefined
+  type?: string | undefined
 }
 
 /** Sizes of an artifact layout. */
@@ -35,6 +45,8 @@ export interface ArtifactLimits {
   hash: number
   /** True when large blocks become files (written before the call returns), so staged views need no copy. */
   files: boolean
+  /** The codecs values are encoded with and read by (default: the built-in ones). */
+  codecs?: Codecs
   /** The largest value readArtifact allocates (bytes); larger ones are refused, their bytes can still be streamed. */
   loadLimit: number
 }
@@ -57,6 +69,7 @@ export class Artifacts {
   readonly #blocks: BlockReader & BlockWriter
   readonly #nodes: Nodes
   readonly #limits: ArtifactLimits
+  readonly #codecs: Codecs
   /** Decoded small artifact roots by CID (immutable content, verified when first read). */
   readonly #roots = new Map<string, ArtifactRoot>()
 
@@ -64,6 +77,7 @@ export class Artifacts {
     this.#blocks = blocks
     this.#nodes = nodes
     this.#limits = limits
+    this.#codecs = limits.codecs ?? new Codecs()
   }
 
   /** Forget decoded roots of deleted blocks. */
@@ -72,24 +86,31 @@ export class Artifacts {
   }
 
   /**
-   * Encode a value and stage it as an artifact: one block up to the inline
-   * limit, else raw chunks (written now) under a dag-cbor root (staged).
-   * Throws DDS_UNSERIALIZABLE naming the field that cannot be stored.
+   * Encode a value with the first codec that accepts it and stage it as an
+   * artifact: one block up to the inline limit, else raw chunks (written now)
+   * under a dag-cbor root (staged). Throws DDS_UNSERIALIZABLE naming the
+   * field that cannot be stored.
    */
   async stageArtifact (value: unknown, pending: Staged, label = 'value'): Promise<ArtifactInfo> {
-    const payload = encodeValue(value, label)
-    return await this.stagePayload(payload.enc, payload.type, payload.bytes, pending)
+    const codec = this.#codecs.encoderFor(value)
+    const encoded = await codec.encode(value, label)
+    const form = formOf(codec, encoded.type)
+    if ('bytes' in encoded) {
+      if (!(encoded.bytes instanceof Uint8Array)) throw new TypeError(`codec ${codec.name} encoded ${label} as something other than a Uint8Array`)
+      return await this.stagePayload(form, encoded.bytes, pending)
+    }
+    return await this.stageStream(form, encoded.pieces, pending)
   }
 
   /** Stage payload bytes that are already encoded. */
-  async stagePayload (enc: Encoding, type: TypedArrayName | undefined, bytes: Uint8Array, pending: Staged): Promise<ArtifactInfo> {
+  async stagePayload (form: Form, bytes: Uint8Array, pending: Staged): Promise<ArtifactInfo> {
     const size = bytes.byteLength
     const { inlineLimit, chunkSize } = this.#limits
     if (size <= inlineLimit) {
       // Copy: the caller may mutate the value it returned once we hand it back.
       const data = this.#limits.files ? bytes : bytes.slice()
-      const cid = await this.#nodes.stageNode({ enc, type, size, data }, pending)
-      return info(cid, enc, type, size, 0)
+      const cid = await this.#nodes.stageNode({ ...form, size, data }, pending)
+      return info(cid, form, size, 0)
     }
     const chunks: CID[] = []
     // Hash the next chunk while earlier ones are being written.
@@ -111,15 +132,15 @@ export class Artifacts {
       await Promise.allSettled(inFlight)
       throw err
     }
-    const cid = await this.#nodes.stageNode({ enc, type, size, chunkSize, chunks }, pending)
-    return info(cid, enc, type, size, chunks.length)
+    const cid = await this.#nodes.stageNode({ ...form, size, chunkSize, chunks }, pending)
+    return info(cid, form, size, chunks.length)
   }
 
   /**
    * Stage an artifact from a stream of payload bytes (any chunking), holding
    * at most one chunk in memory beyond what the stream yields.
    */
-  async stageStream (enc: Encoding, type: TypedArrayName | undefined, source: AsyncIterable<Uint8Array>, pending: Staged): Promise<ArtifactInfo> {
+  async stageStream (form: Form, source: Iterable<Uint8Array> | AsyncIterable<Uint8Array>, pending: Staged): Promise<ArtifactInfo> {
     const { inlineLimit, chunkSize } = this.#limits
     const chunks: CID[] = []
     let buf = new Uint8Array(chunkSize)
@@ -145,16 +166,16 @@ export class Artifacts {
         size += n
       }
     }
-    if (chunks.length === 0 && size <= inlineLimit) return await this.stagePayload(enc, type, buf.subarray(0, fill), pending)
+    if (chunks.length === 0 && size <= inlineLimit) return await this.stagePayload(form, buf.subarray(0, fill), pending)
     if (fill > 0) await flush()
-    const cid = await this.#nodes.stageNode({ enc, type, size, chunkSize, chunks }, pending)
-    return info(cid, enc, type, size, chunks.length)
+    const cid = await this.#nodes.stageNode({ ...form, size, chunkSize, chunks }, pending)
+    return info(cid, form, size, chunks.length)
   }
 
   /** Size, encoding and chunk count of an artifact, without reading its payload. */
   async artifactInfo (cid: CID): Promise<ArtifactInfo> {
     const root = await this.getArtifactRoot(cid)
-    return info(cid, root.enc, root.type, root.size, root.chunks?.length ?? 0)
+    return info(cid, root, root.size, root.chunks?.length ?? 0)
   }
 
   async getArtifactRoot (cid: CID): Promise<ArtifactRoot> {
@@ -177,12 +198,14 @@ export class Artifacts {
    */
   async readArtifact (cid: CID): Promise<unknown> {
     const root = await this.#root(cid)
-    if (root.data !== undefined) return decodeValue(root.enc, root.type, root.data.slice())
+    // Before reading chunks: a missing codec fails without reading the payload.
+    const codec = this.#codecs.decoderFor(root.enc, root.v, cid.toString())
+    if (root.data !== undefined) return await codec.decode(root.data.slice(), root)
     checkLayout(cid, root, this.#limits.loadLimit)
     // A fresh ArrayBuffer is aligned for every typed array type.
     const target = new Uint8Array(new ArrayBuffer(root.size))
     await this.#readChunksInto(cid, root, target)
-    return decodeValue(root.enc, root.type, target)
+    return await codec.decode(target, root)
   }
 
   async #readChunksInto (rootCid: CID, root: ArtifactRoot, target: Uint8Array): Promise<void> {
@@ -221,8 +244,19 @@ export class Artifacts {
   }
 }
 
-function info (cid: CID, enc: Encoding, type: TypedArrayName | undefined, size: number, chunks: number): ArtifactInfo {
-  return { cid, enc, ...(type === undefined ? {} : { type }), size, chunks }
+/** The root fields naming a codec; absent ones stay out of the root (the built-in codecs' roots are as they always were). */
+function formOf (codec: Codec, type: string | undefined): Form {
+  const form: Form = { enc: codec.name }
+  if (codec.version !== undefined) form.v = codec.version
+  if (type !== undefined) form.type = type
+  return form
+}
+
+function info (cid: CID, form: Form, size: number, chunks: number): ArtifactInfo {
+  const out: ArtifactInfo = { cid, enc: form.enc, size, chunks }
+  if (form.v !== undefined) out.v = form.v
+  if (form.type !== undefined) out.type = form.type
+  return out
 }
 
 /** Refuse, before allocating, a chunked value over the limit or whose chunks cannot make up its size. */

@@ -63,7 +63,9 @@ export const ErrorCodes = {
   /** A tag name is not a letter or _ followed by letters, digits, ., _ or - (`data.tag`). */
   TAG_INVALID: 'DDS_TAG_INVALID',
   /** No tag of that name (on that path) exists (`data.tag`, `data.path`). */
-  TAG_NOT_FOUND: 'DDS_TAG_NOT_FOUND'
+  TAG_NOT_FOUND: 'DDS_TAG_NOT_FOUND',
+  /** An artifact was stored by a codec (or codec version) this store was not opened with (`data.codec` names it). */
+  CODEC_MISSING: 'DDS_CODEC_MISSING'
 } as const
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]

@@ -3,7 +3,8 @@
  * spaces, batch operations, ranges, locks, blob files), what a commit takes
  * and returns, what a lease is, and the small read and write interfaces each
  * part (blocks, memo index, namespace, leases) implements, locally and, with
- * a remote, as a tier in front of the local part. Types and constants only:
+ * a remote, as a tier in front of the local part, and what a codec is.
+ * Types and constants only:
  * importing this file loads no implementation (no native binding).
  */
 import type { CID } from 'multiformats/cid'
@@ -226,4 +227,45 @@ export interface Parts {
   readonly memo: MemoReader
   readonly namespace: NamespaceReader & NamespaceWriter
   readonly locks: LeaseProvider
+}
+
+/**
+ * The payload a codec makes of a value: its bytes at once, or its pieces in
+ * order (streamed into chunks, never joined), and an optional subtype kept in
+ * the artifact root (the typed array type, `RecordBatch` for Arrow).
+ */
+export type Encoded =
+  | { bytes: Uint8Array, type?: string }
+  | { pieces: Iterable<Uint8Array> | AsyncIterable<Uint8Array>, type?: string }
+
+/** How a stored payload is described to its codec's `decode`. */
+export interface EncodedForm {
+  type?: string
+  version?: number | string
+}
+
+/**
+ * A codec, in the multiformats manner: how one kind of value becomes artifact
+ * payload bytes and back. `name` (and `version`, when given) are stored in the
+ * artifact root and so are part of the artifact's identity; a store reads an
+ * artifact only with the codec of that name and version.
+ *
+ * @example
+ * const point: Codec<Point> = {
+ *   name: 'app/point', version: 1,
+ *   accepts: (v) => v instanceof Point,
+ *   encode: (p) => ({ bytes: Buffer.from(JSON.stringify([p.x, p.y])) }),
+ *   decode: (b) => new Point(...JSON.parse(Buffer.from(b).toString()))
+ * }
+ * await open({ codecs: [point] })
+ */
+export interface Codec<T = any> {
+  readonly name: string
+  readonly version?: number | string
+  /** True when this codec stores `value` (checked before the built-in CBOR codec). */
+  accepts (value: unknown): boolean
+  /** The payload of an accepted value; `label` names it in errors (`value.model`). */
+  encode (value: T, label: string): Encoded | Promise<Encoded>
+  /** The value back from its payload; `bytes` may be kept by the result. */
+  decode (bytes: Uint8Array, form: EncodedForm): T | Promise<T>
 }

@@ -6,12 +6,15 @@
 import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
 import { DdsError, ErrorCodes } from './errors.js'
-import type { Encoding, TypedArrayName } from './values.js'
 
-/** The root node of an artifact: its encoding and either its bytes or its chunks. */
+/** The root node of an artifact: its codec and either its bytes or its chunks. */
 export interface ArtifactRoot {
-  enc: Encoding
-  type?: TypedArrayName
+  /** The codec's name (`utf8`, `typed`, `cbor-x/1`, `arrow-ipc`, a user codec's). */
+  enc: string
+  /** The codec's version, when it has one (absent for the built-in codecs but Arrow's). */
+  v?: number | string
+  /** The codec's subtype (the typed array type). */
+  type?: string
   /** Payload size in bytes. */
   size: number
   /** The whole payload, for artifacts up to the inline limit. */
@@ -223,7 +226,6 @@ function record<T> (o: Obj, k: string, what: string, each: (v: unknown) => T): R
   return out
 }
 
-const ENCODINGS = new Set(['utf8', 'bytes', 'buffer', 'arraybuffer', 'typed', 'cbor-x/1'])
 
 /** True when a block is a well-formed artifact root. */
 export function isArtifactRoot (cid: CID, bytes: Uint8Array): boolean {
@@ -239,12 +241,17 @@ export function isArtifactRoot (cid: CID, bytes: Uint8Array): boolean {
 export function toArtifactRoot (v: unknown): ArtifactRoot {
   const what = 'artifact root'
   const o = obj(v, what)
+  // Any codec name parses (reading it then needs that codec: DDS_CODEC_MISSING otherwise); only its shape is checked here.
   const enc = str(o, 'enc', what)
-  if (!ENCODINGS.has(enc)) throw corrupt(what, `unknown encoding ${JSON.stringify(enc)}`)
+  if (enc.length === 0 || enc.length > 64) throw corrupt(what, 'bad codec name')
   const size = num(o, 'size', what)
   if (!Number.isSafeInteger(size) || size < 0) throw corrupt(what, 'bad size')
-  const root: ArtifactRoot = { enc: enc as Encoding, size }
-  if (o.type !== undefined) root.type = str(o, 'type', what) as TypedArrayName
+  const root: ArtifactRoot = { enc, size }
+  if (o.v !== undefined) {
+    if (!(typeof o.v === 'string' && o.v.length > 0 && o.v.length <= 64) && !(typeof o.v === 'number' && Number.isSafeInteger(o.v) && o.v >= 0)) throw corrupt(what, 'bad codec version')
+    root.v = o.v
+  }
+  if (o.type !== undefined) root.type = str(o, 'type', what)
   if (o.data !== undefined) {
     root.data = bytesField(o, 'data', what)
     if (root.data.byteLength !== size) throw corrupt(what, 'inline data does not match size')

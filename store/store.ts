@@ -11,10 +11,10 @@
  */
 import type { CID } from 'multiformats/cid'
 import { DdsError, ErrorCodes } from './errors.js'
-import { cidOf, hashCode, RAW_CODE, SHA256_CODE, type HashName } from './hash.js'
+import { cidOf, hashCode, RAW_CODE, SHA256_CODE, type Hasher, type HashName } from './hash.js'
 import { text } from './keys.js'
 import type { CodeManifest, EvaluationRecord, MemoEntry, PathEntry, ArtifactRoot } from './records.js'
-import type { Encoding, TypedArrayName } from './values.js'
+import { Codecs } from './codecs.js'
 import { validatePath } from './paths.js'
 import { Pending } from './pending.js'
 import { LocalBlocks } from './blocks.js'
@@ -23,7 +23,7 @@ import { Artifacts, defaultLoadLimit, type ArtifactInfo } from './artifacts.js'
 import { LocalMemo } from './memo.js'
 import { LocalNamespace, pathNotFound } from './namespace.js'
 import { LocalLocks } from './locks.js'
-import type { Backend, BlockReadOptions, BlockReader, BlockWriter, CommitOptions, CommitResult, LeaseMode, Lock, LockOptions, Parts, PathUpdate } from './interface.js'
+import type { Backend, BlockReadOptions, BlockReader, BlockWriter, Codec, CommitOptions, CommitResult, LeaseMode, Lock, LockOptions, Parts, PathUpdate } from './interface.js'
 import type { SharedOptions } from './shared.js'
 import { findStore } from './location.js'
 import type { RemoteLink, RemoteSpec } from './remote/link.js'
@@ -40,8 +40,14 @@ export interface StoreOptions {
   location?: string
   /** `'classic'` (LevelDB, default), `'memory'`, or a backend instance. */
   backend?: 'classic' | 'memory' | Backend
-  /** Hash function for new blocks of a new store (default `'sha2-256'`). An existing store keeps its own. */
-  hash?: HashName
+  /** Hash function for new blocks of a new store (default `'sha2-256'`; or the `sha256` or `blake3` hasher). An existing store keeps its own. */
+  hash?: HashName | Hasher
+  /**
+   * Codecs for values the built-in ones do not store (class instances), tried
+   * in order before CBOR. An artifact a codec stored needs that codec (same
+   * name and version) to be read: DDS_CODEC_MISSING otherwise.
+   */
+  codecs?: readonly Codec[]
   /** Artifacts up to this many bytes are one block (default 1 MiB). */
   inlineLimit?: number
   /** Chunk size of larger artifacts (default 1 MiB). */
@@ -116,17 +122,17 @@ export async function openStore (options: StoreOptions = {}): Promise<Store> {
   }
 }
 
-async function checkMeta (backend: Backend, wanted: HashName | undefined): Promise<number> {
+async function checkMeta (backend: Backend, wanted: HashName | Hasher | undefined): Promise<number> {
   const format = await backend.get('meta', text.encode('format'))
   if (format === undefined) {
-    const hash = wanted ?? 'sha2-256'
-    hashCode(hash)
+    const code = hashCode(wanted ?? 'sha2-256')
+    const hash = code === SHA256_CODE ? 'sha2-256' : 'blake3'
     await backend.batch([
       { type: 'put', space: 'meta', key: text.encode('format'), value: text.encode(String(FORMAT_VERSION)) },
       { type: 'put', space: 'meta', key: text.encode('hash'), value: text.encode(hash) },
       { type: 'put', space: 'meta', key: text.encode('created'), value: text.encode(new Date().toISOString()) }
     ], { sync: true })
-    return hashCode(hash)
+    return code
   }
   const found = text.decode(format)
   if (found !== String(FORMAT_VERSION)) {
@@ -163,6 +169,7 @@ export class Store {
   #artifacts: Artifacts
   #closed = false
   #link: RemoteLink | undefined
+  readonly #codecs: Codecs
 
   constructor (backend: Backend, release: () => Promise<void>, hash: number, options: StoreOptions) {
     this.backend = backend
@@ -172,6 +179,7 @@ export class Store {
     this.chunkSize = positive(options.chunkSize, DEFAULT_CHUNK, 'chunkSize')
     this.fileThreshold = positive(options.fileThreshold, DEFAULT_FILE_THRESHOLD, 'fileThreshold')
     this.loadLimit = positive(options.loadLimit, defaultLoadLimit(), 'loadLimit')
+    this.#codecs = new Codecs(options.codecs)
     const check = (): void => { this.#check() }
     const blocks = new LocalBlocks(backend, this.fileThreshold, check)
     const nodes = new Nodes(blocks, hash)
@@ -183,7 +191,7 @@ export class Store {
   }
 
   #artifactsOver (blocks: BlockReader & BlockWriter): Artifacts {
-    return new Artifacts(blocks, this.#nodes, { inlineLimit: this.inlineLimit, chunkSize: this.chunkSize, hash: this.hash, files: this.backend.files !== undefined, loadLimit: this.loadLimit })
+    return new Artifacts(blocks, this.#nodes, { inlineLimit: this.inlineLimit, chunkSize: this.chunkSize, hash: this.hash, files: this.backend.files !== undefined, loadLimit: this.loadLimit, codecs: this.#codecs })
   }
 
   /** The store directory, or undefined for an in-memory store. */
@@ -309,14 +317,14 @@ export class Store {
   }
 
   /** Stage payload bytes that are already encoded. */
-  async stagePayload (enc: Encoding, type: TypedArrayName | undefined, bytes: Uint8Array, pending: Pending): Promise<ArtifactInfo> {
-    return await this.#artifacts.stagePayload(enc, type, bytes, pending)
+  async stagePayload (enc: string, type: string | undefined, bytes: Uint8Array, pending: Pending): Promise<ArtifactInfo> {
+    return await this.#artifacts.stagePayload({ enc, type }, bytes, pending)
   }
 
   /** Stage an artifact from a stream of payload bytes, holding at most one chunk beyond what the stream yields. */
-  async stageStream (enc: Encoding, type: TypedArrayName | undefined, source: AsyncIterable<Uint8Array>, pending: Pending): Promise<ArtifactInfo> {
+  async stageStream (enc: string, type: string | undefined, source: AsyncIterable<Uint8Array>, pending: Pending): Promise<ArtifactInfo> {
     this.#check()
-    return await this.#artifacts.stageStream(enc, type, source, pending)
+    return await this.#artifacts.stageStream({ enc, type }, source, pending)
   }
 
   /** Store a value as an artifact now (blocks and root in one batch). */

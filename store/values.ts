@@ -1,13 +1,16 @@
 /**
- * How a JS value becomes artifact bytes and back. Bytes and strings are kept as
- * they are, typed arrays as their bytes plus their type, and every other value
- * goes through cbor-x with one fixed, portable option set (no records
- * extension), after a walk that refuses what cannot round-trip.
+ * The built-in codecs: how a JS value becomes artifact bytes and back. Bytes
+ * and strings are kept as they are, typed arrays as their bytes plus their
+ * type, and every other value goes through cbor-x with one fixed, portable
+ * option set (no records extension), after a walk that refuses what cannot
+ * round-trip. Each is a codec value (store/interface.ts); store/codecs.ts
+ * puts them in a registry with Arrow's and the user's.
  */
 import { Encoder } from 'cbor-x'
 import { DdsError, ErrorCodes } from './errors.js'
+import type { Codec, EncodedForm } from './interface.js'
 
-/** How the payload bytes of an artifact are to be read back. */
+/** The names of the built-in codecs: how the payload bytes of an artifact are to be read back. */
 export type Encoding = 'utf8' | 'bytes' | 'buffer' | 'arraybuffer' | 'typed' | 'cbor-x/1'
 
 export const TYPED_ARRAYS = {
@@ -73,82 +76,123 @@ function typedName (value: ArrayBufferView): TypedArrayName | undefined {
   return undefined
 }
 
+/** A built-in codec: synchronous both ways, always whole bytes. */
+interface BuiltinCodec extends Codec {
+  readonly name: Encoding
+  encode (value: any, label: string): { bytes: Uint8Array, type?: TypedArrayName }
+  decode (bytes: Uint8Array, form: EncodedForm): unknown
+}
+
+const utf8: BuiltinCodec = {
+  name: 'utf8',
+  accepts: (v) => typeof v === 'string',
+  encode: (v: string, label: string) => {
+    // UTF-8 has no form for a lone surrogate: it would come back as U+FFFD, another string.
+    if (hasLoneSurrogate(v)) throw unserializable(label, 'holds a lone surrogate (not valid Unicode), which cannot be stored faithfully')
+    return { bytes: Buffer.from(v, 'utf8') }
+  },
+  decode: (b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8')
+}
+
+const buffer: BuiltinCodec = {
+  name: 'buffer',
+  accepts: (v) => Buffer.isBuffer(v),
+  encode: (v: Buffer) => ({ bytes: v }),
+  decode: (b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength)
+}
+
+const bytes: BuiltinCodec = {
+  name: 'bytes',
+  accepts: (v) => v instanceof Uint8Array && v.constructor === Uint8Array,
+  encode: (v: Uint8Array) => ({ bytes: v }),
+  decode: (b) => b
+}
+
+const arraybuffer: BuiltinCodec = {
+  name: 'arraybuffer',
+  accepts: (v) => v instanceof ArrayBuffer,
+  encode: (v: ArrayBuffer) => ({ bytes: new Uint8Array(v) }),
+  decode: (b) => b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b.buffer : b.slice().buffer
+}
+
+const typed: BuiltinCodec = {
+  name: 'typed',
+  accepts: (v) => ArrayBuffer.isView(v) && !(v instanceof DataView) && typedName(v) !== undefined,
+  encode: (v: AnyTypedArray) => ({ type: typedName(v), bytes: new Uint8Array(v.buffer, v.byteOffset, v.byteLength) }),
+  decode: (b, { type }) => {
+    const ctor = type !== undefined && Object.hasOwn(TYPED_ARRAYS, type) ? TYPED_ARRAYS[type as TypedArrayName] : undefined
+    if (ctor === undefined) throw new DdsError(ErrorCodes.INTEGRITY, `unknown typed array type ${JSON.stringify(type)}`, { data: { type } })
+    if (b.byteLength % ctor.BYTES_PER_ELEMENT !== 0) {
+      throw new DdsError(ErrorCodes.INTEGRITY, `${type} payload of ${b.byteLength} bytes is not a whole number of elements`, { data: { type } })
+    }
+    const aligned = b.byteOffset % ctor.BYTES_PER_ELEMENT === 0 ? b : b.slice()
+    return new ctor(aligned.buffer as ArrayBuffer, aligned.byteOffset, aligned.byteLength / ctor.BYTES_PER_ELEMENT) as AnyTypedArray
+  }
+}
+
+const cborX: BuiltinCodec = {
+  name: 'cbor-x/1',
+  accepts: () => true,
+  encode: (v: unknown, label: string) => {
+    checkSerializable(v, label)
+    try {
+      return { bytes: cbor.encode(v) }
+    } catch (err) {
+      throw new DdsError(ErrorCodes.UNSERIALIZABLE, `${label} cannot be encoded: ${(err as Error).message}`, {
+        cause: err,
+        data: { field: label }
+      })
+    }
+  },
+  decode: (b) => {
+    let value: unknown
+    try {
+      value = cbor.decode(b)
+    } catch (err) {
+      throw new DdsError(ErrorCodes.INTEGRITY, `artifact payload does not decode: ${(err as Error).message}`, { cause: err })
+    }
+    // Stored and imported bytes may hold what cbor-x can decode but dds-ts never writes
+    // (shared references making cycles, Error objects, records, values nested too deep).
+    try {
+      checkSerializable(value, 'payload')
+    } catch (err) {
+      if (!(err instanceof DdsError)) throw err
+      throw new DdsError(ErrorCodes.INTEGRITY, `artifact payload holds what dds-ts does not write: ${err.message}`, { cause: err, data: err.data })
+    }
+    return value
+  }
+}
+
+/** The built-in codecs for exact types, in the order they are tried (before user codecs). */
+export const EXACT_CODECS: readonly Codec[] = [utf8, buffer, bytes, arraybuffer, typed]
+/** The built-in codec of everything else: CBOR after a walk that refuses what cannot round-trip. It accepts every value, so it is tried last. */
+export const CBOR_CODEC: Codec = cborX
+const BUILTIN = new Map<string, BuiltinCodec>([utf8, buffer, bytes, arraybuffer, typed, cborX].map((c) => [c.name, c]))
+
 /**
- * Encode a value. Throws DDS_UNSERIALIZABLE naming the offending field
- * (`value.model.predict`) when it cannot be stored faithfully.
+ * Encode a value with the built-in codecs. Throws DDS_UNSERIALIZABLE naming
+ * the offending field (`value.model.predict`) when it cannot be stored faithfully.
  */
 export function encodeValue (value: unknown, label = 'value'): Payload {
-  if (typeof value === 'string') {
-    // UTF-8 has no form for a lone surrogate: it would come back as U+FFFD, another string.
-    if (hasLoneSurrogate(value)) throw unserializable(label, 'holds a lone surrogate (not valid Unicode), which cannot be stored faithfully')
-    return { enc: 'utf8', bytes: Buffer.from(value, 'utf8') }
-  }
-  if (Buffer.isBuffer(value)) return { enc: 'buffer', bytes: value }
-  if (value instanceof Uint8Array && value.constructor === Uint8Array) return { enc: 'bytes', bytes: value }
-  if (value instanceof ArrayBuffer) return { enc: 'arraybuffer', bytes: new Uint8Array(value) }
-  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
-    const type = typedName(value)
-    if (type !== undefined) {
-      return { enc: 'typed', type, bytes: new Uint8Array(value.buffer, value.byteOffset, value.byteLength) }
+  for (const codec of BUILTIN.values()) {
+    if (codec.accepts(value)) {
+      const { bytes, type } = codec.encode(value, label)
+      return type === undefined ? { enc: codec.name, bytes } : { enc: codec.name, type, bytes }
     }
   }
-  checkSerializable(value, label)
-  let bytes: Uint8Array
-  try {
-    bytes = cbor.encode(value)
-  } catch (err) {
-    throw new DdsError(ErrorCodes.UNSERIALIZABLE, `${label} cannot be encoded: ${(err as Error).message}`, {
-      cause: err,
-      data: { field: label }
-    })
-  }
-  return { enc: 'cbor-x/1', bytes }
+  /* c8 ignore next */
+  throw new Error('unreachable: the CBOR codec accepts every value')
 }
 
 /**
- * Decode payload bytes. `bytes` may be reused by the result (pass a copy if
- * the caller keeps using its buffer).
+ * Decode payload bytes written by a built-in codec. `bytes` may be reused by
+ * the result (pass a copy if the caller keeps using its buffer).
  */
 export function decodeValue (enc: string, type: string | undefined, bytes: Uint8Array): unknown {
-  switch (enc) {
-    case 'utf8': return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')
-    case 'bytes': return bytes
-    case 'buffer': return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-    case 'arraybuffer':
-      return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
-        ? bytes.buffer
-        : bytes.slice().buffer
-    case 'typed': {
-      const ctor = type !== undefined && Object.hasOwn(TYPED_ARRAYS, type) ? TYPED_ARRAYS[type as TypedArrayName] : undefined
-      if (ctor === undefined) throw new DdsError(ErrorCodes.INTEGRITY, `unknown typed array type ${JSON.stringify(type)}`, { data: { type } })
-      if (bytes.byteLength % ctor.BYTES_PER_ELEMENT !== 0) {
-        throw new DdsError(ErrorCodes.INTEGRITY, `${type} payload of ${bytes.byteLength} bytes is not a whole number of elements`, { data: { type } })
-      }
-      const aligned = bytes.byteOffset % ctor.BYTES_PER_ELEMENT === 0 ? bytes : bytes.slice()
-      return new ctor(aligned.buffer as ArrayBuffer, aligned.byteOffset, aligned.byteLength / ctor.BYTES_PER_ELEMENT) as AnyTypedArray
-    }
-    case 'cbor-x/1': {
-      let value: unknown
-      try {
-        value = cbor.decode(bytes)
-      } catch (err) {
-        throw new DdsError(ErrorCodes.INTEGRITY, `artifact payload does not decode: ${(err as Error).message}`, { cause: err })
-      }
-      // Stored and imported bytes may hold what cbor-x can decode but dds-ts never writes
-      // (shared references making cycles, Error objects, records, values nested too deep).
-      try {
-        checkSerializable(value, 'payload')
-      } catch (err) {
-        if (!(err instanceof DdsError)) throw err
-        throw new DdsError(ErrorCodes.INTEGRITY, `artifact payload holds what dds-ts does not write: ${err.message}`, { cause: err, data: err.data })
-      }
-      return value
-    }
-    default:
-      throw new DdsError(ErrorCodes.FORMAT_VERSION, `unknown artifact encoding ${JSON.stringify(enc)}`, { data: { enc } })
-  }
+  const codec = BUILTIN.get(enc)
+  if (codec === undefined) throw new DdsError(ErrorCodes.FORMAT_VERSION, `unknown artifact encoding ${JSON.stringify(enc)}`, { data: { enc } })
+  return codec.decode(bytes, type === undefined ? {} : { type })
 }
-
 
 function unserializable (label: string, why: string): DdsError {
   return new DdsError(ErrorCodes.UNSERIALIZABLE, `${label} ${why}`, { data: { field: label } })

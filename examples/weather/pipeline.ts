@@ -1,6 +1,8 @@
 /**
  * The weather pipeline: each step is kept at its own path, so a step runs
  * again only when its code (with everything it calls) or its inputs change.
+ * With apache-arrow installed (an optional dependency), the cleaned rows are
+ * also kept as an Arrow table at /weather/daily.
  */
 import { keep } from 'dds-ts'
 import { readCsv } from './src/csv.js'
@@ -13,6 +15,8 @@ import { renderReport } from './src/report.js'
 export async function pipeline (csvFile: string): Promise<string> {
   const rows = await keep('/weather/rows', readCsv, csvFile)
   const clean = await keep('/weather/clean', cleanRows, rows)
+  const table = await import('./src/table.js').catch(() => undefined)
+  if (table !== undefined) await keep('/weather/daily', table.dailyTable, clean)
   const stats = await keep('/weather/stats', cityStats, clean)
   const models = await keep('/weather/model', fitSeasonal, clean)
   return await keep('/weather/report', renderReport, stats, models)

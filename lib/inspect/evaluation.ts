@@ -11,6 +11,7 @@ import type { EvaluationView, InputView, SourceOptions } from './interface.js'
 import { hex } from '../../store/util.js'
 import { fileView, fnJson, iso, ms, plain, showCanonical } from './json.js'
 import { namespaceOf } from './source.js'
+import { tableView } from './arrow-table.js'
 import { evaluationOf, inputValue, parseTarget, type Target } from './target.js'
 
 /** The paths whose current value is each artifact (to name kept values passed as arguments). */
@@ -82,7 +83,7 @@ export async function evaluationView (store: Store, evaluation: CID, record: Eva
     loads: record.loads.map((l) => ({ path: l.path, evaluation: l.evaluation?.toString() ?? null, output: l.output.toString() })),
     files: (record.files ?? []).map(fileView),
     calls,
-    output: { cid: record.output.toString(), enc: info.enc, type: info.type ?? null, size: info.size, chunks: info.chunks }
+    output: { cid: record.output.toString(), enc: info.enc, type: info.type ?? null, size: info.size, chunks: info.chunks, table: await tableView(store, record.output, info.enc) }
   }
 }
 

@@ -36,6 +36,8 @@ export interface PathRow {
   output: string | null
   /** Output size in bytes; null when deleted or when the artifact is unreadable (see the page's problems). */
   size: number | null
+  /** Row count and schema when the output is an Arrow table, else null. */
+  table: TableView | null
   time: string
   deleted: boolean
   hit: boolean
@@ -121,7 +123,14 @@ export interface EvaluationView {
   /** Files the run read (see `file()`), as they were then. */
   files: FileView[]
   calls: Array<{ evaluation: string, path: string | null, function: FunctionView | null }>
-  output: { cid: string, enc: string, type: string | null, size: number, chunks: number }
+  /** `table` describes an Arrow table (null for every other value). */
+  output: { cid: string, enc: string, type: string | null, size: number, chunks: number, table: TableView | null }
+}
+
+/** An Arrow table artifact: its row count and schema (column name, Arrow type, nullable). */
+export interface TableView {
+  rows: number
+  columns: Array<{ name: string, type: string, nullable: boolean }>
 }
 
 /** A file an evaluation read: its digest in hex (`absent` when the path did not exist), size, and modification time. */

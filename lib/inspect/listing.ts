@@ -9,9 +9,10 @@ import type { Store } from '../../store/store.js'
 import type { EvaluationRecord, PathEntry } from '../../store/records.js'
 import { validatePath } from '../../store/paths.js'
 import { listTags } from '../../store/tags.js'
-import type { HistoryRow, Page, PageOptions, PathRow, ProblemView, SourceOptions } from './interface.js'
+import type { HistoryRow, Page, PageOptions, PathRow, ProblemView, SourceOptions, TableView } from './interface.js'
 import { fnJson, iso, ms } from './json.js'
 import { namespaceOf } from './source.js'
+import { tableView } from './arrow-table.js'
 
 /** Told about what could not be read while listing (the row is still given, without it). */
 export type OnProblem = (where: string, error: DdsError) => void
@@ -47,15 +48,18 @@ function problemOf (where: string, err: DdsError): ProblemView {
 
 async function pathRow (store: Store, e: PathEntry, onProblem?: OnProblem): Promise<PathRow> {
   let size: number | null = null
+  let table: TableView | null = null
   if (e.output !== null) {
     try {
-      size = (await store.artifactInfo(e.output)).size
+      const info = await store.artifactInfo(e.output)
+      size = info.size
+      table = await tableView(store, e.output, info.enc)
     } catch (err) {
       if (!isDdsError(err)) throw err
       onProblem?.(e.path, err)
     }
   }
-  return { path: e.path, seq: e.seq, evaluation: e.evaluation?.toString() ?? null, output: e.output?.toString() ?? null, size, time: iso(e.time), deleted: e.evaluation === null, hit: e.hit === true, imported: e.imported === true }
+  return { path: e.path, seq: e.seq, evaluation: e.evaluation?.toString() ?? null, output: e.output?.toString() ?? null, size, table, time: iso(e.time), deleted: e.evaluation === null, hit: e.hit === true, imported: e.imported === true }
 }
 
 /** Options of the path listing. */

@@ -1,7 +1,12 @@
 /** `dds cat PATH|CID`: print an artifact. */
 import { artifactOf, type Target } from '../../inspect.js'
-import type { Command, Context } from '../context.js'
+import { UsageError, type Command, type Context } from '../context.js'
 import { jsonPieces, looksLikeText, size } from '../format.js'
+import { csvPieces, jsonlPieces, preview, rowSource } from '../rows.js'
+
+/** The codec of Arrow table artifacts. */
+const ARROW = 'arrow-ipc'
+const FORMATS = ['csv', 'jsonl', 'arrow']
 
 /** The encodings stored as bytes (printed as they are); `utf8` is a string, the rest general values. */
 const BYTES = new Set(['bytes', 'buffer', 'arraybuffer', 'typed'])
@@ -37,7 +42,7 @@ async function summary (ctx: Context, cid: string, info: { enc: string, type?: s
 }
 
 export const command: Command = {
-  usage: 'dds cat PATH|PATH@SEQ|CID [--raw] [--json]',
+  usage: 'dds cat PATH|PATH@SEQ|CID [--raw] [--json] [--format csv|jsonl|arrow]',
   description: `
 Print the value of PATH (or of history entry SEQ, or of the artifact or
 evaluation with that CID) on stdout. Strings and binary values (Buffer,
@@ -48,16 +53,21 @@ lists, Date as an ISO string, BigInt as an exact integer, undefined as null).
 On a terminal, binary data (a typed array, bytes that are not text) is
 summarised instead (type, size, first values) unless --raw.
 --raw prints the stored payload bytes instead (for general values: their
-CBOR encoding); --json prints any value, strings and bytes included, as JSON.`,
-  options: { raw: { type: 'boolean' } },
-  optionHelp: [['--raw', 'the stored payload bytes, whatever the value']],
+CBOR encoding); --json prints any value, strings and bytes included, as JSON.
+An Arrow table is shown on a terminal as its first rows, aligned; through a
+pipe it is its Arrow IPC stream. --format csv or jsonl prints all the rows of
+a table or of an array of plain row objects, --format arrow a table's IPC
+stream.`,
+  options: { raw: { type: 'boolean' }, format: { type: 'string', short: 'f' } },
+  optionHelp: [['--raw', 'the stored payload bytes, whatever the value'], ['-f, --format FMT', 'csv, jsonl (tables and arrays of row objects) or arrow (tables)']],
   example: `
 $ dds cat /data/raw > raw.csv
 $ dds cat /stats/summary
 {
   "rows": 1461,
   "mean": 11.4
-}`,
+}
+$ dds cat /data/daily --format csv > daily.csv`,
   positionals: [1, 1],
   async run (ctx) {
     const target: Target = ctx.target(ctx.args[0] as string)
@@ -65,6 +75,20 @@ $ dds cat /stats/summary
     const cid = await artifactOf(store, target, ctx.source)
     const info = await store.artifactInfo(cid)
     const raw = ctx.flag('raw')
+    const format = ctx.string('format')
+    if (format !== undefined && !FORMATS.includes(format)) throw new UsageError(`--format must be csv, jsonl or arrow, not ${JSON.stringify(format)}`)
+    if (format === 'arrow' && info.enc !== ARROW) throw new UsageError(`--format arrow needs an Arrow table; ${ctx.args[0] as string} holds a ${info.enc} value`)
+    if (!raw && (format === 'csv' || format === 'jsonl' || (info.enc === ARROW && format === undefined && (ctx.json || ctx.stdout.isTTY === true)))) {
+      const value = await store.readArtifact(cid)
+      const src = rowSource(value)
+      if (src === undefined) throw new UsageError(`--format ${format ?? 'csv'} needs a table or an array of plain row objects; ${ctx.args[0] as string} holds something else`)
+      if (format === undefined && !ctx.json) {
+        await ctx.write(preview(src))
+        return
+      }
+      for (const piece of (format === 'csv' ? csvPieces : jsonlPieces)(src)) await ctx.write(piece)
+      return
+    }
     if (raw || (!ctx.json && info.enc !== 'cbor-x/1')) {
       const chunks = store.artifactBytes(cid)[Symbol.asyncIterator]()
       let next = await chunks.next()

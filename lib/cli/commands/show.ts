@@ -25,6 +25,10 @@ export async function showLines (ctx: Context, e: EvaluationView, tags: Tag[] = 
   for (const f of e.files) await ctx.line(['file', f.path, f.kind, f.digest, f.size])
   for (const c of e.calls) await ctx.line(['call', c.evaluation, c.path, c.function === null ? undefined : fnName(c.function)])
   await ctx.line(['output', e.output.cid, e.output.type === null ? e.output.enc : `${e.output.enc}:${e.output.type}`, e.output.size])
+  if (e.output.table !== null) {
+    await ctx.line(['rows', e.output.table.rows])
+    for (const c of e.output.table.columns) await ctx.line(['column', c.name, c.type, c.nullable ? 'nullable' : 'not null'])
+  }
   for (const t of tags) await ctx.line(['tag', t.name, t.seq])
 }
 
