@@ -4,7 +4,8 @@
  * goes through cbor-x with one fixed, portable option set (no records
  * extension), after a walk that refuses what cannot round-trip.
  */
-import { Encoder } from 'cbor-x'
+import { createRequire } from 'node:module'
+import type { Encoder } from 'cbor-x'
 import { DdsError, ErrorCodes } from './errors.js'
 
 /** How the payload bytes of an artifact are to be read back. */
@@ -25,19 +26,33 @@ export const TYPED_ARRAYS = {
 export type TypedArrayName = keyof typeof TYPED_ARRAYS
 type AnyTypedArray = InstanceType<(typeof TYPED_ARRAYS)[TypedArrayName]>
 
-// The option set is part of the on-disk format ('cbor-x/1'): never change it in place.
-const cbor = new Encoder({
-  useRecords: false,
-  variableMapSize: true,
-  mapsAsObjects: true,
-  useTag259ForMaps: true,
-  tagUint8Array: true,
-  structuredClone: false,
-  int64AsType: 'bigint',
-  largeBigIntToFloat: false,
-  bundleStrings: false,
-  pack: false
-} as ConstructorParameters<typeof Encoder>[0])
+const require = createRequire(import.meta.url)
+let encoder: Encoder | undefined
+
+/**
+ * The one cbor-x encoder, made on first use: cbor-x loads a native addon
+ * (cbor-extract) that costs a fresh process tens of milliseconds, and a hit on
+ * a string, bytes or a typed array never needs it. `require` keeps the load
+ * synchronous, so hits read with `getSync` stay synchronous.
+ */
+function cbor (): Encoder {
+  if (encoder !== undefined) return encoder
+  const { Encoder: Ctor } = require('cbor-x') as typeof import('cbor-x')
+  // The option set is part of the on-disk format ('cbor-x/1'): never change it in place.
+  encoder = new Ctor({
+    useRecords: false,
+    variableMapSize: true,
+    mapsAsObjects: true,
+    useTag259ForMaps: true,
+    tagUint8Array: true,
+    structuredClone: false,
+    int64AsType: 'bigint',
+    largeBigIntToFloat: false,
+    bundleStrings: false,
+    pack: false
+  } as ConstructorParameters<typeof Encoder>[0])
+  return encoder
+}
 
 /** The payload of a value: its bytes, how to decode them, and the typed array type when there is one. */
 export interface Payload {
@@ -71,7 +86,7 @@ export function encodeValue (value: unknown, label = 'value'): Payload {
   checkSerializable(value, label)
   let bytes: Uint8Array
   try {
-    bytes = cbor.encode(value)
+    bytes = cbor().encode(value)
   } catch (err) {
     throw new DdsError(ErrorCodes.UNSERIALIZABLE, `${label} cannot be encoded: ${(err as Error).message}`, {
       cause: err,
@@ -105,7 +120,7 @@ export function decodeValue (enc: string, type: string | undefined, bytes: Uint8
     }
     case 'cbor-x/1':
       try {
-        return cbor.decode(bytes)
+        return cbor().decode(bytes)
       } catch (err) {
         throw new DdsError(ErrorCodes.INTEGRITY, `artifact payload does not decode: ${(err as Error).message}`, { cause: err })
       }
