@@ -38,8 +38,8 @@ function run (args, cwd) {
   })
 }
 
-/** Three modules, ten helpers; main.js keeps `total` once, then prints the cold figures. */
-function fixture () {
+/** Three modules, ten helpers (exported for profiling by hand); main.js keeps `total` once, then prints the cold figures. */
+export function fixture () {
   const root = tempDir('cold')
   const write = (rel, text) => { mkdirSync(dirname(join(root, rel)), { recursive: true }); writeFileSync(join(root, rel), text) }
   write('package.json', JSON.stringify({ name: 'cold', version: '1.0.0', type: 'module' }))
