@@ -15,6 +15,21 @@ const PATH_WIDTH = 16
 const TICK_MS = 100
 
 interface Running { path: string, what: 'running' | 'waiting', since: number, note: string }
+interface Mapping { path: string, done: number, total: number, hits: number, since: number }
+
+/** Width of a map's progress bar, in cells. */
+const BAR_WIDTH = 20
+
+/** `[██████░░░░]` for `done` of `total`. */
+export function progressBar (done: number, total: number, width = BAR_WIDTH): string {
+  const full = total <= 0 ? width : Math.min(width, Math.floor((done / total) * width))
+  return `[${'█'.repeat(full)}${'░'.repeat(width - full)}]`
+}
+
+/** `40/100, 12 reused`: how far a map is. */
+function mapCount (m: { done: number, total: number, hits: number }): string {
+  return `${m.done}/${m.total}${m.hits > 0 ? `, ${m.hits} reused` : ''}`
+}
 
 /** `5.4 ms` under a second, `3.2 s` above. */
 export function duration (ms: number): string {
@@ -41,6 +56,7 @@ export function eventLine (e: DdsEvent): string | undefined {
     case 'failed': return line('failed', e.path, duration(e.duration))
     case 'warning': return `warning: ${e.message}`
     case 'waiting': return line('waiting', e.path, waitNote(e))
+    case 'progress': return e.done === e.total ? line('mapped', e.path, `${e.total} input${e.total === 1 ? '' : 's'}${e.hits > 0 ? `, ${e.hits} reused` : ''}`) : undefined
     case 'store': return `store     ${e.location ?? `(${e.backend})`} (${WHERE[e.found] ?? e.found}${e.readOnly ? ', read-only' : ''})`
     default: return undefined
   }
@@ -63,6 +79,7 @@ export function createReporter (options: ReporterOptions = {}): Reporter {
   const stream = options.stream ?? process.stderr
   const tty = stream.isTTY === true
   const running: Running[] = []
+  const maps = new Map<string, Mapping>()
   let frame = 0
   let drawn = false
   let timer: NodeJS.Timeout | undefined
@@ -72,19 +89,25 @@ export function createReporter (options: ReporterOptions = {}): Reporter {
     drawn = false
   }
   const draw = (): void => {
+    if (!tty) return
     const top = running[running.length - 1]
-    if (!tty || top === undefined) return
+    // A map in flight shows its bar; the step running now follows it.
+    const map = [...maps.values()].pop()
+    if (top === undefined && map === undefined) return
     const spin = SPINNER[frame++ % SPINNER.length] ?? ''
-    stream.write(`\r${spin} ${line(top.what, top.path, `${duration(performance.now() - top.since)}${top.note}`)}\x1b[K`)
+    const parts: string[] = []
+    if (map !== undefined) parts.push(line('mapping', map.path, `${progressBar(map.done, map.total)} ${mapCount(map)}  ${duration(performance.now() - map.since)}`))
+    if (top !== undefined) parts.push(map === undefined ? line(top.what, top.path, `${duration(performance.now() - top.since)}${top.note}`) : `${top.what} ${top.path}`)
+    stream.write(`\r${spin} ${parts.join('  ·  ')}\x1b[K`)
     drawn = true
   }
   const schedule = (): void => {
     if (!tty) return
-    if (running.length > 0 && timer === undefined) {
+    if ((running.length > 0 || maps.size > 0) && timer === undefined) {
       timer = setInterval(draw, TICK_MS)
       // A progress line never keeps a process alive.
       timer.unref()
-    } else if (running.length === 0 && timer !== undefined) {
+    } else if (running.length === 0 && maps.size === 0 && timer !== undefined) {
       clearInterval(timer)
       timer = undefined
     }
@@ -96,7 +119,12 @@ export function createReporter (options: ReporterOptions = {}): Reporter {
   return {
     event (e) {
       const text = eventLine(e)
-      if ('path' in e && e.type !== 'warning') settle(e.path)
+      if ('path' in e && e.type !== 'warning' && e.type !== 'progress') settle(e.path)
+      if (e.type === 'progress') {
+        const since = maps.get(e.path)?.since ?? performance.now()
+        if (e.done >= e.total) maps.delete(e.path)
+        else maps.set(e.path, { path: e.path, done: e.done, total: e.total, hits: e.hits, since })
+      }
       if (e.type === 'miss') running.push({ path: e.path, what: 'running', since: performance.now(), note: '' })
       if (e.type === 'waiting') running.push({ path: e.path, what: 'waiting', since: performance.now(), note: e.by === 'process' ? ' (another process computes it)' : '' })
       erase()
@@ -111,6 +139,7 @@ export function createReporter (options: ReporterOptions = {}): Reporter {
     },
     close () {
       running.length = 0
+      maps.clear()
       schedule()
       erase()
     }

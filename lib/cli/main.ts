@@ -21,8 +21,8 @@ const commands: Record<string, { summary: string, load: () => Promise<{ command:
   gc: { summary: 'delete blocks nothing reaches (optionally trimming history)', load: async () => await import('./commands/gc.js') },
   rm: { summary: 'delete paths (their history stays until gc trims it)', load: async () => await import('./commands/rm.js') },
   push: { summary: 'send paths and all they reach to the remote (the team\'s store)', load: async () => await import('./commands/push.js') },
-  worker: { summary: 'compute kept calls from a job queue (BullMQ on Redis) into the store', load: async () => await import('./commands/worker.js') },
-  pull: { summary: 'bring paths and all they reach from the remote into the store', load: async () => await import('./commands/pull.js') }
+  pull: { summary: 'bring paths and all they reach from the remote into the store', load: async () => await import('./commands/pull.js') },
+  worker: { summary: 'compute kept calls from a job queue (BullMQ on Redis) into the store', load: async () => await import('./commands/worker.js') }
 }
 
 const common: NonNullable<ParseArgsConfig['options']> = {

@@ -123,6 +123,8 @@ export interface QueueWorkerOptions {
   lockMs?: number
   /** Told about every job this worker finishes or refuses. */
   onJob?: (report: { path: string, status: 'computed' | 'hit' | 'failed', ms: number, error?: Error }) => void
+  /** Called when a well-formed job starts (`onJob` follows when it ends). */
+  onStart?: (path: string) => void
 }
 
 async function functionOf (root: string, job: JobData): Promise<(...args: unknown[]) => unknown> {
@@ -160,6 +162,7 @@ export async function startQueueWorker (options: QueueWorkerOptions): Promise<{ 
     try {
       const data = checkJob(job.data)
       path = data.path
+      options.onStart?.(path)
       const fn = await functionOf(root, data)
       const { values, known } = await decodeArgs(data.args, async (cid) => await options.engine.store.readArtifact(cid))
       const r = await options.engine.computeFor(data.path, fn, values, { code: Buffer.from(data.code, 'hex'), key: Buffer.from(data.key, 'hex') }, known)

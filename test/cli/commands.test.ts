@@ -76,7 +76,7 @@ t.test('help: every command explains itself with an example; usage mistakes exit
   const main = await dds(['--help'])
   t.equal(main.code, 0)
   const listed = main.stdout.split('\n').filter((l) => /^ {2}[a-z]+ {2,}/.test(l)).map((l) => l.trim().split(/\s+/)[0])
-  t.same(listed, ['ls', 'log', 'show', 'cat', 'why', 'graph', 'export', 'import', 'verify', 'gc', 'rm', 'push', 'pull'])
+  t.same(listed, ['ls', 'log', 'show', 'cat', 'why', 'graph', 'export', 'import', 'verify', 'gc', 'rm', 'push', 'pull', 'worker'])
   for (const name of listed) {
     const r = await dds([name as string, '--help'])
     t.equal(r.code, 0, `${name as string} --help`)
@@ -170,7 +170,7 @@ t.test('show: function, code manifest, inputs, loads, calls, output', async (t) 
   t.equal(rows(older.stdout)[0]?.[1], facts.history['/data/rows']?.[1]?.evaluation?.toString())
 
   const json = JSON.parse((await dds(['show', '/stats/summary', '--json'], { store })).stdout) as Record<string, unknown>
-  t.same(Object.keys(json), ['evaluation', 'kind', 'path', 'function', 'started', 'duration', 'signature', 'code', 'inputs', 'loads', 'calls', 'output'])
+  t.same(Object.keys(json), ['evaluation', 'kind', 'path', 'function', 'started', 'duration', 'signature', 'code', 'inputs', 'loads', 'files', 'calls', 'output'])
   t.same(Object.keys(json.code as object), ['cid', 'algorithm', 'entry', 'pinned', 'declarations', 'values', 'packages', 'unavailable'])
   t.same(json.loads, [{ path: '/data/rows', evaluation: head('/data/rows').evaluation?.toString(), output: head('/data/rows').output?.toString() }])
   const rj = JSON.parse((await dds(['show', '/data/rows', '--json'], { store })).stdout) as { inputs: Array<{ value: unknown, display: string }> }

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CID } from 'multiformats/cid'
-import { createReporter, eventLine } from '../../lib/reporter.js'
+import { createReporter, eventLine, progressBar } from '../../lib/reporter.js'
 import { open } from '../../lib/dds.js'
 import type { DdsEvent } from '../../lib/interface.js'
 import { startNode } from '../helpers/spawn.js'
@@ -143,3 +143,33 @@ function cleanEnv (): NodeJS.ProcessEnv {
   for (const k of Object.keys(env)) if (k.startsWith('_TAPJS_')) delete env[k]
   return env
 }
+
+t.test('a keepEach map: a progress bar on a terminal, one line when it ends, no bar off a terminal', async (t) => {
+  t.equal(progressBar(0, 4, 4), '[░░░░]')
+  t.equal(progressBar(2, 4, 4), '[██░░]')
+  t.equal(progressBar(4, 4, 4), '[████]')
+  t.equal(eventLine({ type: 'progress', path: '/tiles', done: 1, total: 3, hits: 0 }), undefined, 'a map in flight prints no line of its own')
+  t.equal(eventLine({ type: 'progress', path: '/tiles', done: 3, total: 3, hits: 2 }), 'mapped    /tiles           3 inputs, 2 reused')
+
+  const tty = sink(true)
+  const r = createReporter({ stream: tty.stream })
+  r.event({ type: 'progress', path: '/tiles', done: 1, total: 4, hits: 1 })
+  t.match(tty.text(), /mapping {3}\/tiles +\[█{5}░{15}\] 1\/4, 1 reused/, 'the bar and the count')
+  r.event({ type: 'miss', path: '/tiles/1' })
+  t.match(tty.text().split('\r').pop(), /mapping .*·  running \/tiles\/1/, 'the step running now follows the bar')
+  r.event({ type: 'computed', path: '/tiles/1', evaluation: CIDX, duration: 1 })
+  r.event({ type: 'progress', path: '/tiles', done: 4, total: 4, hits: 1 })
+  const end = tty.text().split('\n')
+  t.ok(end.some((l) => l.endsWith('mapped    /tiles           4 inputs, 1 reused')), 'the map ends with its line')
+  const before = tty.text().length
+  r.tick()
+  t.equal(tty.text().slice(before), '', 'nothing is drawn once the map ended')
+  r.close()
+
+  const pipe = sink(false)
+  const p = createReporter({ stream: pipe.stream })
+  p.event({ type: 'progress', path: '/tiles', done: 1, total: 2, hits: 0 })
+  p.event({ type: 'progress', path: '/tiles', done: 2, total: 2, hits: 0 })
+  p.close()
+  t.equal(pipe.text(), 'mapped    /tiles           2 inputs\n')
+})

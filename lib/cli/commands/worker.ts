@@ -2,6 +2,7 @@
 import { open } from '../../dds.js'
 import { startQueueWorker } from '../../parallel/queue.js'
 import { UsageError, type Command } from '../context.js'
+import { StatusLine } from '../status-line.js'
 
 function positiveInt (value: string | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback
@@ -20,7 +21,9 @@ exported function of a module under --root (default: the working directory);
 a job whose code hashes differently here (another version of the project) is
 refused, not run. Run any number of workers on any number of machines; a
 worker that dies loses its jobs' locks and other workers take them over.
-Prints one line per job: status, path, milliseconds. Stops on SIGINT or SIGTERM.`,
+Prints one line per job: status, path, milliseconds; on a terminal, a status line
+below them shows the jobs running now and the counts so far. Stops on SIGINT or
+SIGTERM.`,
   options: {
     queue: { type: 'string' },
     concurrency: { type: 'string' },
@@ -50,15 +53,22 @@ hit	/tiles/3	4`,
     const leaseTtl = ctx.string('lease-ms') === undefined ? undefined : positiveInt(ctx.string('lease-ms'), 'lease-ms', 30_000)
     const engine = await open({ store: ctx.location, ...(remote === undefined || remote === '' || leaseTtl === undefined ? {} : { remote: { url: remote, leaseTtl } }) })
     const root = ctx.string('root')
+    const status = new StatusLine()
+    const started = new Map<string, number[]>()
     const worker = await startQueueWorker({
       url,
       engine,
       concurrency,
       lockMs,
       ...(root === undefined ? {} : { root }),
+      onStart: (path) => {
+        const ids = started.get(path) ?? []
+        ids.push(status.start(path))
+        started.set(path, ids)
+      },
       onJob: (r) => {
         const line = [r.status, r.path, Math.round(r.ms), ...(r.error === undefined ? [] : [`${(r.error as { code?: string }).code ?? r.error.name}: ${r.error.message}`])]
-        void ctx.line(line)
+        status.end(started.get(r.path)?.shift(), r.status === 'hit' ? 'reused' : r.status, () => { void ctx.line(line) })
       }
     })
     await ctx.line(['ready'])
@@ -66,6 +76,7 @@ hit	/tiles/3	4`,
       process.once('SIGINT', resolve)
       process.once('SIGTERM', resolve)
     })
+    status.close()
     await worker.close()
     await engine.close()
   }
