@@ -13,30 +13,17 @@
  *   empty script): what node itself costs before any user code runs. dds_py is
  *   not installed here; with it, it would be the Python fixture.
  */
-import { spawn } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { compare, isMain, progress, quick, report, tempDir } from './common.js'
+import { compare, isMain, progress, quick, report, runNode, tempDir } from './common.js'
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..')
 const bundle = pathToFileURL(join(repo, 'dist', 'bundle', 'index.js')).href
 const unbundled = pathToFileURL(join(repo, 'dist', 'lib', 'index.js')).href
 const PROCESSES = quick ? 5 : 15
 
-function run (args, cwd) {
-  return new Promise((resolve, reject) => {
-    const env = { ...process.env }
-    delete env.NODE_OPTIONS
-    const p = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    let err = ''
-    p.stdout.setEncoding('utf8').on('data', (d) => { out += d })
-    p.stderr.setEncoding('utf8').on('data', (d) => { err += d })
-    p.on('error', reject)
-    p.on('close', (code) => code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`${args.join(' ')} exited with ${code}:\n${out}${err}`)))
-  })
-}
+const run = async (args, cwd) => JSON.parse(await runNode(args, cwd))
 
 /** Three modules, ten helpers (exported for profiling by hand); main.js keeps `total` once, then prints the cold figures. */
 export function fixture () {
