@@ -101,3 +101,17 @@ t.test('the package entry (the bundle): no dependency at all is loaded by the im
   }
   t.notOk(r.afterKeep.includes('multiformats'), 'multiformats stays inlined')
 })
+
+t.test('the bundle starts thread workers from the thread-worker.js it ships', async (t) => {
+  // threads.js finds its worker as './thread-worker.js' beside itself: in the bundle, beside the chunk.
+  writeFileSync(join(dir, 'sq.mjs'), 'export function sq (x) { return x * x }\n')
+  writeFileSync(join(dir, 'threads.mjs'), `import { open } from ${JSON.stringify(join(repoRoot, 'dist', 'bundle', 'index.js'))}
+import { sq } from './sq.mjs'
+const dds = await open({ backend: 'memory', threads: 2 })
+console.log(JSON.stringify(await dds.keepEach('/sq', sq, [2, 3, 4], { runOn: 'threads' })))
+await dds.close()
+`)
+  const exit = await startNode(join(dir, 'threads.mjs'), [], { cwd: dir }).done
+  t.equal(exit.code, 0, exit.stderr)
+  t.same(JSON.parse(exit.stdout), [4, 9, 16])
+})
