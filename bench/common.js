@@ -8,7 +8,7 @@
  * ending in `x` applies to the ratio (`>= 0.6x`); any other target applies to
  * the dds-ts median in the row's unit (`< 20 µs`).
  */
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
@@ -30,6 +30,24 @@ export function tempDir (name) {
   const dir = mkdtempSync(join(process.env.BENCH_TMP ?? tmpdir(), `dds-bench-${name}-`))
   made.add(dir)
   return dir
+}
+
+/**
+ * Run `node args...` in `cwd` without NODE_OPTIONS (a fresh process as a user
+ * would start it) and resolve with its stdout; reject with its output when it fails.
+ */
+export function runNode (args, cwd) {
+  return new Promise((resolvePromise, reject) => {
+    const env = { ...process.env }
+    delete env.NODE_OPTIONS
+    const p = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    let err = ''
+    p.stdout.setEncoding('utf8').on('data', (d) => { out += d })
+    p.stderr.setEncoding('utf8').on('data', (d) => { err += d })
+    p.on('error', reject)
+    p.on('close', (code) => code === 0 ? resolvePromise(out) : reject(new Error(`${args.join(' ')} exited with ${code}:\n${out}${err}`)))
+  })
 }
 
 /** Whether this module is the script node was started with. */

@@ -22,6 +22,7 @@ const here = dirname(fileURLToPath(import.meta.url))
 
 /** The suite, in order. */
 const BENCHES = [
+  ['cold', 'a fresh process: import, and process start to the first value of a hit'],
   ['keep', 'cache hit of keep on small values'],
   ['artifacts', 'miss and load of 1 KiB .. 1 GiB artifacts, peak memory'],
   ['signature', 'code signatures: cold and warm, 1 / 20 / 100 files'],

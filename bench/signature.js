@@ -14,11 +14,10 @@
  *
  *   node bench/signature.js [--quick]
  */
-import { spawn } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { quick, tempDir, isMain, compare, figure, report, progress } from './common.js'
+import { quick, tempDir, isMain, compare, figure, report, progress, runNode as run } from './common.js'
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const engineUrl = pathToFileURL(join(repo, 'dist', 'lib', 'signature', 'index.js')).href
@@ -112,20 +111,6 @@ level++
 const files = new Set(Object.keys(first.manifest.declarations).map((k: string) => k.split('#')[0])).size
 console.log(JSON.stringify({ imported, cold, second, readAll, warm, ownText, warmValue, files, declarations: Object.keys(first.manifest.declarations).length }))
 `
-
-function run (args, cwd) {
-  return new Promise((resolvePromise, reject) => {
-    const env = { ...process.env }
-    delete env.NODE_OPTIONS
-    const p = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    let err = ''
-    p.stdout.setEncoding('utf8').on('data', (d) => { out += d })
-    p.stderr.setEncoding('utf8').on('data', (d) => { err += d })
-    p.on('error', reject)
-    p.on('close', (code) => code === 0 ? resolvePromise(out) : reject(new Error(`${args.join(' ')} exited with ${code}:\n${out}${err}`)))
-  })
-}
 
 /** Write one project with a folder per graph (`src/g<files>/`) and compile it once. */
 async function project () {

@@ -10,8 +10,6 @@
 import { rm } from 'node:fs/promises'
 import { realpathSync, mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { ClassicLevel } from 'classic-level'
-import { MemoryLevel } from 'memory-level'
 import type { AbstractLevel, AbstractSublevel } from 'abstract-level'
 import { DdsError, ErrorCodes } from './errors.js'
 import { DirectoryBlobs } from './blob-files.js'
@@ -185,6 +183,9 @@ export class LockedError extends Error {
  * open in one process drops the process's lock on the directory).
  */
 export async function openLevelExclusive (dir: string, options: ClassicOptions = {}): Promise<LevelBackend> {
+  // Each engine is loaded by the first open that needs it: classic-level's native
+  // binding costs a fresh process milliseconds, and a classic store never needs memory-level.
+  const { ClassicLevel } = await import('classic-level')
   const files = new DirectoryBlobs(dir, { sync: options.syncFiles === true })
   const db = new ClassicLevel<Uint8Array, Uint8Array>(join(dir, 'db'), {
     keyEncoding: 'view',
@@ -204,6 +205,7 @@ export async function openLevelExclusive (dir: string, options: ClassicOptions =
 
 /** A fresh in-memory backend. */
 export async function openMemory (): Promise<LevelBackend> {
+  const { MemoryLevel } = await import('memory-level')
   const db = new MemoryLevel<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view' }) as unknown as AnyLevel
   const backend = new LevelBackend('memory', db, undefined, undefined)
   await backend.open()

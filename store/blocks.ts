@@ -5,12 +5,19 @@
  * checked (inline blocks against their CID, files against their crc32, or
  * re-hashed with `verify: 'full'`). Knows nothing of artifacts or records.
  */
-import { crc32 } from 'node:zlib'
 import { CID } from 'multiformats/cid'
 import { DdsError, ErrorCodes } from './errors.js'
 import { verifyBlock } from './hash.js'
 import { BLOCK_FILE, BLOCK_INLINE, fileMarker, inlineBlock, parseFileMarker } from './keys.js'
 import { NOT_SYNC, type Backend, type BlobFiles, type BlockReadOptions, type BlockReader, type BlockWriter, type Space, type Staged } from './interface.js'
+
+/**
+ * crc32 of a file block, from node:zlib taken on first use: only blocks kept as
+ * files have one, and a fresh process importing dds-ts does not load zlib.
+ */
+function crc32 (bytes: Uint8Array): number {
+  return process.getBuiltinModule('node:zlib').crc32(bytes)
+}
 
 /** A read that takes the backend's synchronous path when it offers one now. */
 export async function quickGet (backend: Backend, space: Space, key: Uint8Array, fresh = false): Promise<Uint8Array | undefined> {

@@ -6,7 +6,8 @@
  * round-trip. Each is a codec value (store/interface.ts); store/codecs.ts
  * puts them in a registry with Arrow's and the user's.
  */
-import { Encoder } from 'cbor-x'
+import { createRequire } from 'node:module'
+import type { Encoder } from 'cbor-x'
 import { DdsError, ErrorCodes } from './errors.js'
 import type { Codec, EncodedForm } from './interface.js'
 
@@ -28,19 +29,33 @@ export const TYPED_ARRAYS = {
 export type TypedArrayName = keyof typeof TYPED_ARRAYS
 type AnyTypedArray = InstanceType<(typeof TYPED_ARRAYS)[TypedArrayName]>
 
-// The option set is part of the on-disk format ('cbor-x/1'): never change it in place.
-const cbor = new Encoder({
-  useRecords: false,
-  variableMapSize: true,
-  mapsAsObjects: true,
-  useTag259ForMaps: true,
-  tagUint8Array: true,
-  structuredClone: false,
-  int64AsType: 'bigint',
-  largeBigIntToFloat: false,
-  bundleStrings: false,
-  pack: false
-} as ConstructorParameters<typeof Encoder>[0])
+const require = createRequire(import.meta.url)
+let encoder: Encoder | undefined
+
+/**
+ * The one cbor-x encoder, made on first use: cbor-x loads a native addon
+ * (cbor-extract) that costs a fresh process tens of milliseconds, and a hit on
+ * a string, bytes or a typed array never needs it. `require` keeps the load
+ * synchronous, so hits read with `getSync` stay synchronous.
+ */
+function cbor (): Encoder {
+  if (encoder !== undefined) return encoder
+  const { Encoder: Ctor } = require('cbor-x') as typeof import('cbor-x')
+  // The option set is part of the on-disk format ('cbor-x/1'): never change it in place.
+  encoder = new Ctor({
+    useRecords: false,
+    variableMapSize: true,
+    mapsAsObjects: true,
+    useTag259ForMaps: true,
+    tagUint8Array: true,
+    structuredClone: false,
+    int64AsType: 'bigint',
+    largeBigIntToFloat: false,
+    bundleStrings: false,
+    pack: false
+  } as ConstructorParameters<typeof Encoder>[0])
+  return encoder
+}
 
 /**
  * How deep a stored or hashed value may nest. Deeper values are refused with a
@@ -136,7 +151,7 @@ const cborX: BuiltinCodec = {
   encode: (v: unknown, label: string) => {
     checkSerializable(v, label)
     try {
-      return { bytes: cbor.encode(v) }
+      return { bytes: cbor().encode(v) }
     } catch (err) {
       throw new DdsError(ErrorCodes.UNSERIALIZABLE, `${label} cannot be encoded: ${(err as Error).message}`, {
         cause: err,
@@ -147,7 +162,7 @@ const cborX: BuiltinCodec = {
   decode: (b) => {
     let value: unknown
     try {
-      value = cbor.decode(b)
+      value = cbor().decode(b)
     } catch (err) {
       throw new DdsError(ErrorCodes.INTEGRITY, `artifact payload does not decode: ${(err as Error).message}`, { cause: err })
     }

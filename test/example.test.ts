@@ -12,7 +12,7 @@ import { startNode } from './helpers/spawn.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const tsx = join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs')
-const STEPS = ['/weather/rows', '/weather/clean', '/weather/stats', '/weather/model', '/weather/report']
+const STEPS = ['/weather/rows', '/weather/clean', '/weather/daily', '/weather/stats', '/weather/model', '/weather/report']
 
 /** The reporter's lines on stderr, as [what, path] for each step. */
 function steps (stderr: string): Array<[string, string]> {

@@ -5,10 +5,7 @@
  * the first keep; each only marks the running function's recorder, so the
  * engine can warn once per evaluation.
  */
-import childProcess from 'node:child_process'
 import { syncBuiltinESMExports } from 'node:module'
-import net from 'node:net'
-import workerThreads from 'node:worker_threads'
 import { activeRecorder, type Effect } from './recorder.js'
 
 type Fn = (...args: any[]) => any
@@ -30,6 +27,11 @@ let installed = false
 export function installEffectHooks (): void {
   if (installed) return
   installed = true
+  // Taken here rather than imported: a fresh process that only imports dds-ts
+  // does not pay for loading these three modules (the same objects either way).
+  const net = process.getBuiltinModule('node:net')
+  const childProcess = process.getBuiltinModule('node:child_process')
+  const workerThreads = process.getBuiltinModule('node:worker_threads')
   const socket = net.Socket.prototype as unknown as Record<string, Fn>
   socket.connect = marking('network', socket.connect as Fn)
   // fetch of a file or data URL does not connect; fetch itself says the function meant the network.

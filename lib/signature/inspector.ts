@@ -8,7 +8,7 @@
  * given a callback; no port is opened and nothing is printed. Connecting fails
  * under Node's permission model, and then the engine falls back to other ways.
  */
-import { Session } from 'node:inspector'
+import type { Session } from 'node:inspector'
 
 /** A value as the inspector describes it. */
 export interface RemoteValue {
@@ -86,7 +86,9 @@ export class InspectorBridge {
    */
   static connect (): InspectorBridge | undefined {
     try {
-      const session = new Session()
+      // node:inspector is taken on first use: importing dds-ts does not load it.
+      const { Session: SessionClass } = process.getBuiltinModule('node:inspector')
+      const session = new SessionClass()
       session.connect()
       const bridge = new InspectorBridge(session)
       // Prove the session answers synchronously before relying on it.

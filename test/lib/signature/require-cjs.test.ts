@@ -75,9 +75,22 @@ const walk = (d) => { for (const e of readdirSync(d, { withFileTypes: true })) {
 } }
 walk(${JSON.stringify(join(repoRoot, 'dist', 'lib'))})
 walk(${JSON.stringify(join(repoRoot, 'dist', 'store'))})
+walk(${JSON.stringify(join(repoRoot, 'dist', 'bundle'))})
 console.log(JSON.stringify(failed))
 `)
   const exit = await startNode(check, [], { cwd: dir }).done
   t.equal(exit.code, 0, exit.stderr)
   t.same(JSON.parse(exit.stdout), [], 'every module can be required')
+})
+
+t.test('require() of the bundled package entries: one DdsError class for both', async (t) => {
+  const check = join(dir, 'bundle.cjs')
+  writeFileSync(check, `'use strict'
+const dds = require(${JSON.stringify(join(repoRoot, 'dist', 'bundle', 'index.js'))})
+const store = require(${JSON.stringify(join(repoRoot, 'dist', 'bundle', 'store.js'))})
+console.log(JSON.stringify({ open: typeof dds.open, keep: typeof dds.keep, openStore: typeof store.openStore, shared: dds.DdsError === store.DdsError }))
+`)
+  const exit = await startNode(check, [], { cwd: dir }).done
+  t.equal(exit.code, 0, exit.stderr)
+  t.same(JSON.parse(exit.stdout), { open: 'function', keep: 'function', openStore: 'function', shared: true })
 })
