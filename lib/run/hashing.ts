@@ -1,0 +1,98 @@
+/**
+ * What a call hashes to: a function's code signature (one analysis engine per
+ * process), its arguments' identities (by the stored identity of values read
+ * from the store, when known), and the memo key from both.
+ */
+import type { CID } from 'multiformats/cid'
+import { hex } from '../../store/util.js'
+import { hashValueBlock, memoKey, valueDigest, type HashContext } from '../value-hash.js'
+import { annotationsOf, identityGiven } from '../annotations.js'
+import { SignatureEngine, type CodeSignature } from '../signature/index.js'
+import { dataFunctionOf } from '../data-function.js'
+import type { DdsEvent } from '../interface.js'
+import type { Hashed } from './interface.js'
+
+/** One engine per process for the default instance and every `open()`: the analysis caches are per file. */
+let sharedEngine: SignatureEngine | undefined
+function engine (): SignatureEngine {
+  sharedEngine ??= new SignatureEngine()
+  return sharedEngine
+}
+
+/** A call's signature, its arguments' identities and its memo key. */
+export interface Prepared {
+  sig: CodeSignature
+  hashed: Hashed[]
+  key: Uint8Array
+  keyHex: string
+}
+
+/**
+ * Hashes calls for one instance: remembers the stored identity of the values
+ * it read or wrote, so that passing one on hashes by that identity.
+ *
+ * @example
+ * const hasher = new CallHasher((e) => {}, 100_000)
+ * const { key } = hasher.prepare('/a', (x: number) => x + 1, [1])
+ */
+export class CallHasher {
+  readonly #identities = new WeakMap<object, CID>()
+  readonly #hashing = new Set<Function>()
+  readonly #inputCtx: HashContext
+  readonly #capturedCtx: HashContext
+  readonly #emit: (event: DdsEvent) => void
+
+  constructor (emit: (event: DdsEvent) => void, maxCapturedElements: number) {
+    this.#emit = emit
+    const identityOf = (v: object): CID | undefined => this.#identities.get(v)
+    const hashFunction = (fn: Function, label: string): Uint8Array => this.#hashFunction(fn, label)
+    this.#inputCtx = { mode: 'input', identityOf, givenIdentity: identityGiven, hashFunction }
+    this.#capturedCtx = { mode: 'captured', identityOf, givenIdentity: identityGiven, hashFunction, maxElements: maxCapturedElements }
+  }
+
+  /** The code signature of a call and its memo key. */
+  prepare (path: string, fn: Function, args: unknown[]): Prepared {
+    const sig = this.signature(fn, path)
+    const hashed = args.map((a, i) => hashValueBlock(a, `args[${i}]`, this.#inputCtx))
+    const key = memoKey(sig.digest, hashed.map((h) => h.cid))
+    return { sig, hashed, key, keyHex: hex(key) }
+  }
+
+  /** `fn`'s code signature; its warnings are emitted (for `path`, when given). */
+  signature (fn: Function, path?: string): CodeSignature {
+    const ann = annotationsOf(fn)
+    const sig = engine().signature(fn, {
+      hashValue: (value, label) => valueDigest(value, label, this.#capturedCtx),
+      ...(ann?.version === undefined ? {} : { pin: ann.version }),
+      ...(ann?.deps === undefined ? {} : { deps: ann.deps }),
+      ...(ann?.ignore === undefined ? {} : { ignore: ann.ignore })
+    })
+    for (const message of sig.warnings) this.#emit({ type: 'warning', message, ...(path === undefined ? {} : { path }) })
+    return sig
+  }
+
+  /** Remember that `value` is stored as `output` (objects and functions only: primitives hash by value). */
+  remember (value: unknown, output: CID): void {
+    if (value !== null && (typeof value === 'object' || typeof value === 'function')) this.#identities.set(value, output)
+  }
+
+  /** The stored identity of `value`, if it was read or written here. */
+  identityOf (value: unknown): CID | undefined {
+    return value !== null && typeof value === 'object' ? this.#identities.get(value) : undefined
+  }
+
+  #hashFunction (fn: Function, label: string): Uint8Array {
+    const data = dataFunctionOf(fn)
+    if (data !== undefined) {
+      return valueDigest({ dataFunction: data.path, code: this.#hashFunction(data.fn, label) }, label, this.#capturedCtx)
+    }
+    // A function reached again while it is being hashed (recursion through values) counts once.
+    if (this.#hashing.has(fn)) return new Uint8Array(32)
+    this.#hashing.add(fn)
+    try {
+      return this.signature(fn).digest
+    } finally {
+      this.#hashing.delete(fn)
+    }
+  }
+}
