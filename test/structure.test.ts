@@ -90,3 +90,14 @@ t.test('lib/cli imports from store/ only through the façade', async (t) => {
   }
   t.same(bad, [], 'imports of store internals from lib/cli')
 })
+
+t.test('a file in store/ or lib/ over 450 lines says in its first comment why it is one part', async (t) => {
+  const long: string[] = []
+  for (const f of files) {
+    const text = readFileSync(join(root, f), 'utf8')
+    if (text.split('\n').length <= 451) continue
+    const first = /^\s*\/\*\*?([\s\S]*?)\*\//.exec(text)?.[1] ?? ''
+    if (!/one part/i.test(first)) long.push(f)
+  }
+  t.same(long, [], 'long files without a reason')
+})

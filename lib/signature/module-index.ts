@@ -2,6 +2,8 @@
  * The index of one source file: its AST and scopes, what it imports, what it
  * exports, and which top-level statements mutate which top-level binding.
  * Built once per file content and shared by every signature that reaches it.
+ * One part at the size limit: the foreign-write indexing still lives in its
+ * builder, to move beside the writers logic in writers.ts.
  */
 import { canonicalOf, sha256 } from './canonical.js'
 import { parseSource } from './parse.js'
