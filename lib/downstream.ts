@@ -4,7 +4,7 @@
  * from the lineage graph, so it sees what the store recorded, not the code.
  */
 import type { Store } from '../store/store.js'
-import { lineage } from './graph.js'
+import { lineage, type LineageGraph } from './graph.js'
 
 /**
  * The paths that used `paths` (not including them), sorted.
@@ -13,7 +13,17 @@ import { lineage } from './graph.js'
  * await downstreamOf(store, ['/weather/clean']) // ['/weather/model', '/weather/report', '/weather/stats']
  */
 export async function downstreamOf (store: Store, paths: string[]): Promise<string[]> {
-  const graph = await lineage(store)
+  return downstreamIn(await lineage(store), paths)
+}
+
+/**
+ * The paths that used `paths` (not including them) in a lineage graph already read, sorted.
+ *
+ * @example
+ * const graph = await lineage(store)
+ * downstreamIn(graph, ['/weather/clean']) // ['/weather/model', ...]
+ */
+export function downstreamIn (graph: LineageGraph, paths: string[]): string[] {
   const pathOf = new Map(graph.nodes.map((n) => [n.id, n.path]))
   const out = new Map<string, string[]>()
   for (const e of graph.edges) out.set(e.from, [...(out.get(e.from) ?? []), e.to])

@@ -110,15 +110,21 @@ export function compareManifests (a: CodeManifest, b: CodeManifest): Change[] {
   return out
 }
 
-/** The differences between two evaluation records (arguments, loads, calls, function), given their manifests' differences. */
-async function compareRecords (store: Store, a: EvaluationRecord, b: EvaluationRecord): Promise<Change[]> {
+/** The arguments, by position, whose identities differ between two calls. */
+export function compareInputs (a: readonly CID[], b: readonly CID[]): Change[] {
   const out: Change[] = []
-  for (let i = 0; i < Math.max(a.inputs.length, b.inputs.length); i++) {
-    const x = a.inputs[i]
-    const y = b.inputs[i]
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const x = a[i]
+    const y = b[i]
     if (x !== undefined && y !== undefined && x.equals(y)) continue
     out.push({ kind: 'argument', change: delta(x !== undefined, y !== undefined), index: i, ...(x === undefined ? {} : { old: x }), ...(y === undefined ? {} : { new: y }) })
   }
+  return out
+}
+
+/** The differences between two evaluation records (arguments, loads, calls, function), given their manifests' differences. */
+async function compareRecords (store: Store, a: EvaluationRecord, b: EvaluationRecord): Promise<Change[]> {
+  const out: Change[] = compareInputs(a.inputs, b.inputs)
   const la = new Map(a.loads.map((l) => [l.path, l]))
   const lb = new Map(b.loads.map((l) => [l.path, l]))
   for (const path of [...new Set([...la.keys(), ...lb.keys()])].sort()) {

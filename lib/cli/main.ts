@@ -14,6 +14,7 @@ const commands: Record<string, { summary: string, load: () => Promise<{ command:
   show: { summary: 'one evaluation: function, code, inputs, loads, calls, output', load: async () => await import('./commands/show.js') },
   cat: { summary: 'print an artifact (bytes and strings as they are, values as JSON)', load: async () => await import('./commands/cat.js') },
   why: { summary: 'what changed between two evaluations of a path', load: async () => await import('./commands/why.js') },
+  plan: { summary: 'what the next run will recompute, and why, without running it', load: async () => await import('./commands/plan.js') },
   table: { summary: 'a path\'s history as a table: arguments, output, what changed', load: async () => await import('./commands/table.js') },
   plot: { summary: 'chart a number in a path\'s outputs over its history', load: async () => await import('./commands/plot.js') },
   graph: { summary: 'the lineage graph as DOT, Mermaid or an SVG picture', load: async () => await import('./commands/graph.js') },

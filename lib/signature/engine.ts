@@ -26,6 +26,7 @@ import { SourceFiles } from './files.js'
 import { InspectorBridge } from './inspector.js'
 import type { FunctionDetails } from './inspector.js'
 import type { CodeSignature, EngineOptions, SignatureOptions, ValueNeed } from './interface.js'
+import type { ModuleIndex } from './module-index.js'
 import { ProjectResolver } from './resolve.js'
 import { SourceMaps } from './sourcemap.js'
 import { StaticParts } from './static-part.js'
@@ -96,6 +97,7 @@ export class SignatureEngine {
   private readonly maps = new SourceMaps()
   private readonly resolver = new ProjectResolver()
   private readonly parts: StaticParts
+  private readonly files: SourceFiles
   private readonly fns = new WeakMap<Function, FnEntry>()
   private readonly active = new Set<Function>()
   private readonly bound = new WeakMap<Function, BoundParts>()
@@ -106,8 +108,8 @@ export class SignatureEngine {
     if (options.root !== undefined && typeof options.root !== 'string') throw new TypeError('options.root must be a string')
     this.root = options.root
     this.useInspector = options.inspector !== false
-    const files = new SourceFiles(this.root, this.resolver, this.maps, () => this.bridge())
-    this.parts = new StaticParts(files, this.resolver, this.maps, this.root)
+    this.files = new SourceFiles(this.root, this.resolver, this.maps, () => this.bridge())
+    this.parts = new StaticParts(this.files, this.resolver, this.maps, this.root)
   }
 
   /**
@@ -135,6 +137,32 @@ export class SignatureEngine {
     }
   }
 
+
+  /**
+   * The static part of a signature for the function a record names, from its
+   * source as it is now, without running anything (see
+   * `StaticParts.atSource`). `file` is absolute. Undefined when the source
+   * holds no analysable function with that entry key.
+   *
+   * @example
+   * const part = new SignatureEngine({ inspector: false }).staticAt('/p/src/a.ts', 3, 1, 'train', 'src/a.ts#train')
+   * part?.declarations // Map { 'src/a.ts#train' => ..., 'src/util.ts#scale' => ... }
+   */
+  staticAt (file: string, line: number, column: number, name: string, entry: string): StaticPart | undefined {
+    return this.parts.atSource(file, line, column, name, entry)
+  }
+
+  /**
+   * A source file's index (its AST and scopes) as the analysis reads it now,
+   * or undefined when it is not code that parses.
+   *
+   * @example
+   * engine.indexOf('/p/src/config.ts')?.scopes.program.vars.get('RATE')
+   */
+  indexOf (file: string): ModuleIndex | undefined {
+    const loaded = this.files.load(file)
+    return loaded.kind === 'code' && loaded.index.errors.length === 0 ? loaded.index : undefined
+  }
 
   // ---- infrastructure -------------------------------------------------
 

@@ -12,7 +12,7 @@ import type { SourceFiles } from './files.js'
 import { analyzeFunction } from './graph.js'
 import type { InspectorBridge, Location } from './inspector.js'
 import type { GraphHost, SignatureOptions, StaticAnalysis, ValueNeed } from './interface.js'
-import { allFunctions, callSiteFrames, functionAt, LineIndex } from './locate.js'
+import { allFunctions, callSiteFrames, functionAt, LineIndex, nestedPath, nodeName } from './locate.js'
 import type { Located } from './locate.js'
 import type { ModuleIndex } from './module-index.js'
 import { parseFunctionText, parserAvailable } from './parse.js'
@@ -94,6 +94,39 @@ export class StaticParts {
     const part = this.staticForScript(fn, script?.url ?? '', script?.sourceMapURL ?? '', location, options)
     this.byLocation.set(cacheKey, part)
     return part
+  }
+
+  /**
+   * The static part of the function a record names (`file` absolute, 1-based
+   * `line` and `column` as in `FunctionInfo`), read from the source as it is
+   * now, without loading or running it: for telling ahead what a run would
+   * hash (`dds plan`). Edits above the function move it, so when the place
+   * no longer holds a function with the recorded `entry` key, the file's
+   * functions of that name or path are tried. Undefined when the file cannot
+   * be analysed or holds no such function.
+   */
+  atSource (file: string, line: number, column: number, name: string, entry: string): StaticPart | undefined {
+    this.files.fresh()
+    const loaded = this.files.load(file)
+    if (loaded.kind !== 'code' || loaded.index.errors.length > 0) return undefined
+    const index = loaded.index
+    const analyse = (located: Located): StaticPart | undefined => {
+      try {
+        return partOf(analyzeFunction(this.host, index, located, new Set(), name), [])
+      } catch {
+        return undefined
+      }
+    }
+    const at = functionAt(index.program, new LineIndex(index.text).offset(line - 1, column - 1))
+    const first = at === undefined ? undefined : analyse(at)
+    if (first?.entry === entry) return first
+    const tail = entry.slice(entry.lastIndexOf('#') + 1)
+    for (const located of allFunctions(index.program)) {
+      if (located === at || (nodeName(located) !== name && nestedPath(located.ancestors, located.node) !== tail)) continue
+      const part = analyse(located)
+      if (part?.entry === entry) return part
+    }
+    return undefined
   }
 
   /** The source file a function is defined in (through its source map), for checking handles. */
@@ -199,17 +232,7 @@ export class StaticParts {
       const key = this.files.displayKey(index.file)
       return this.textPart(fn, undefined, [...warnings, `analysis of ${key} failed (${(err as Error).message}); only the function's own text is hashed`], [key])
     }
-    return {
-      entry: analysis.entry,
-      info: analysis.info,
-      declarations: analysis.declarations,
-      packages: analysis.packages,
-      needs: analysis.values,
-      scopeNames: [],
-      unavailable: analysis.unavailable,
-      warnings: [...warnings, ...analysis.warnings],
-      analysis
-    }
+    return partOf(analysis, warnings)
   }
 
   /**
@@ -326,6 +349,21 @@ export class StaticParts {
       }
     }
     return undefined
+  }
+}
+
+/** The static part made of an analysis, after the warnings found before it. */
+function partOf (analysis: StaticAnalysis, warnings: string[]): StaticPart {
+  return {
+    entry: analysis.entry,
+    info: analysis.info,
+    declarations: analysis.declarations,
+    packages: analysis.packages,
+    needs: analysis.values,
+    scopeNames: [],
+    unavailable: analysis.unavailable,
+    warnings: [...warnings, ...analysis.warnings],
+    analysis
   }
 }
 

@@ -1,0 +1,112 @@
+/**
+ * The code half of a plan: the manifest a run would compute now for the
+ * function a record names, from the static part of the signature engine
+ * (the same analysis a run does, read from the source on disk), with the
+ * run-time values taken from the recorded manifest, since only a run can
+ * read them.
+ */
+import { join } from 'node:path'
+import { sha256Digest } from '../../store/hash.js'
+import { encodeNode, type CodeManifest, type FunctionInfo } from '../../store/records.js'
+import { sameBytes } from '../../store/util.js'
+import { ALGORITHM, SignatureEngine } from '../signature/engine.js'
+import type { ValueNeed } from '../signature/interface.js'
+import { valueDigest } from '../value-hash.js'
+import { literalValue, NOT_STATIC } from './literal.js'
+import { compareManifests, type Change } from '../why.js'
+
+/** The manifest a run would compute now, compared with the recorded one. */
+export interface CodeOutlook {
+  /** The manifest a run would compute, assuming its run-time values are those recorded; undefined when the function is not found. */
+  manifest: CodeManifest | undefined
+  /** Its digest (the code part of the memo key). */
+  digest: Uint8Array | undefined
+  /** What differs from the recorded manifest that the source alone decides. */
+  changes: Change[]
+  /** The run-time values the signature holds (their values only a run can read). */
+  runtime: string[]
+}
+
+/**
+ * Reads the working tree's code for recorded functions. One per plan: the
+ * engine caches file indexes, so a file shared by many functions is parsed once.
+ *
+ * @example
+ * const outlook = new CodeReader('/p').outlook(record.fn, manifest)
+ * outlook.changes // [{ kind: 'declaration', change: 'changed', name: 'src/a.ts#helper', ... }]
+ */
+export class CodeReader {
+  readonly #engine = new SignatureEngine({ inspector: false })
+
+  constructor (readonly root: string) {}
+
+  /** The manifest a run of `fn` would compute now, against `recorded`. */
+  outlook (fn: FunctionInfo, recorded: CodeManifest): CodeOutlook {
+    // A pinned version replaces the code; the pin itself is read when the code runs.
+    if (recorded.pinned !== undefined) return { manifest: recorded, digest: sha256Digest(encodeNode(recorded)), changes: [], runtime: Object.keys(recorded.values) }
+    if (fn.file === undefined || fn.line === undefined || fn.column === undefined || fn.file.includes(':')) return notFound()
+    const part = this.#engine.staticAt(join(this.root, fn.file), fn.line, fn.column, fn.name, recorded.entry)
+    if (part === undefined) return notFound()
+    const values: Record<string, Uint8Array> = {}
+    const unavailable = new Set(part.unavailable)
+    const runtime: string[] = []
+    for (const need of part.needs) {
+      const v = recorded.values[need.label]
+      const stated = this.#stated(need, !sameBytes(part.declarations.get(need.label), recorded.declarations[need.label]), v)
+      if (stated !== undefined) values[need.label] = stated
+      else if (v !== undefined) values[need.label] = v
+      else if (recorded.unavailable.includes(need.label)) unavailable.add(need.label)
+      // An optional value a run did not read stays out; a new required one is a change.
+      else if (need.optional) continue
+      else values[need.label] = NEW_VALUE
+      if (stated === undefined) runtime.push(need.label)
+    }
+    // Explicit dependencies (`annotate(fn, { deps })`) are run-time values too.
+    for (const [label, v] of Object.entries(recorded.values)) {
+      if (!/^deps\[\d+\]$/.test(label)) continue
+      values[label] = v
+      runtime.push(label)
+    }
+    const manifest: CodeManifest = {
+      algorithm: ALGORITHM,
+      entry: part.entry,
+      declarations: Object.fromEntries(part.declarations),
+      values,
+      packages: Object.fromEntries(part.packages),
+      unavailable: [...unavailable].sort()
+    }
+    const changes = compareManifests(recorded, manifest)
+    return { manifest, digest: Object.values(values).includes(NEW_VALUE) ? undefined : sha256Digest(encodeNode(manifest)), changes, runtime: runtime.sort() }
+  }
+
+  /**
+   * The digest of a module constant whose initialiser is a literal
+   * (`const BOUNDS = { min: -60 }`): hashed by value because code could
+   * mutate the object, but the source states it. A recorded value that
+   * differs under an unchanged declaration was mutated at run time: then
+   * only a run knows it.
+   */
+  #stated (need: ValueNeed, edited: boolean, recorded: Uint8Array | undefined): Uint8Array | undefined {
+    const site = need.sites.find((s) => s.kind === 'module')
+    if (site?.kind !== 'module' || site.member !== undefined) return undefined
+    const b = this.#engine.indexOf(site.file)?.scopes.program.vars.get(site.name)
+    if (b?.kind !== 'const' || b.decl.type !== 'VariableDeclarator' || b.decl.id?.type !== 'Identifier') return undefined
+    const value = literalValue(b.decl.init)
+    if (value === NOT_STATIC) return undefined
+    let digest: Uint8Array
+    try {
+      digest = valueDigest(value, need.label, { mode: 'captured' })
+    } catch {
+      return undefined
+    }
+    if (recorded === undefined || sameBytes(digest, recorded)) return digest
+    return edited ? digest : undefined
+  }
+}
+
+/** The placeholder of a value the recorded run did not read: its digest is unknown, so is the signature's. */
+const NEW_VALUE = new Uint8Array(0)
+
+function notFound (): CodeOutlook {
+  return { manifest: undefined, digest: undefined, changes: [], runtime: [] }
+}

@@ -1,0 +1,155 @@
+/**
+ * `dds plan` as data: for every path (or those named), what its next keep
+ * will do, from the working tree and the store, without running user code.
+ * Each path is first judged alone (its code as the source says now, its
+ * arguments where the script states them, the files it read, its stored
+ * answers); then what changes flows down the lineage graph: a path below a
+ * changing one may re-run (early cutoff may spare it).
+ */
+import type { CID } from 'multiformats/cid'
+import { DdsError, ErrorCodes } from '../../store/errors.js'
+import { sha256Digest } from '../../store/hash.js'
+import { encodeNode, type EvaluationRecord, type PathEntry } from '../../store/records.js'
+import type { Store } from '../../store/store.js'
+import { sameBytes } from '../../store/util.js'
+import { validatePath } from '../../store/paths.js'
+import { downstreamIn } from '../downstream.js'
+import { ABSENT, fileHolds, currentDigest, projectRoot } from '../files/digest.js'
+import { forceFromEnv, pathGlob } from '../force.js'
+import { lineage } from '../graph.js'
+import { changeView } from '../inspect/why.js'
+import { memoKey } from '../value-hash.js'
+import { compareInputs, type Change } from '../why.js'
+import { Answers } from './answers.js'
+import { staticArguments } from './args.js'
+import { CodeReader, type CodeOutlook } from './code.js'
+import type { PathPlan, Plan, PlanOptions, PlanReason, PlanStatus } from './interface.js'
+
+/** A path judged alone, with what the propagation needs. */
+interface Judged {
+  plan: PathPlan
+  head: PathEntry
+  code: CodeOutlook
+  /** The value the path will hold differs from the one it holds (or may). */
+  changes: boolean
+}
+
+const STATUSES: PlanStatus[] = ['will-run', 'revert-hit', 'may-run', 'unknown', 'up-to-date']
+
+/** The files a record read whose content (or listing) is not what it was. */
+function changedFiles (record: EvaluationRecord): Change[] {
+  const out: Change[] = []
+  for (const f of record.files ?? []) {
+    if (fileHolds(f)) continue
+    out.push({ kind: 'file', change: currentDigest(f) === ABSENT ? 'removed' : 'changed', path: f.path, old: f })
+  }
+  return out
+}
+
+/** Which of `globs` selects a path; a named path without a wildcard must hold a value. */
+function selection (globs: string[] | undefined, paths: Set<string>): (path: string) => boolean {
+  if (globs === undefined || globs.length === 0) return () => true
+  const tests = globs.map((g) => {
+    if (!g.includes('*')) {
+      validatePath(g)
+      if (!paths.has(g)) throw new DdsError(ErrorCodes.PATH_NOT_FOUND, `path ${g} holds no value`, { data: { path: g } })
+    }
+    return pathGlob(g)
+  })
+  return (path) => tests.some((t) => t.test(path))
+}
+
+async function judge (store: Store, answers: Answers, reader: CodeReader, args: Map<string, CID[]>, forced: Array<[string, RegExp]>, head: PathEntry): Promise<Judged> {
+  const evaluation = head.evaluation as CID
+  const record = await store.getEvaluation(evaluation)
+  const manifest = await store.getManifest(record.code)
+  const code = reader.outlook(record.fn, manifest)
+  const base = { path: head.path, evaluation: evaluation.toString(), duration: record.duration }
+  const done = (status: PlanStatus, reasons: PlanReason[], changes: boolean, answer?: CID): Judged =>
+    ({ plan: { ...base, status, reasons, ...(answer === undefined ? {} : { answer: answer.toString() }) }, head, code, changes })
+
+  const glob = forced.find(([, re]) => re.test(head.path))
+  const inputs = args.get(head.path) ?? record.inputs
+  const changes: Change[] = [...code.changes, ...compareInputs(record.inputs, inputs), ...changedFiles(record)]
+  const reasons: PlanReason[] = changes.map(changeView)
+  if (manifest.pinned !== undefined) reasons.push({ kind: 'pinned', change: 'unknown', version: manifest.pinned })
+  if (code.manifest === undefined) {
+    return done('unknown', [...reasons, { kind: 'function', change: 'not-found', name: record.fn.name, file: record.fn.file ?? null }], true)
+  }
+  if (glob !== undefined) return done('will-run', [{ kind: 'forced', change: 'forced', glob: glob[0] }, ...reasons], true)
+  const runtime: PlanReason[] = code.runtime.map((name) => ({ kind: 'runtime-value', change: 'unknown', name }))
+  if (code.digest === undefined) {
+    // A value the recorded run did not read is part of the signature now: it differs, whatever its value.
+    return done('will-run', reasons, true)
+  }
+  const key = memoKey(code.digest, inputs)
+  // Nothing differs, so a run would compute the recorded signature: if this one is another, the analysis here is not the run's.
+  if (changes.length === 0 && !sameBytes(key, record.signature)) return done('unknown', [{ kind: 'signature', change: 'not-reproduced' }, ...runtime], true)
+  const answer = await answers.find(head.path, key)
+  if (answer === undefined) {
+    if (sameBytes(key, record.signature)) {
+      reasons.push(await answers.refused(head.path, evaluation) ? { kind: 'invalidated', change: 'invalidated' } : { kind: 'no-answer', change: 'missing' })
+      for (const l of await answers.changedLoads(record.loads)) reasons.push({ kind: 'load', change: 'changed', path: l.path, old: { path: l.path, evaluation: l.evaluation?.toString() ?? null, output: l.output.toString() } })
+    }
+    return done('will-run', reasons, true)
+  }
+  // An answer found with run-time values assumed unchanged holds only if they are.
+  if (runtime.length > 0 || manifest.pinned !== undefined) return done('unknown', [...reasons, ...runtime], true)
+  if (answer.evaluation.equals(evaluation)) return done('up-to-date', reasons, false)
+  return done('revert-hit', reasons, !answer.output.equals(head.output as CID), answer.evaluation)
+}
+
+/** True when an earlier evaluation of the path ran the code a run would hash now: with upstream values reverting too, it answers. */
+async function ranBefore (store: Store, path: string, digest: Uint8Array): Promise<boolean> {
+  for await (const e of store.history(path)) {
+    if (e.evaluation === null) continue
+    const record = await store.getEvaluation(e.evaluation)
+    if (sameBytes(sha256Digest(encodeNode(await store.getManifest(record.code))), digest)) return true
+  }
+  return false
+}
+
+/**
+ * What the next run will do, path by path: will re-run (and why), revert
+ * hit, may re-run (only upstream changes), unknown (values only a run can
+ * read, named), up to date; with the sum of the recorded durations of what
+ * will re-run. Reads the source under the project root above the working
+ * directory and never runs user code. DDS_PATH_NOT_FOUND for a named path
+ * (not a glob) that holds no value.
+ *
+ * @example
+ * const p = await plan(store, { paths: ['/weather/*'] })
+ * p.paths.filter((x) => x.status === 'will-run').map((x) => x.path) // ['/weather/model']
+ */
+export async function plan (store: Store, options: PlanOptions = {}): Promise<Plan> {
+  const heads: PathEntry[] = []
+  for await (const e of store.paths()) if (e.evaluation !== null) heads.push(e)
+  const selected = selection(options.paths, new Set(heads.map((h) => h.path)))
+  const forced: Array<[string, RegExp]> = (options.force ?? forceFromEnv()).map((g) => [g, pathGlob(g)])
+  const root = projectRoot()
+  const reader = new CodeReader(root)
+  const answers = new Answers(store)
+  const args = staticArguments(root, heads.map((h) => h.path))
+  const judged = new Map<string, Judged>()
+  for (const head of heads) judged.set(head.path, await judge(store, answers, reader, args, forced, head))
+
+  const changing = [...judged.values()].filter((j) => j.changes)
+  if (changing.length > 0) {
+    const graph = await lineage(store)
+    for (const up of changing) {
+      for (const path of downstreamIn(graph, [up.plan.path])) {
+        const j = judged.get(path)
+        if (j === undefined || j.plan.status === 'unknown') continue
+        if (j.plan.status === 'will-run' && !(j.code.digest !== undefined && !j.plan.reasons.some((r) => r.kind === 'forced') && await ranBefore(store, path, j.code.digest))) continue
+        j.plan.status = 'may-run'
+        if (!j.plan.reasons.some((r) => r.kind === 'upstream' && r.path === up.plan.path)) j.plan.reasons.push({ kind: 'upstream', change: 'may-change', path: up.plan.path })
+        j.changes = true
+      }
+    }
+  }
+  const paths = [...judged.values()].map((j) => j.plan).filter((p) => selected(p.path))
+  const counts = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<PlanStatus, number>
+  for (const p of paths) counts[p.status]++
+  const estimate = paths.filter((p) => p.status === 'will-run').reduce((a, p) => a + p.duration, 0)
+  return { paths, counts, estimate }
+}
