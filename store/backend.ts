@@ -11,7 +11,7 @@ import { rm } from 'node:fs/promises'
 import { realpathSync, mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type { AbstractLevel, AbstractSublevel } from 'abstract-level'
-import { DdsError, ErrorCodes } from './errors.js'
+import { fsFailure, openFailure } from './open-errors.js'
 import { DirectoryBlobs } from './blob-files.js'
 import { Mutexes } from './mutex.js'
 import { definedRange } from './util.js'
@@ -79,7 +79,13 @@ export class LevelBackend implements Backend {
     const levelOps = ops.map((op) => op.type === 'put'
       ? { type: 'put' as const, sublevel: this.#sub(op.space), key: op.key, value: op.value }
       : { type: 'del' as const, sublevel: this.#sub(op.space), key: op.key })
-    await this.#db.batch(levelOps as never, { sync: options.sync === true } as never)
+    try {
+      await this.#db.batch(levelOps as never, { sync: options.sync === true } as never)
+    } catch (err) {
+      // A full disk or a filesystem gone read-only is said as such, not as LevelDB's IO error.
+      if (this.location !== undefined && fsFailure(err) !== undefined) throw openFailure(this.location, err, 'write to')
+      throw err
+    }
   }
 
   async * entries (space: Space, range: RangeOptions = {}): AsyncIterable<[Uint8Array, Uint8Array]> {
@@ -165,8 +171,12 @@ export interface ClassicOptions {
 /** The canonical key of a store directory (created if missing). */
 export function canonicalLocation (location: string): string {
   const abs = resolve(location)
-  mkdirSync(abs, { recursive: true })
-  return realpathSync(abs)
+  try {
+    mkdirSync(abs, { recursive: true })
+    return realpathSync(abs)
+  } catch (err) {
+    throw openFailure(abs, err)
+  }
 }
 
 /** Thrown by `openLevelExclusive` when another process holds the database. */
@@ -177,17 +187,25 @@ export class LockedError extends Error {
   }
 }
 
+/** Where `openLevelExclusive` finds the database and the blobs when not in the store directory (a read-only copy). */
+export interface LevelPlace {
+  /** The LevelDB directory (default `<store>/db`). */
+  database?: string
+  /** The blob files (default `<store>/blobs`). */
+  files?: BlobFiles
+}
+
 /**
  * Open the LevelDB of a store directory for this process alone. Callers must
  * make sure no other instance of this process has it open (a failed second
  * open in one process drops the process's lock on the directory).
  */
-export async function openLevelExclusive (dir: string, options: ClassicOptions = {}): Promise<LevelBackend> {
+export async function openLevelExclusive (dir: string, options: ClassicOptions = {}, where: LevelPlace = {}): Promise<LevelBackend> {
   // Each engine is loaded by the first open that needs it: classic-level's native
   // binding costs a fresh process milliseconds, and a classic store never needs memory-level.
   const { ClassicLevel } = await import('classic-level')
-  const files = new DirectoryBlobs(dir, { sync: options.syncFiles === true })
-  const db = new ClassicLevel<Uint8Array, Uint8Array>(join(dir, 'db'), {
+  const files = where.files ?? new DirectoryBlobs(dir, { sync: options.syncFiles === true })
+  const db = new ClassicLevel<Uint8Array, Uint8Array>(where.database ?? join(dir, 'db'), {
     keyEncoding: 'view',
     valueEncoding: 'view',
     writeBufferSize: options.writeBufferSize ?? 16 * 1024 * 1024
@@ -198,7 +216,7 @@ export async function openLevelExclusive (dir: string, options: ClassicOptions =
   } catch (err) {
     const cause = (err as { cause?: { code?: string } }).cause
     if (cause?.code === 'LEVEL_LOCKED') throw new LockedError(dir, err)
-    throw new DdsError(ErrorCodes.STORE_UNAVAILABLE, `cannot open store ${dir}`, { cause: err, data: { location: dir } })
+    throw openFailure(dir, err)
   }
   return backend
 }

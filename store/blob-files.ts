@@ -10,9 +10,10 @@
  */
 import { lstat, mkdir, rmdir, open as fsOpen, readdir, stat, unlink, type FileHandle } from 'node:fs/promises'
 import { mkdirSync, constants, type Stats } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { DdsError, ErrorCodes } from './errors.js'
 import type { BlobFiles } from './interface.js'
+import { fsFailure, openFailure } from './open-errors.js'
 
 const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK
 const WRITE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK
@@ -37,10 +38,16 @@ export class DirectoryBlobs implements BlobFiles {
   /** Sub-directories checked (or made) once by this process. */
   readonly #checked = new Set<string>()
 
-  constructor (storeDir: string, options: { sync?: boolean } = {}) {
+  constructor (storeDir: string, options: { sync?: boolean, create?: boolean } = {}) {
     this.directory = join(storeDir, 'blobs')
     this.#sync = options.sync === true
-    mkdirSync(this.directory, { recursive: true })
+    // A store opened read-only may lack the directory: its reads then find nothing.
+    if (options.create === false) return
+    try {
+      mkdirSync(this.directory, { recursive: true })
+    } catch (err) {
+      throw openFailure(storeDir, err)
+    }
   }
 
   #path (name: string): string {
@@ -99,6 +106,16 @@ export class DirectoryBlobs implements BlobFiles {
    * file longer than its content (damaged) is cut to size.
    */
   async write (name: string, bytes: Uint8Array): Promise<void> {
+    try {
+      await this.#write(name, bytes)
+    } catch (err) {
+      // A full disk, a read-only filesystem or a store of another user: said as such, with the file.
+      if (fsFailure(err) !== undefined) throw openFailure(dirname(this.directory), err, 'write to')
+      throw err
+    }
+  }
+
+  async #write (name: string, bytes: Uint8Array): Promise<void> {
     let opened: { fh: FileHandle, size: number } | undefined
     try {
       opened = await this.#open(name, WRITE_FLAGS)

@@ -116,6 +116,13 @@ export interface LeaseResult {
  * `batch` applies all operations or none; `commit` and `lease` are atomic
  * read-modify-writes applied where the database lives.
  */
+/**
+ * Why a store cannot be opened or written (`data.reason` of DDS_STORE_UNAVAILABLE):
+ * no permission, a file where the directory should be, held by a process
+ * that cannot be reached, a full disk, a read-only filesystem.
+ */
+export type OpenFailure = 'permission' | 'not-a-directory' | 'locked' | 'disk-full' | 'read-only'
+
 export interface Backend {
   readonly kind: 'classic' | 'memory' | string
   /** The store directory, or undefined for in-memory backends. */

@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { DdsError, ErrorCodes } from './errors.js'
 import { hex } from './util.js'
+import { fsFailure, openFailure } from './open-errors.js'
 
 const SECRET_FILE = 'secret'
 const SECRET_BYTES = 32
@@ -69,7 +70,7 @@ export async function storeSecret (location: string): Promise<Buffer> {
     try {
       found = await readSmall(path, SECRET_BYTES)
     } catch (err) {
-      throw unavailable(location, `cannot read the secret of store ${location} (${(err as Error).message})`, err)
+      throw fsFailure(err) === undefined ? unavailable(location, `cannot read the secret of store ${location} (${(err as Error).message})`, err) : openFailure(location, err, 'read the secret of')
     }
     if (found !== undefined) {
       if (found.bytes.byteLength !== SECRET_BYTES) throw unavailable(location, `the secret of store ${location} (${path}) is not ${SECRET_BYTES} bytes; remove it to make a new one`)
@@ -87,7 +88,7 @@ export async function storeSecret (location: string): Promise<Buffer> {
       }
       await link(temp, path).catch((err: NodeJS.ErrnoException) => { if (err.code !== 'EEXIST') throw err })
     } catch (err) {
-      throw unavailable(location, `cannot create the secret of store ${location}`, err)
+      throw openFailure(location, err, 'create the secret of')
     } finally {
       await unlink(temp).catch(() => {})
     }

@@ -17,6 +17,7 @@ import { DdsError, ErrorCodes } from './errors.js'
 import { definedRange, sleep } from './util.js'
 import { canonicalLocation, DirectoryBlobs, LockedError, openLevelExclusive, type ClassicOptions, type LevelBackend } from './backend.js'
 import { NOT_SYNC, type Backend, type BatchOp, type RangeOptions, type Space } from './interface.js'
+import { lockedFailure, openFailure } from './open-errors.js'
 import { ConnectionLost, NotAuthenticated, RpcClient, RpcServer } from './rpc.js'
 import { announce, announced, leaderSocket, retire, storeSecret, trustedSocketOwner, type LeaderSocket } from './local-socket.js'
 import type { CommitOptions, CommitResult, LeaseRequest, LeaseResult, PathUpdate } from './interface.js'
@@ -114,7 +115,7 @@ export class SharedBackend implements Backend {
         } catch (err) {
           if (socket !== undefined) await retire(this.location, socket)
           await db.close()
-          throw err instanceof DdsError ? err : new DdsError(ErrorCodes.STORE_UNAVAILABLE, `cannot serve store ${this.location}${socket === undefined ? '' : ` on ${socket.path}`}`, { cause: err, data: { location: this.location } })
+          throw openFailure(this.location, err, 'serve')
         }
         this.stats.elections++
         return
@@ -122,8 +123,7 @@ export class SharedBackend implements Backend {
         if (!(err instanceof LockedError)) throw err
       }
       if (Date.now() > deadline) {
-        const why = refused === undefined ? 'does not answer' : `was refused (${refused})`
-        throw new DdsError(ErrorCodes.STORE_UNAVAILABLE, `store ${this.location} is held by another process that ${why}`, { data: { location: this.location } })
+        throw lockedFailure(this.location, refused === undefined ? 'does not answer' : `was refused (${refused})`)
       }
       // The holder is starting up or going away: try again shortly, with jitter.
       await sleep(delay + Math.random() * delay)

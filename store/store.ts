@@ -24,7 +24,7 @@ import { LocalMemo } from './memo.js'
 import { LocalNamespace, pathNotFound } from './namespace.js'
 import { LocalLocks } from './locks.js'
 import type { Backend, BlockReadOptions, BlockReader, BlockWriter, Codec, CommitOptions, CommitResult, LeaseMode, Lock, LockOptions, Parts, PathUpdate } from './interface.js'
-import type { SharedOptions } from './shared.js'
+import { openBackend, type BackendOptions } from './open-backend.js'
 import { findStore } from './location.js'
 import type { RemoteLink, RemoteSpec } from './remote/link.js'
 import type { Remote } from './remote/interface.js'
@@ -35,11 +35,8 @@ export const GC_SWEEP_LOCK = 'gc-sweep'
 /** The on-disk format this code reads and writes. */
 export const FORMAT_VERSION = 1
 
-export interface StoreOptions {
-  /** Store directory (LevelDB backend). Default: `$DDS_STORE`, else `.dds` in the working directory. */
-  location?: string
-  /** `'classic'` (LevelDB, default), `'memory'`, or a backend instance. */
-  backend?: 'classic' | 'memory' | Backend
+/** How to open a store: the backend (`location`, `backend`, `classic`, `readOnly`: see `BackendOptions`) and the store's own settings. */
+export interface StoreOptions extends BackendOptions {
   /** Hash function for new blocks of a new store (default `'sha2-256'`; or the `sha256` or `blake3` hasher). An existing store keeps its own. */
   hash?: HashName | Hasher
   /**
@@ -60,8 +57,6 @@ export interface StoreOptions {
    * DDS_LOAD_TOO_LARGE before anything is allocated; `artifactBytes` still streams them.
    */
   loadLimit?: number
-  /** LevelDB tuning, file durability and how long to wait for a store held by another process. */
-  classic?: SharedOptions
   /**
    * A team's shared store (`s3://bucket/prefix`, remote options, or an open
    * `Remote`): the local store becomes a cache in front of it. See `store/remote`.
@@ -92,27 +87,8 @@ export function defaultLocation (): string {
  * await store.close()
  */
 export async function openStore (options: StoreOptions = {}): Promise<Store> {
-  let backend: Backend
-  let release: () => Promise<void>
-  const kind = options.backend ?? 'classic'
-  if (kind === 'classic') {
-    const { openShared } = await import('./shared.js')
-    const opened = await openShared(options.location ?? defaultLocation(), options.classic)
-    backend = opened.backend
-    release = opened.release
-  } else if (kind === 'memory') {
-    const { openMemory } = await import('./backend.js')
-    const b = await openMemory()
-    backend = b
-    release = async () => { await b.close() }
-  } else if (typeof kind === 'object' && kind !== null && typeof kind.get === 'function') {
-    backend = kind
-    release = async () => { await kind.close() }
-  } else {
-    throw new TypeError(`backend must be 'classic', 'memory' or a Backend, got ${String(kind)}`)
-  }
+  const { backend, release, prepared: hash } = await openBackend(options, async (b) => await checkMeta(b, options.hash))
   try {
-    const hash = await checkMeta(backend, options.hash)
     const store = new Store(backend, release, hash, options)
     if (options.remote !== undefined) await store.attachRemote(options.remote)
     return store
@@ -124,6 +100,9 @@ export async function openStore (options: StoreOptions = {}): Promise<Store> {
 
 async function checkMeta (backend: Backend, wanted: HashName | Hasher | undefined): Promise<number> {
   const format = await backend.get('meta', text.encode('format'))
+  if (format === undefined && backend.readOnly !== undefined) {
+    throw new DdsError(ErrorCodes.STORE_UNAVAILABLE, `${backend.location ?? 'the store'} is not a dds store (it records no format version)`, { data: { location: backend.location } })
+  }
   if (format === undefined) {
     const code = hashCode(wanted ?? 'sha2-256')
     const hash = code === SHA256_CODE ? 'sha2-256' : 'blake3'

@@ -56,15 +56,21 @@ export class Context {
     this.stderr = process.stderr
   }
 
-  /** Open the store. Without `create`, a directory that does not exist is an error rather than a new store. */
-  async store (options: { create?: boolean } = {}): Promise<Store> {
+  /**
+   * Open the store. Without `create`, a directory that does not exist is an
+   * error rather than a new store. With `read` (the commands that only read),
+   * a store that cannot be opened for writing is read from a private copy.
+   */
+  async store (options: { create?: boolean, read?: boolean } = {}): Promise<Store> {
     if (this.#store !== undefined) return this.#store
     if (options.create !== true && !existsSync(this.location)) {
       throw new DdsError(ErrorCodes.STORE_UNAVAILABLE, `there is no store at ${resolve(this.location)} (use --store DIR or DDS_STORE)`, { data: { location: resolve(this.location) } })
     }
     // A store found rather than named is said, so that a wrong working directory is seen at once.
     if (!this.named) this.note(`store ${resolve(this.location)}`)
-    this.#store = await openStore({ location: this.location })
+    this.#store = await openStore({ location: this.location, ...(options.read === true ? { readOnly: 'fallback' as const } : {}) })
+    const why = this.#store.backend.readOnly
+    if (why !== undefined) this.note(`store ${resolve(this.location)} cannot be written (${why}): reading a copy of its index`)
     return this.#store
   }
 

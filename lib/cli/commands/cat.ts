@@ -71,7 +71,7 @@ $ dds cat /data/daily --format csv > daily.csv`,
   positionals: [1, 1],
   async run (ctx) {
     const target: Target = ctx.target(ctx.args[0] as string)
-    const store = await ctx.store()
+    const store = await ctx.store({ read: true })
     const cid = await artifactOf(store, target, ctx.source)
     const info = await store.artifactInfo(cid)
     const raw = ctx.flag('raw')

@@ -29,7 +29,7 @@ bytes	12615833`,
     if (file === undefined) throw new UsageError('name the bundle file with -o FILE')
     const keyFile = ctx.string('sign')
     const signWith = keyFile === undefined ? undefined : await readSecretKey(keyFile)
-    const store = await ctx.store()
+    const store = await ctx.store({ read: true })
     const bar = progressBar('export')
     const result = await exportBundle(store, ctx.args, file, {
       history: ctx.flag('history'),

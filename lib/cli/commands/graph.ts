@@ -29,7 +29,7 @@ digraph lineage {
   async run (ctx) {
     const format = ctx.string('format') ?? 'dot'
     if (!['dot', 'mermaid', 'svg'].includes(format)) throw new UsageError(`--format must be dot, mermaid or svg, not ${JSON.stringify(format)}`)
-    const store = await ctx.store()
+    const store = await ctx.store({ read: true })
     const graph = await lineage(store, ctx.args)
     let text: string
     if (ctx.json) {

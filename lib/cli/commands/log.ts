@@ -27,7 +27,7 @@ $ dds log /data/clean
   async run (ctx) {
     const path = ctx.args[0] as string
     const limit = ctx.integer('n', 1)
-    const store = await ctx.store()
+    const store = await ctx.store({ read: true })
     const tty = ctx.stdout.isTTY === true && !ctx.json
     const rows: HistoryRow[] = []
     const source = historyRows(store, path, {

@@ -19,7 +19,7 @@ $ dds ls /data
 /data/raw	bafyreiak…	1532	2026-11-27T05:16:01.870Z`,
   positionals: [0, 1],
   async run (ctx) {
-    const store = await ctx.store()
+    const store = await ctx.store({ read: true })
     const prefix = ctx.args[0]
     const rows: PathRow[] = []
     let damaged = 0

@@ -70,7 +70,7 @@ output	bafyreig2…	cbor-x/1	61`,
   positionals: [1, 1],
   async run (ctx) {
     const target = ctx.target(ctx.args[0] as string)
-    const store = await ctx.store()
+    const store = await ctx.store({ read: true })
     const e = await describeEvaluation(store, target, ctx.source)
     const tags = await tagsOfEvaluation(store, e)
     if (ctx.json) await ctx.writeJson({ ...e, tags: tags.map((t) => ({ name: t.name, seq: t.seq })) })

@@ -37,7 +37,7 @@ $ dds table /models/score
   async run (ctx) {
     const path = ctx.args[0] as string
     const n = ctx.integer('n', 1)
-    const store = await ctx.store()
+    const store = await ctx.store({ read: true })
     const tty = ctx.stdout.isTTY === true && !ctx.json
     const rows: HistoryTableRow[] = []
     let count = 0

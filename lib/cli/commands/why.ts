@@ -83,7 +83,7 @@ load	changed	/data/raw	bafyreib2…	bafyreic9…`,
     const path = ctx.args[0] as string
     const old = ref(ctx.args[1])
     const neu = ref(ctx.args[2])
-    const store = await ctx.store()
+    const store = await ctx.store({ read: true })
     const w: WhyView | FirstRunView = await explain(store, path, { ...(old === undefined ? {} : { old }), ...(neu === undefined ? {} : { new: neu }) })
     if (ctx.json) {
       await ctx.writeJson(w)
