@@ -14,6 +14,12 @@ export interface ServeOptions {
    * default a random one when `host` is not loopback, none on loopback.
    */
   token?: string
+  /**
+   * The project whose working tree the evaluation page reads the current
+   * source of declarations from (read-only; nothing outside it is read).
+   * Without it the page shows no current source.
+   */
+  root?: string
 }
 
 /** A running web view. */

@@ -155,6 +155,8 @@ export async function serve (store: Store, options: ServeOptions = {}): Promise<
   const loopback = isLoopback(host)
   const token = options.token ?? (loopback ? null : randomBytes(24).toString('base64url'))
   if (token !== null && (typeof token !== 'string' || !/^[\w-]{16,}$/.test(token))) throw new TypeError('token must be at least 16 letters, digits, "_" or "-"')
+  if (options.root !== undefined && (typeof options.root !== 'string' || options.root === '')) throw new TypeError('root must be a non-empty path')
+  const context = options.root === undefined ? {} : { root: options.root }
   const vendor = vendorFiles()
   const dir = clientDir()
   const tokenDigest = token === null ? null : digest(token)
@@ -188,7 +190,7 @@ export async function serve (store: Store, options: ServeOptions = {}): Promise<
       if (p === '/raw') return await sendRaw(store, res, url.searchParams)
       const route = p.startsWith('/api/') ? apiRoute(p.slice(5)) : undefined
       if (route === undefined) return sendJson(res, 404, { error: { code: 'NOT_FOUND', message: 'no such page' } })
-      sendJson(res, 200, await route(store, url.searchParams))
+      sendJson(res, 200, await route(store, url.searchParams, context))
     } catch (err) {
       const status = statusOf(err)
       if (res.headersSent) { res.destroy(); return }

@@ -13,6 +13,7 @@ import { isLoopback } from '../../lib/serve/server.js'
 import { imageType } from '../../lib/serve/output.js'
 import type { Serving } from '../../lib/serve/interface.js'
 import { dds } from '../cli/helpers/cli.js'
+import { fakeEvaluation } from '../cli/helpers/fake.js'
 import { runProject, serveProject, EVIL } from './helpers.js'
 import type { TempProject } from '../helpers/project.js'
 import { request } from 'node:http'
@@ -102,6 +103,26 @@ t.test('an evaluation with its output previewed by kind', async (t) => {
   t.same(picture.preview, { kind: 'image', mime: 'image/svg+xml' })
   const records = await (await get('/api/evaluation?target=/data/records')).json() as { preview: unknown }
   t.same(records.preview, { kind: 'value', value: [{ city: 'paris', t: 12 }, { city: 'lyon', t: 15 }], truncated: false })
+})
+
+t.test('the source panel: current text from the project, never a file outside it', async (t) => {
+  const none = await (await get('/api/source?target=/models/score')).json() as { recorded: unknown, current: unknown }
+  t.same(none, { entry: 'src/steps.ts#score', recorded: null, current: null }, 'no root given: no current source')
+  const rooted = await serve(store, { root: project.root })
+  t.teardown(rooted.close)
+  const at = async (target: string): Promise<{ entry: string, recorded: null, current: Array<{ key: string, status: string, line: number | null, text: string | null }> }> =>
+    await (await fetch(`http://127.0.0.1:${rooted.port}/api/source?target=${encodeURIComponent(target)}`)).json() as never
+  const src = await at('/models/score')
+  t.equal(src.recorded, null, 'manifests hold hashes, not text')
+  t.same(src.current.map((d) => [d.key, d.status, d.line]), [['src/steps.ts#score', 'ok', 3]])
+  t.match(src.current[0]?.text, /^export function score \(n: number\)/)
+  // A manifest from someone else's bundle names whatever it likes.
+  const hostile = await fakeEvaluation(store, { path: '/evil/source', value: 1, declarations: { '../../etc/passwd#root': 1, '/etc/passwd#root': 2, 'src/../../../etc/passwd#root': 3 } })
+  const bad = await at(hostile.evaluation.toString())
+  t.same(bad.current.map((d) => [d.key, d.status, d.text]), [
+    ['../../etc/passwd#root', 'outside', null], ['/etc/passwd#root', 'outside', null], ['src/../../../etc/passwd#root', 'outside', null]
+  ])
+  await t.rejects(serve(store, { root: '' }), TypeError)
 })
 
 t.test('a download is the bytes of dds cat, never a page', async (t) => {

@@ -96,7 +96,7 @@ const pages = {
         const dir = '/' + parts.slice(0, i).join('/')
         if (shown.has(dir)) continue
         shown.add(dir)
-        rows.push(h('tr', { class: 'dir' }, h('td', { style: `padding-left:${(i - 1) * 1.2 + 0.4}em` }, link('paths', { prefix: dir }, parts[i - 1] + '/')), h('td', { colspan: 5 })))
+        rows.push(h('tr', { class: 'dir' }, h('td', { style: `padding-left:${(i - 1) * 1.2 + 0.4}em` }, link('paths', { prefix: dir }, parts[i - 1] + '/')), h('td', { colspan: 6 })))
       }
       const depth = parts.length - 1
       rows.push(h('tr', { class: 'path', 'data-path': r.path },
@@ -105,12 +105,13 @@ const pages = {
         h('td', {}, r.deleted ? 'deleted' : r.hit ? 'hit' : 'computed'),
         h('td', { class: 'num' }, size(r.size)),
         h('td', {}, r.evaluation === null ? '-' : link('evaluation', { target: r.path }, short(r.evaluation))),
+        h('td', { class: 'tags' }, r.tags.map((t) => link('evaluation', { target: `${r.path}@${t.name}` }, h('span', { class: 'tag', title: `entry ${t.seq}` }, t.name)))),
         h('td', {}, link('metrics', { path: r.path }, 'metrics'), ' ', link('lineage', { path: r.path }, 'lineage'))))
     }
     const nav = h('p', { class: 'pager' },
       q.get('cursor') === null ? null : link('paths', { prefix }, 'First page'), ' ',
       data.next === null ? null : link('paths', { prefix, cursor: data.next }, 'Next page'))
-    return { data, view: [h('h1', {}, prefix === '' ? 'Paths' : `Paths under ${prefix}`), form, table(['Path', 'Last update', 'Status', 'Size', 'Evaluation', ''], rows, { id: 'paths' }), problems(data.problems), nav], live: q.get('cursor') === null ? params : null, name: 'paths' }
+    return { data, view: [h('h1', {}, prefix === '' ? 'Paths' : `Paths under ${prefix}`), form, table(['Path', 'Last update', 'Status', 'Size', 'Evaluation', 'Tags', ''], rows, { id: 'paths' }), problems(data.problems), nav], live: q.get('cursor') === null ? params : null, name: 'paths' }
   },
 
   async history (q) {
@@ -130,6 +131,7 @@ const pages = {
       return h('tr', { 'data-seq': r.seq },
         h('td', {}, box),
         h('td', { class: 'num' }, r.evaluation === null ? String(r.seq) : link('evaluation', { target: `${path}@${r.seq}` }, String(r.seq))),
+        h('td', { class: 'tags' }, r.tags.map((name) => h('span', { class: 'tag' }, name))),
         h('td', {}, when(r.time)),
         h('td', {}, r.status + (r.imported ? ' (imported)' : '')),
         h('td', { class: 'num' }, took(r.duration)),
@@ -143,7 +145,7 @@ const pages = {
     return {
       data,
       view: [h('h1', {}, `History of ${path}`), h('p', {}, link('metrics', { path }, 'Metrics'), ' · ', link('lineage', { path }, 'Lineage'), ' · ', link('evaluation', { target: path }, 'Current evaluation')),
-        table(['', 'Seq', 'Time', 'Status', 'Took', 'Arguments', 'Changed against the entry before', 'Output'], rows, { id: 'history' }), problems(data.problems), nav, compare, why],
+        table(['', 'Seq', 'Tags', 'Time', 'Status', 'Took', 'Arguments', 'Changed against the entry before', 'Output'], rows, { id: 'history' }), problems(data.problems), nav, compare, why],
       live: q.get('cursor') === null ? params : null,
       name: 'history'
     }
@@ -151,7 +153,7 @@ const pages = {
 
   async evaluation (q) {
     const target = q.get('target')
-    const e = await api('evaluation', { target })
+    const [e, src] = await Promise.all([api('evaluation', { target }), api('source', { target })])
     const kv = (obj) => table(['Name', 'Hash'], Object.entries(obj).map(([k, v]) => h('tr', {}, h('td', {}, k), h('td', { class: 'hash' }, v))))
     const section = (title, ...body) => h('section', {}, h('h2', {}, title), ...body)
     return {
@@ -165,6 +167,7 @@ const pages = {
           h('dt', {}, 'Took'), h('dd', {}, took(e.duration)),
           h('dt', {}, 'Signature'), h('dd', { class: 'hash' }, e.signature)),
         section('Output', outputView(target, e)),
+        section('Source', sourceView(src)),
         section('Inputs', e.inputs.length === 0 ? h('p', {}, 'none') : table(['#', 'Value', 'CID'], e.inputs.map((x) => h('tr', {}, h('td', {}, String(x.index)), h('td', {}, x.display ?? '-'), h('td', { class: 'hash' }, x.cid))))),
         section('Loaded paths', e.loads.length === 0 ? h('p', {}, 'none') : table(['Path', 'Evaluation', 'Output'], e.loads.map((l) => h('tr', {}, h('td', {}, link('history', { path: l.path }, l.path)), h('td', {}, l.evaluation === null ? '-' : link('evaluation', { target: l.evaluation }, short(l.evaluation))), h('td', { class: 'hash' }, short(l.output)))))),
         section('Files read', e.files.length === 0 ? h('p', {}, 'none') : table(['Path', 'Kind', 'Digest', 'Size', 'Modified'], e.files.map((f) => h('tr', {}, h('td', {}, f.path), h('td', {}, f.kind), h('td', { class: 'hash' }, short(f.digest)), h('td', { class: 'num' }, size(f.size)), h('td', {}, when(f.mtime)))))),
@@ -238,6 +241,27 @@ function outputView (target, e) {
   if (p.kind === 'hex') return [head, h('pre', { class: 'output hex' }, p.hex.match(/.{1,64}/g)?.map((l) => l.match(/../g).join(' ')).join('\n') ?? '', p.truncated ? '\n…' : '')]
   if (p.kind === 'large') return [head, h('p', {}, 'Too large to show here: download it.')]
   return [head, valueView(p.value)]
+}
+
+const SOURCE_STATUS = {
+  outside: 'not shown: the key names a file outside the project',
+  package: 'in another package of the workspace',
+  missing: 'the file is not in the working tree',
+  'too-large': 'the file is too large to show',
+  'not-found': 'the file no longer declares it',
+  unparsed: 'the file could not be parsed here'
+}
+
+/** The reached declarations: as recorded beside as they are now (the manifest records only hashes, so today only now). */
+function sourceView (src) {
+  const note = src.recorded === null
+    ? h('p', { class: 'note' }, 'The code manifest holds only a hash of each declaration, not its text: the source as it ran is not stored. Shown: the current source in the working tree.')
+    : null
+  if (src.current === null) return [note, h('p', {}, 'No project directory was given to the server: no current source.')]
+  return [note, h('div', { class: 'sources' }, src.current.map((d) => h('figure', { class: 'source', 'data-key': d.key },
+    h('figcaption', {}, d.key, d.line === null ? '' : ` (line ${d.line})`, d.key === src.entry ? ' · entry' : ''),
+    src.recorded === null || src.recorded[d.key] === undefined ? null : h('pre', { class: 'recorded' }, src.recorded[d.key]),
+    d.status === 'ok' ? h('pre', { class: 'current' }, d.text) : h('p', { class: 'status' }, SOURCE_STATUS[d.status] ?? d.status))))]
 }
 
 /** A table for an array of records, else a JSON tree (folded below the first levels). */
