@@ -171,6 +171,13 @@ export interface TableView {
   columns: Array<{ name: string, type: string, nullable: boolean }>
 }
 
+/** A page of an Arrow table's rows: the schema and row count, and each row's cells as text (null for a missing value). */
+export interface TablePageView extends TableView {
+  /** Index of the page's first row. */
+  offset: number
+  cells: Array<Array<string | null>>
+}
+
 /** A file an evaluation read: its digest in hex (`absent` when the path did not exist), size, and modification time. */
 export interface FileView {
   path: string

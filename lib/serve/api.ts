@@ -5,7 +5,7 @@
 import { isDdsError } from '../../store/errors.js'
 import type { Store } from '../../store/store.js'
 import { toSvg, lineage } from '../graph.js'
-import { artifactOf, describeEvaluation, explain, historyTable, lineageJson, listPaths, metricsOf, parseTarget, sourcesOf, type PageOptions, type WhyRef } from '../inspect.js'
+import { artifactOf, describeEvaluation, explain, historyTable, lineageJson, listPaths, metricsOf, parseTarget, sourcesOf, tablePage, type PageOptions, type WhyRef } from '../inspect.js'
 import { previewOf } from './output.js'
 
 /** A mistake in a request's arguments: answered 400 with the message. */
@@ -64,6 +64,17 @@ const routes: Record<string, Route> = {
   },
   async source (store, q, context) {
     return await sourcesOf(store, parseTarget(required(q, 'target')), context.root === undefined ? {} : { root: context.root })
+  },
+  async table (store, q) {
+    const offset = q.get('offset')
+    const limit = q.get('limit')
+    if (offset !== null && !/^\d{1,15}$/.test(offset)) throw new BadRequest('offset must be an integer')
+    if (limit !== null && !/^\d{1,5}$/.test(limit)) throw new BadRequest('limit must be an integer')
+    const cid = await artifactOf(store, parseTarget(required(q, 'target')))
+    const info = await store.artifactInfo(cid)
+    const page = await tablePage(store, cid, info.enc, { ...(offset === null ? {} : { offset: Number(offset) }), ...(limit === null ? {} : { limit: Number(limit) }) })
+    if (page === null) throw new BadRequest(`not an Arrow table (${info.enc})`)
+    return page
   },
   async metrics (store, q) {
     const limit = q.get('limit')

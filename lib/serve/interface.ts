@@ -40,3 +40,5 @@ export type OutputPreview =
   | { kind: 'image', mime: 'image/png' | 'image/jpeg' | 'image/svg+xml' }
   | { kind: 'hex', hex: string, truncated: boolean }
   | { kind: 'large', truncated: true }
+  /** An Arrow table: its rows come page by page from `/api/table`. */
+  | { kind: 'table' }

@@ -240,6 +240,8 @@ function outputView (target, e) {
   if (p.kind === 'text') return [head, h('pre', { class: 'output' }, p.text + (p.truncated ? '\n…' : ''))]
   if (p.kind === 'hex') return [head, h('pre', { class: 'output hex' }, p.hex.match(/.{1,64}/g)?.map((l) => l.match(/../g).join(' ')).join('\n') ?? '', p.truncated ? '\n…' : '')]
   if (p.kind === 'large') return [head, h('p', {}, 'Too large to show here: download it.')]
+  if (p.kind === 'table') return [head, arrowView(target, e.output.table)]
+  if (Array.isArray(p.value) && isRecords(p.value)) head.append(' ', csvLink(target))
   return [head, valueView(p.value)]
 }
 
@@ -264,9 +266,42 @@ function sourceView (src) {
     d.status === 'ok' ? h('pre', { class: 'current' }, d.text) : h('p', { class: 'status' }, SOURCE_STATUS[d.status] ?? d.status))))]
 }
 
+function isRecords (v) {
+  return v.length > 0 && v.every((x) => x !== null && typeof x === 'object' && !Array.isArray(x))
+}
+
+function csvLink (target) {
+  return h('a', { href: withToken('/raw', { target, format: 'csv' }), class: 'download csv' }, 'CSV')
+}
+
+const TABLE_PAGE = 50
+
+/** An Arrow table: its schema, and its rows a page at a time from the server (never the whole table). */
+function arrowView (target, schema) {
+  const rows = h('div', { class: 'arrow-rows' })
+  const show = async (offset) => {
+    try {
+      const page = await api('table', { target, offset: String(offset), limit: String(TABLE_PAGE) })
+      const last = offset + page.cells.length
+      rows.replaceChildren(
+        table(page.columns.map((c) => c.name), page.cells.map((r) => h('tr', {}, r.map((c) => h('td', { class: c === null ? 'null' : undefined }, c ?? 'null'))))), { class: 'arrow' }),
+        h('p', { class: 'pager' }, `rows ${page.cells.length === 0 ? 0 : offset + 1}–${last} of ${page.rows} `,
+          offset === 0 ? null : h('button', { type: 'button', class: 'prev', onclick: () => show(Math.max(0, offset - TABLE_PAGE)) }, 'Previous'), ' ',
+          last >= page.rows ? null : h('button', { type: 'button', class: 'next', onclick: () => show(last) }, 'Next')))
+    } catch (err) {
+      rows.replaceChildren(h('p', { class: 'problems' }, String(err.message)))
+    }
+  }
+  show(0)
+  return h('div', { class: 'arrow-table' },
+    h('p', {}, `Arrow table, ${schema.rows} rows, ${schema.columns.length} columns `, csvLink(target)),
+    h('details', {}, h('summary', {}, 'Schema'), table(['Column', 'Type', 'Nullable'], schema.columns.map((c) => h('tr', {}, h('td', {}, c.name), h('td', { class: 'hash' }, c.type), h('td', {}, c.nullable ? 'yes' : 'no'))), { class: 'schema' })),
+    rows)
+}
+
 /** A table for an array of records, else a JSON tree (folded below the first levels). */
 function valueView (v) {
-  if (Array.isArray(v) && v.length > 0 && v.every((x) => x !== null && typeof x === 'object' && !Array.isArray(x))) {
+  if (Array.isArray(v) && isRecords(v)) {
     const cols = [...new Set(v.slice(0, 1000).flatMap((x) => Object.keys(x)))]
     const cell = (x) => x === undefined ? '' : typeof x === 'object' && x !== null ? JSON.stringify(x) : String(x)
     return h('div', { class: 'records' }, table(cols, v.slice(0, 1000).map((r) => h('tr', {}, cols.map((c) => h('td', {}, cell(r[c])))))), v.length > 1000 ? h('p', {}, `first 1000 of ${v.length} records`) : null)
