@@ -81,9 +81,9 @@ export async function runProject (p: TempProject, store: string, n: number): Pro
   await p.run('tsx', 'src/run.ts', { env: { SERVE_STORE: store, RUN_N: String(n) } })
 }
 
-/** `dds serve` in its own process, with the address it printed. */
-export async function startServe (store: string, args: string[] = []): Promise<{ url: string, stop: () => Promise<void> }> {
-  const { child, done } = startNode(MAIN, ['serve', '--store', store, '--port', '0', ...args])
+/** `dds serve` in its own process (in `cwd`: the project whose source it shows), with the address it printed. */
+export async function startServe (store: string, args: string[] = [], cwd?: string): Promise<{ url: string, stop: () => Promise<void> }> {
+  const { child, done } = startNode(MAIN, ['serve', '--store', store, '--port', '0', ...args], cwd === undefined ? {} : { cwd })
   const url = await new Promise<string>((resolve, reject) => {
     let out = ''
     child.stdout?.on('data', (d: string) => {

@@ -284,7 +284,7 @@ function arrowView (target, schema) {
       const page = await api('table', { target, offset: String(offset), limit: String(TABLE_PAGE) })
       const last = offset + page.cells.length
       rows.replaceChildren(
-        table(page.columns.map((c) => c.name), page.cells.map((r) => h('tr', {}, r.map((c) => h('td', { class: c === null ? 'null' : undefined }, c ?? 'null'))))), { class: 'arrow' }),
+        table(page.columns.map((c) => c.name), page.cells.map((r) => h('tr', {}, r.map((c) => h('td', { class: c === null ? 'null' : undefined }, c ?? 'null')))), { class: 'arrow' }),
         h('p', { class: 'pager' }, `rows ${page.cells.length === 0 ? 0 : offset + 1}–${last} of ${page.rows} `,
           offset === 0 ? null : h('button', { type: 'button', class: 'prev', onclick: () => show(Math.max(0, offset - TABLE_PAGE)) }, 'Previous'), ' ',
           last >= page.rows ? null : h('button', { type: 'button', class: 'next', onclick: () => show(last) }, 'Next')))
