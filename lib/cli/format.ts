@@ -1,6 +1,7 @@
 /**
  * How stored things are printed: times, durations, functions, hashes, the
- * canonical forms of arguments, and artifact values as (streamed) JSON.
+ * canonical forms of arguments; artifact values as (streamed) JSON come from
+ * lib/inspect/json-text.ts, which the web view shares.
  */
 import type { FunctionView } from '../inspect/interface.js'
 
