@@ -14,6 +14,6 @@ export { why, compareEvaluations, compareManifests, type Change, type Comparison
 export { lineage, toDot, toMermaid, toSvg, type LineageGraph, type GraphNode, type GraphEdge } from './graph.js'
 export {
   parseTarget, resolveTarget, describeEvaluation, listPaths, pathHistory, pathRows, historyRows, explain, lineageView,
-  type Target, type TargetView, type EvaluationView, type PathRow, type HistoryRow, type Page, type PageOptions,
+  type Target, type TargetView, type EvaluationView, type PathRow, type TagRef, type HistoryRow, type Page, type PageOptions,
   type WhyView, type FirstRunView, type LineageView, type SourceOptions
 } from './inspect.js'

@@ -21,6 +21,8 @@ try {
   cpSync(join(root, 'examples', 'weather'), join(work, 'weather'), { recursive: true })
   mkdirSync(join(work, 'node_modules'))
   symlinkSync(root, join(work, 'node_modules', 'dds-ts'), 'dir')
+  // The example keeps its Arrow table only where apache-arrow is installed.
+  symlinkSync(join(root, 'node_modules', 'apache-arrow'), join(work, 'node_modules', 'apache-arrow'), 'dir')
   writeFileSync(join(work, 'package.json'), '{ "type": "module" }\n')
   const store = join(work, '.dds')
   const run = (): void => { execFileSync(process.execPath, ['--import', pathToFileURL(join(root, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href, 'weather/run.ts'], { cwd: work, env: { ...process.env, DDS_STORE: store }, stdio: 'ignore' }) }
@@ -31,7 +33,7 @@ try {
   writeFileSync(model, before.replace(/^(export function \w+[^{]*\{)/m, '$1\n  void 0'))
   run()
   const opened = await openStore({ location: store })
-  const s = await serve(opened)
+  const s = await serve(opened, { root: work })
   const browser = await launch({ executablePath: process.env.DDS_CHROMIUM ?? '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu'] })
   const page = await browser.newPage()
   await page.setViewport({ width: 1280, height: 800 })
@@ -40,12 +42,19 @@ try {
     ['serve-history.png', '#/history?path=/weather/model', 'history'],
     ['serve-evaluation.png', '#/evaluation?target=/weather/stats', 'evaluation'],
     ['serve-metrics.png', '#/metrics?path=/weather/model', 'metrics'],
-    ['serve-lineage.png', '#/lineage', 'lineage']
+    ['serve-lineage.png', '#/lineage', 'lineage'],
+    ['serve-table.png', '#/evaluation?target=/weather/daily', 'evaluation'],
+    ['serve-source.png', '#/evaluation?target=/weather/model', 'evaluation']
   ]
   for (const [file, hash, name] of shots) {
     await page.goto(s.url + hash, { waitUntil: 'load' })
     await page.waitForSelector(`main[data-page="${name}"]`)
     if (name === 'lineage') await page.waitForSelector('#graph svg')
+    // The table and source pictures show the part of the evaluation page they are about.
+    if (file === 'serve-table.png') await page.waitForSelector('table.arrow tbody tr')
+    if (file === 'serve-table.png' || file === 'serve-source.png') {
+      await page.evaluate((sel) => { document.querySelector(sel)?.scrollIntoView() }, file === 'serve-table.png' ? '.arrow-table' : 'figure.source')
+    }
     await page.screenshot({ path: join(root, 'docs', file) as `${string}.png` })
   }
   await browser.close()

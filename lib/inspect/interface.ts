@@ -42,6 +42,14 @@ export interface PathRow {
   deleted: boolean
   hit: boolean
   imported: boolean
+  /** The tags on any entry of this path's history, by name (see `dds tag`). */
+  tags: TagRef[]
+}
+
+/** A tag as a row names it: its name and the history entry it is on. */
+export interface TagRef {
+  name: string
+  seq: number
 }
 
 /** `computed`: the function ran; `hit`: the value came from the store; `deleted`: a deletion entry. */
@@ -127,10 +135,47 @@ export interface EvaluationView {
   output: { cid: string, enc: string, type: string | null, size: number, chunks: number, table: TableView | null }
 }
 
+/**
+ * The current text of one declaration a manifest names, from the working
+ * tree. `status` says why there is no text: `outside` (the key would leave
+ * the project root), `package` (another package's key), `missing`,
+ * `too-large`, `not-found` (the file no longer declares it), `unparsed`.
+ */
+export interface CurrentSourceView {
+  /** The manifest's key, `file#name`. */
+  key: string
+  file: string
+  name: string
+  status: 'ok' | 'outside' | 'package' | 'missing' | 'too-large' | 'not-found' | 'unparsed'
+  /** First line of the declaration in the file, 1-based, when found. */
+  line: number | null
+  text: string | null
+}
+
+/** The source of the declarations an evaluation reached. */
+export interface SourcesView {
+  /** The manifest's entry (`src/train.ts#train`). */
+  entry: string
+  /**
+   * Their text as it was when the evaluation ran, by key: always null today,
+   * since a code manifest holds only each declaration's canonical hash.
+   */
+  recorded: Record<string, string> | null
+  /** Their text in the working tree now, the entry first; null when no project root was given. */
+  current: CurrentSourceView[] | null
+}
+
 /** An Arrow table artifact: its row count and schema (column name, Arrow type, nullable). */
 export interface TableView {
   rows: number
   columns: Array<{ name: string, type: string, nullable: boolean }>
+}
+
+/** A page of an Arrow table's rows: the schema and row count, and each row's cells as text (null for a missing value). */
+export interface TablePageView extends TableView {
+  /** Index of the page's first row. */
+  offset: number
+  cells: Array<Array<string | null>>
 }
 
 /** A file an evaluation read: its digest in hex (`absent` when the path did not exist), size, and modification time. */

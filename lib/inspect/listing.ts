@@ -9,7 +9,7 @@ import type { Store } from '../../store/store.js'
 import type { EvaluationRecord, PathEntry } from '../../store/records.js'
 import { validatePath } from '../../store/paths.js'
 import { listTags } from '../../store/tags.js'
-import type { HistoryRow, Page, PageOptions, PathRow, ProblemView, SourceOptions, TableView } from './interface.js'
+import type { HistoryRow, Page, PageOptions, PathRow, ProblemView, SourceOptions, TableView, TagRef } from './interface.js'
 import { fnJson, iso, ms } from './json.js'
 import { namespaceOf } from './source.js'
 import { tableView } from './arrow-table.js'
@@ -46,7 +46,21 @@ function problemOf (where: string, err: DdsError): ProblemView {
   return { where, code: err.code, message: err.message }
 }
 
-async function pathRow (store: Store, e: PathEntry, onProblem?: OnProblem): Promise<PathRow> {
+/**
+ * The tags of every path (or of one path), read once for a whole listing:
+ * tags are few beside paths, and a tag knows its path, not the reverse.
+ */
+async function tagsByPath (store: Store, path?: string): Promise<Map<string, TagRef[]>> {
+  const out = new Map<string, TagRef[]>()
+  for await (const t of listTags(store.backend, path === undefined ? {} : { path })) {
+    const list = out.get(t.path)
+    if (list === undefined) out.set(t.path, [{ name: t.name, seq: t.seq }])
+    else list.push({ name: t.name, seq: t.seq })
+  }
+  return out
+}
+
+async function pathRow (store: Store, e: PathEntry, tags: Map<string, TagRef[]>, onProblem?: OnProblem): Promise<PathRow> {
   let size: number | null = null
   let table: TableView | null = null
   if (e.output !== null) {
@@ -59,7 +73,7 @@ async function pathRow (store: Store, e: PathEntry, onProblem?: OnProblem): Prom
       onProblem?.(e.path, err)
     }
   }
-  return { path: e.path, seq: e.seq, evaluation: e.evaluation?.toString() ?? null, output: e.output?.toString() ?? null, size, table, time: iso(e.time), deleted: e.evaluation === null, hit: e.hit === true, imported: e.imported === true }
+  return { path: e.path, seq: e.seq, evaluation: e.evaluation?.toString() ?? null, output: e.output?.toString() ?? null, size, table, time: iso(e.time), deleted: e.evaluation === null, hit: e.hit === true, imported: e.imported === true, tags: tags.get(e.path) ?? [] }
 }
 
 /** Options of the path listing. */
@@ -80,8 +94,9 @@ export interface PathListOptions extends SourceOptions {
  */
 export async function * pathRows (store: Store, options: PathListOptions = {}): AsyncIterable<PathRow> {
   const ns = namespaceOf(store, options)
+  const tags = await tagsByPath(store)
   for await (const e of ns.paths({ ...(options.prefix === undefined ? {} : { prefix: options.prefix }), deleted: options.deleted === true })) {
-    yield await pathRow(store, e, options.onProblem)
+    yield await pathRow(store, e, tags, options.onProblem)
   }
 }
 
@@ -102,14 +117,15 @@ export async function listPaths (store: Store, options: PathListOptions & PageOp
   const { items, more } = await take(source, (e) => after === undefined || e.path > after, limit, offset)
   const problems: ProblemView[] = []
   const rows: PathRow[] = []
-  for (const e of items) rows.push(await pathRow(store, e, (where, err) => { problems.push(problemOf(where, err)); options.onProblem?.(where, err) }))
+  const tags = items.length === 0 ? new Map<string, TagRef[]>() : await tagsByPath(store)
+  for (const e of items) rows.push(await pathRow(store, e, tags, (where, err) => { problems.push(problemOf(where, err)); options.onProblem?.(where, err) }))
   return { items: rows, next: more ? (items[items.length - 1] as PathEntry).path : null, problems }
 }
 
 /** The tag names on each history entry of a path (by sequence number). */
 async function tagsBySeq (store: Store, path: string): Promise<Map<number, string[]>> {
   const out = new Map<number, string[]>()
-  for await (const t of listTags(store.backend, { path })) out.set(t.seq, [...(out.get(t.seq) ?? []), t.name])
+  for (const t of (await tagsByPath(store, path)).get(path) ?? []) out.set(t.seq, [...(out.get(t.seq) ?? []), t.name])
   return out
 }
 

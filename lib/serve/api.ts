@@ -5,7 +5,7 @@
 import { isDdsError } from '../../store/errors.js'
 import type { Store } from '../../store/store.js'
 import { toSvg, lineage } from '../graph.js'
-import { artifactOf, describeEvaluation, explain, historyTable, lineageJson, listPaths, metricsOf, parseTarget, type PageOptions, type WhyRef } from '../inspect.js'
+import { artifactOf, describeEvaluation, explain, historyTable, lineageJson, listPaths, metricsOf, parseTarget, sourcesOf, tablePage, type PageOptions, type WhyRef } from '../inspect.js'
 import { previewOf } from './output.js'
 
 /** A mistake in a request's arguments: answered 400 with the message. */
@@ -36,8 +36,13 @@ function whyRef (v: string | null): WhyRef | undefined {
   return /^\d{1,15}$/.test(v) ? Number(v) : v
 }
 
+/** What every route may read besides the store: the project root whose working tree the source panel shows. */
+export interface RouteContext {
+  root?: string
+}
+
 /** One route: the query string in, JSON-ready data out. */
-type Route = (store: Store, q: URLSearchParams) => Promise<unknown>
+type Route = (store: Store, q: URLSearchParams, context: RouteContext) => Promise<unknown>
 
 const routes: Record<string, Route> = {
   async paths (store, q) {
@@ -56,6 +61,20 @@ const routes: Record<string, Route> = {
     const target = parseTarget(required(q, 'target'))
     const view = await describeEvaluation(store, target)
     return { ...view, preview: await previewOf(store, await artifactOf(store, target)) }
+  },
+  async source (store, q, context) {
+    return await sourcesOf(store, parseTarget(required(q, 'target')), context.root === undefined ? {} : { root: context.root })
+  },
+  async table (store, q) {
+    const offset = q.get('offset')
+    const limit = q.get('limit')
+    if (offset !== null && !/^\d{1,15}$/.test(offset)) throw new BadRequest('offset must be an integer')
+    if (limit !== null && !/^\d{1,5}$/.test(limit)) throw new BadRequest('limit must be an integer')
+    const cid = await artifactOf(store, parseTarget(required(q, 'target')))
+    const info = await store.artifactInfo(cid)
+    const page = await tablePage(store, cid, info.enc, { ...(offset === null ? {} : { offset: Number(offset) }), ...(limit === null ? {} : { limit: Number(limit) }) })
+    if (page === null) throw new BadRequest(`not an Arrow table (${info.enc})`)
+    return page
   },
   async metrics (store, q) {
     const limit = q.get('limit')

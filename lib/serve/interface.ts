@@ -14,6 +14,12 @@ export interface ServeOptions {
    * default a random one when `host` is not loopback, none on loopback.
    */
   token?: string
+  /**
+   * The project whose working tree the evaluation page reads the current
+   * source of declarations from (read-only; nothing outside it is read).
+   * Without it the page shows no current source.
+   */
+  root?: string
 }
 
 /** A running web view. */
@@ -34,3 +40,5 @@ export type OutputPreview =
   | { kind: 'image', mime: 'image/png' | 'image/jpeg' | 'image/svg+xml' }
   | { kind: 'hex', hex: string, truncated: boolean }
   | { kind: 'large', truncated: true }
+  /** An Arrow table: its rows come page by page from `/api/table`. */
+  | { kind: 'table' }

@@ -5,7 +5,7 @@
  */
 import type { CID } from 'multiformats/cid'
 import type { Store } from '../../store/store.js'
-import { jsonPieces, looksLikeText } from '../cli/format.js'
+import { ARROW_ENC, csvPieces, jsonPieces, looksLikeText, rowSource } from '../inspect.js'
 import type { OutputPreview } from './interface.js'
 
 /** Values up to this size are sent decoded; larger ones only as a download. */
@@ -49,9 +49,19 @@ export function imageType (bytes: Uint8Array): 'image/png' | 'image/jpeg' | 'ima
   return undefined
 }
 
-/** How to show an artifact: its value, its text, an image, or its first bytes in hex. */
+/**
+ * The CSV `dds cat --format csv` prints for a table or an array of plain row
+ * objects; undefined for any other value.
+ */
+export async function csvBytes (store: Store, cid: CID): Promise<Iterable<string> | undefined> {
+  const src = rowSource(await store.readArtifact(cid))
+  return src === undefined ? undefined : csvPieces(src)
+}
+
+/** How to show an artifact: its value, its text, an image, its first bytes in hex, or (a table) pages of rows asked for apart. */
 export async function previewOf (store: Store, cid: CID): Promise<OutputPreview> {
   const info = await store.artifactInfo(cid)
+  if (info.enc === ARROW_ENC) return { kind: 'table' }
   if (info.enc === 'cbor-x/1') {
     if (info.size > VALUE_LIMIT) return { kind: 'large', truncated: true }
     return { kind: 'value', value: JSON.parse(Array.from(jsonPieces(await store.readArtifact(cid))).join('')), truncated: false }

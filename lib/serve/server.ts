@@ -16,10 +16,10 @@ import { isIP } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { DdsError, ErrorCodes, isDdsError } from '../../store/errors.js'
 import type { Store } from '../../store/store.js'
-import { artifactOf, parseTarget } from '../inspect.js'
+import { ARROW_ENC, artifactOf, parseTarget } from '../inspect.js'
 import { apiRoute, BadRequest } from './api.js'
 import type { ServeOptions, Serving } from './interface.js'
-import { catBytes, imageType } from './output.js'
+import { catBytes, csvBytes, imageType } from './output.js'
 
 const PAGE_POLICY = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 /** Stored bytes are never a document: an SVG opened directly runs no script and loads nothing. */
@@ -102,24 +102,40 @@ function errorJson (err: unknown): { error: { code: string, message: string } } 
   return { error: { code: 'INTERNAL', message: 'internal error' } }
 }
 
+/** Headers of every download: never a document, never shared across origins. */
+const RAW_HEADERS = {
+  'content-security-policy': RAW_POLICY,
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cross-origin-resource-policy': 'same-origin',
+  'cache-control': 'no-store'
+}
+
 async function sendRaw (store: Store, res: ServerResponse, q: URLSearchParams): Promise<void> {
   const target = q.get('target')
   if (target === null || target === '') throw new BadRequest('missing query argument target')
   const cid = await artifactOf(store, parseTarget(target))
+  const format = q.get('format')
+  if (format !== null && format !== 'csv') throw new BadRequest('format must be csv')
+  if (format === 'csv') {
+    const csv = await csvBytes(store, cid)
+    if (csv === undefined) throw new BadRequest('format csv needs a table or an array of plain row objects')
+    res.writeHead(200, { ...RAW_HEADERS, 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="${cid.toString()}.csv"` })
+    for (const p of csv) if (!res.write(p)) await new Promise((resolve) => res.once('drain', resolve))
+    res.end()
+    return
+  }
+  const info = await store.artifactInfo(cid)
   const pieces = catBytes(store, cid)
   const first = await pieces.next()
   const bytes = first.done === true ? new Uint8Array(0) : (typeof first.value === 'string' ? Buffer.from(first.value) : first.value)
   // Shown inline only as an image whose bytes say so; everything else is a download.
   const mime = q.get('inline') === 'image' ? imageType(bytes) : undefined
-  const name = `${cid.toString()}${mime === undefined ? '' : mime === 'image/svg+xml' ? '.svg' : mime === 'image/png' ? '.png' : '.jpg'}`
+  const ext = mime === undefined ? (info.enc === ARROW_ENC ? '.arrow' : '') : mime === 'image/svg+xml' ? '.svg' : mime === 'image/png' ? '.png' : '.jpg'
   res.writeHead(200, {
+    ...RAW_HEADERS,
     'content-type': mime ?? 'application/octet-stream',
-    'content-disposition': `${mime === undefined ? 'attachment' : 'inline'}; filename="${name}"`,
-    'content-security-policy': RAW_POLICY,
-    'x-content-type-options': 'nosniff',
-    'referrer-policy': 'no-referrer',
-    'cross-origin-resource-policy': 'same-origin',
-    'cache-control': 'no-store'
+    'content-disposition': `${mime === undefined ? 'attachment' : 'inline'}; filename="${cid.toString()}${ext}"`
   })
   res.write(bytes)
   for await (const p of pieces) if (!res.write(p)) await new Promise((resolve) => res.once('drain', resolve))
@@ -155,6 +171,8 @@ export async function serve (store: Store, options: ServeOptions = {}): Promise<
   const loopback = isLoopback(host)
   const token = options.token ?? (loopback ? null : randomBytes(24).toString('base64url'))
   if (token !== null && (typeof token !== 'string' || !/^[\w-]{16,}$/.test(token))) throw new TypeError('token must be at least 16 letters, digits, "_" or "-"')
+  if (options.root !== undefined && (typeof options.root !== 'string' || options.root === '')) throw new TypeError('root must be a non-empty path')
+  const context = options.root === undefined ? {} : { root: options.root }
   const vendor = vendorFiles()
   const dir = clientDir()
   const tokenDigest = token === null ? null : digest(token)
@@ -188,7 +206,7 @@ export async function serve (store: Store, options: ServeOptions = {}): Promise<
       if (p === '/raw') return await sendRaw(store, res, url.searchParams)
       const route = p.startsWith('/api/') ? apiRoute(p.slice(5)) : undefined
       if (route === undefined) return sendJson(res, 404, { error: { code: 'NOT_FOUND', message: 'no such page' } })
-      sendJson(res, 200, await route(store, url.searchParams))
+      sendJson(res, 200, await route(store, url.searchParams, context))
     } catch (err) {
       const status = statusOf(err)
       if (res.headersSent) { res.destroy(); return }

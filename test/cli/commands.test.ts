@@ -105,9 +105,9 @@ t.test('ls: paths, current evaluation, size, last update', async (t) => {
   t.same(rows((await dds(['ls', '/data'], { store })).stdout).map((x) => x[0]), ['/data/big', '/data/raw', '/data/rows'])
   t.same(rows((await dds(['ls', '/stats/mean'], { store })).stdout).map((x) => x[0]), ['/stats/mean'])
   const json = JSON.parse((await dds(['ls', '--json'], { store })).stdout) as Array<Record<string, unknown>>
-  t.same(json.map((x) => Object.keys(x)), json.map(() => ['path', 'seq', 'evaluation', 'output', 'size', 'table', 'time', 'deleted', 'hit', 'imported']))
+  t.same(json.map((x) => Object.keys(x)), json.map(() => ['path', 'seq', 'evaluation', 'output', 'size', 'table', 'time', 'deleted', 'hit', 'imported', 'tags']))
   t.same(json.find((x) => x.path === '/data/big'), {
-    path: '/data/big', seq: 3, evaluation: head('/data/big').evaluation?.toString(), output: head('/data/big').output?.toString(), size: 2_400_000, table: null, time: new Date(head('/data/big').time).toISOString(), deleted: false, hit: true, imported: false
+    path: '/data/big', seq: 3, evaluation: head('/data/big').evaluation?.toString(), output: head('/data/big').output?.toString(), size: 2_400_000, table: null, time: new Date(head('/data/big').time).toISOString(), deleted: false, hit: true, imported: false, tags: []
   })
   const bad = await dds(['ls', 'data'], { store })
   t.equal(bad.code, 1)

@@ -12,6 +12,7 @@ import { writeFile } from 'node:fs/promises'
 import { open, type DdsInstance } from '../../lib/dds.js'
 import { deleteTag, getTag, listTags, putTag, requireTag, validateTag } from '../../store/tags.js'
 import { entryOf } from '../../lib/inspect/target.js'
+import { listPaths, pathHistory, pathRows } from '../../lib/inspect.js'
 import { gc } from '../../store/gc.js'
 import { exportBundle, importBundle } from '../../store/bundle.js'
 import { verifyStore } from '../../store/verify.js'
@@ -102,6 +103,22 @@ t.test('a tagged load in a run depends on the tag, not the head', async (t) => {
   t.equal(globalThis.tagRuns, 2)
   await deleteTag(d.store.backend, 'v1')
   t.equal(await codeOf(d.keep('/uses', readsRelease)), 'DDS_TAG_NOT_FOUND', 'a deleted tag is a miss that fails loudly')
+})
+
+t.test('path listings and histories name the tags on their entries', async (t) => {
+  const d = await dds(t)
+  await threeValues(d)
+  await d.keep('/w', scale, 4)
+  const e3 = await entryOf(d.store, { path: '/v', seq: 3 })
+  await putTag(d.store.backend, { name: 'best', path: '/v', seq: 3, evaluation: e3.evaluation as never, output: e3.output as never, time: Date.now() })
+  await putTag(d.store.backend, { name: 'also', path: '/v', seq: 3, evaluation: e3.evaluation as never, output: e3.output as never, time: Date.now() })
+  const page = await listPaths(d.store)
+  t.same(page.items.map((r) => [r.path, r.tags]), [['/v', [{ name: 'also', seq: 3 }, { name: 'best', seq: 3 }, { name: 'v1', seq: 1 }]], ['/w', []]])
+  const streamed: unknown[] = []
+  for await (const r of pathRows(d.store, { prefix: '/v' })) streamed.push(r.tags)
+  t.same(streamed, [[{ name: 'also', seq: 3 }, { name: 'best', seq: 3 }, { name: 'v1', seq: 1 }]])
+  const history = await pathHistory(d.store, '/v')
+  t.same(history.items.map((r) => [r.seq, r.tags]), [[3, ['also', 'best']], [2, []], [1, ['v1']]])
 })
 
 t.test('gc trimming history keeps tagged entries and their values', async (t) => {

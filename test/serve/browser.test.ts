@@ -10,7 +10,8 @@ import t, { type Test } from 'tap'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Browser, Page } from 'puppeteer-core'
-import { runProject, serveProject, startServe, EVIL } from './helpers.js'
+import { runProject, serveProject, startServe, EVIL, EVIL_COLUMN, TABLE_ROWS } from './helpers.js'
+import { dds } from '../cli/helpers/cli.js'
 import type { TempProject } from '../helpers/project.js'
 
 const CHROMIUM = process.env.DDS_CHROMIUM ?? '/usr/bin/chromium'
@@ -31,7 +32,9 @@ t.before(async () => {
   store = join(project.root, 'store')
   await runProject(project, store, 1)
   await runProject(project, store, 2)
-  server = await startServe(store)
+  const tagged = await dds(['tag', 'best', '/models/score@1', '--store', store])
+  if (tagged.code !== 0) throw new Error(tagged.stderr)
+  server = await startServe(store, [], project.root)
   const { launch } = await import('puppeteer-core')
   browser = await launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] })
 })
@@ -61,7 +64,7 @@ t.test('the paths page lists every path as a tree, and a path leads to its histo
   const { page, errors } = await open(t, server.url)
   await loaded(page, 'paths')
   const paths = await page.$$eval('tr.path', (rows) => rows.map((r) => r.getAttribute('data-path')))
-  t.same(paths, ['/data/records', '/data/summary', '/evil/text', '/img/picture', '/models/score'])
+  t.same(paths, ['/data/records', '/data/summary', '/data/table', '/evil/text', '/img/picture', '/models/score'])
   const dirs = await page.$$eval('tr.dir a', (as) => as.map((a) => a.textContent))
   t.same(dirs, ['data/', 'evil/', 'img/', 'models/'])
   await page.click('tr[data-path="/models/score"] td:first-child a')
@@ -73,7 +76,7 @@ t.test('the paths page lists every path as a tree, and a path leads to its histo
 t.test('the prefix filter keeps the paths under it', async (t) => {
   const { page, errors } = await open(t, server.url + '#/paths?prefix=/data')
   await loaded(page, 'paths')
-  t.same(await page.$$eval('tr.path', (rows) => rows.map((r) => r.getAttribute('data-path'))), ['/data/records', '/data/summary'])
+  t.same(await page.$$eval('tr.path', (rows) => rows.map((r) => r.getAttribute('data-path'))), ['/data/records', '/data/summary', '/data/table'])
   t.same(errors, [])
 })
 
@@ -119,6 +122,55 @@ t.test('an SVG output is shown as an image, its script never run; records as a t
   await loaded(records.page, 'evaluation')
   t.same(await records.page.$$eval('.records tbody tr', (rows) => rows.map((r) => Array.from(r.children, (c) => c.textContent))), [['paris', '12'], ['lyon', '15']])
   t.same([...errors, ...records.errors], [])
+})
+
+t.test('tags show on the paths page and on the history rows they name', async (t) => {
+  const { page, errors } = await open(t, server.url)
+  await loaded(page, 'paths')
+  t.same(await page.$$eval('tr.path', (rows) => rows.map((r) => [r.getAttribute('data-path'), Array.from(r.querySelectorAll('span.tag'), (s) => s.textContent)])), [
+    ['/data/records', []], ['/data/summary', []], ['/data/table', []], ['/evil/text', []], ['/img/picture', []], ['/models/score', ['best']]
+  ])
+  await page.click('tr[data-path="/models/score"] span.tag')
+  await loaded(page, 'evaluation')
+  t.match(decodeURIComponent(await page.evaluate(() => location.hash)), /target=\/models\/score@best/, 'a tag leads to its entry')
+  const history = await open(t, server.url + '#/history?path=/models/score')
+  await loaded(history.page, 'history')
+  t.same(await history.page.$$eval('#history tbody tr', (rows) => rows.map((r) => [r.getAttribute('data-seq'), Array.from(r.querySelectorAll('span.tag'), (s) => s.textContent)])), [['2', []], ['1', ['best']]])
+  t.same([...errors, ...history.errors], [])
+})
+
+t.test('an Arrow table shows its schema and its rows a page at a time; a column named with markup is text', async (t) => {
+  const { page, errors } = await open(t, server.url + '#/evaluation?target=/data/table')
+  await loaded(page, 'evaluation')
+  await page.waitForSelector('table.arrow tbody tr', { timeout: 60_000 })
+  t.same(await page.$$eval('table.arrow thead th', (ths) => ths.map((th) => th.textContent)), ['city', 't', EVIL_COLUMN])
+  const rows = await page.$$eval('table.arrow tbody tr', (trs) => trs.map((r) => Array.from(r.children, (c) => c.textContent)))
+  t.equal(rows.length, 50)
+  t.same(rows[2], ['city 2', '1', '20'])
+  t.match(await page.$eval('.arrow-rows .pager', (p) => p.textContent), new RegExp(`rows 1–50 of ${TABLE_ROWS}`))
+  t.same(await page.$$eval('table.schema tbody tr td:first-child', (tds) => tds.map((td) => td.textContent)), ['city', 't', EVIL_COLUMN])
+  await page.click('.arrow-rows button.next')
+  await page.waitForFunction(() => document.querySelector('table.arrow tbody tr td')?.textContent === 'city 50', { timeout: 60_000 })
+  await page.click('.arrow-rows button.next')
+  await page.waitForFunction(() => document.querySelector('table.arrow tbody tr td')?.textContent === 'city 100', { timeout: 60_000 })
+  t.equal(await page.$$eval('table.arrow tbody tr', (trs) => trs.length), TABLE_ROWS - 100, 'the last page')
+  t.equal(await page.$$eval('.arrow-rows button.next', (bs) => bs.length), 0)
+  const csv = await page.$eval('a.csv', (a) => (a as HTMLAnchorElement).href)
+  const text = await (await fetch(csv)).text()
+  t.equal(text.split('\n')[0], `city,t,${EVIL_COLUMN}`)
+  t.equal(text.trim().split('\n').length, TABLE_ROWS + 1)
+  t.equal(await page.$$eval('main script', (els) => els.length), 0)
+  t.equal(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined)
+  t.same(errors, [])
+})
+
+t.test('the source panel shows the current text of the reached declarations, and says the manifest holds only hashes', async (t) => {
+  const { page, errors } = await open(t, server.url + '#/evaluation?target=/models/score')
+  await loaded(page, 'evaluation')
+  t.same(await page.$$eval('figure.source', (fs) => fs.map((f) => f.getAttribute('data-key'))), ['src/steps.ts#score'])
+  t.match(await page.$eval('figure.source pre.current', (p) => p.textContent), /^export function score \(n: number\)/)
+  t.match(await page.$eval('section p.note', (p) => p.textContent), /only a hash/)
+  t.same(errors, [])
 })
 
 t.test('the download link gives the same bytes as dds cat', async (t) => {
@@ -171,6 +223,6 @@ t.test('off loopback every request needs the token', async (t) => {
   t.equal((await fetch(`${local}/api/paths?token=${token}x`)).status, 401)
   const { page, errors } = await open(t, `${local}/?token=${token}`)
   await loaded(page, 'paths')
-  t.equal(await page.$$eval('tr.path', (rows) => rows.length), 5)
+  t.equal(await page.$$eval('tr.path', (rows) => rows.length), 6)
   t.same(errors, [])
 })

@@ -2,8 +2,10 @@
  * A store filled by real keep runs for the web view's tests: a metric that
  * changes with each run's argument, values and arguments carrying markup an
  * attacker would plant, an SVG picture with a script in it, records, and a
- * step that loads another; and `dds serve` started on it in its own process.
+ * step that loads another, an Arrow table with a column named with markup; and `dds serve` started on it in its own process.
  */
+import { symlinkSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { createProject, type TempProject } from '../helpers/project.js'
 import { startNode } from '../helpers/spawn.js'
 import { linkDdsTs, MAIN } from '../cli/helpers/cli.js'
@@ -11,7 +13,22 @@ import { linkDdsTs, MAIN } from '../cli/helpers/cli.js'
 /** The markup planted in stored values and arguments: it must show as text and never run. */
 export const EVIL = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=1">'
 
+/** A column name carrying markup: it must show as text. */
+export const EVIL_COLUMN = '<script>window.__pwned=1</script>'
+
+/** Rows of the Arrow table /data/table holds (more than one page of the view). */
+export const TABLE_ROWS = 120
+
 const STEPS = `import { load } from 'dds-ts'
+import * as arrow from 'apache-arrow'
+
+export function cities (): arrow.Table {
+  return arrow.tableFromArrays({
+    city: Array.from({ length: ${TABLE_ROWS} }, (_, i) => 'city ' + i),
+    t: Float64Array.from({ length: ${TABLE_ROWS} }, (_, i) => i / 2),
+    ${JSON.stringify(EVIL_COLUMN)}: Int32Array.from({ length: ${TABLE_ROWS} }, (_, i) => i * 10)
+  })
+}
 
 export function score (n: number): { accuracy: number, loss: number } {
   return { accuracy: 0.5 + n / 100, loss: 1 / n }
@@ -36,7 +53,7 @@ export async function summary (): Promise<number> {
 `
 
 const RUN = `import { configure, evaluate, keep, closeDefault } from 'dds-ts'
-import { score, echo, picture, records, summary } from './steps.js'
+import { score, echo, picture, records, summary, cities } from './steps.js'
 
 configure({ store: process.env.SERVE_STORE })
 await evaluate(async () => {
@@ -45,6 +62,7 @@ await evaluate(async () => {
   await keep('/img/picture', picture)
   await keep('/data/records', records)
   await keep('/data/summary', summary)
+  await keep('/data/table', cities)
 })
 await closeDefault()
 console.log(JSON.stringify({ ok: true }))
@@ -54,6 +72,7 @@ console.log(JSON.stringify({ ok: true }))
 export function serveProject (): TempProject {
   const p = createProject({ 'src/steps.ts': STEPS, 'src/run.ts': RUN })
   linkDdsTs(p)
+  symlinkSync(fileURLToPath(new URL('../../node_modules/apache-arrow', import.meta.url)), p.path('node_modules/apache-arrow'), 'dir')
   return p
 }
 
@@ -62,9 +81,9 @@ export async function runProject (p: TempProject, store: string, n: number): Pro
   await p.run('tsx', 'src/run.ts', { env: { SERVE_STORE: store, RUN_N: String(n) } })
 }
 
-/** `dds serve` in its own process, with the address it printed. */
-export async function startServe (store: string, args: string[] = []): Promise<{ url: string, stop: () => Promise<void> }> {
-  const { child, done } = startNode(MAIN, ['serve', '--store', store, '--port', '0', ...args])
+/** `dds serve` in its own process (in `cwd`: the project whose source it shows), with the address it printed. */
+export async function startServe (store: string, args: string[] = [], cwd?: string): Promise<{ url: string, stop: () => Promise<void> }> {
+  const { child, done } = startNode(MAIN, ['serve', '--store', store, '--port', '0', ...args], cwd === undefined ? {} : { cwd })
   const url = await new Promise<string>((resolve, reject) => {
     let out = ''
     child.stdout?.on('data', (d: string) => {

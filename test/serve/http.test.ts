@@ -7,13 +7,15 @@
  */
 import t from 'tap'
 import { join } from 'node:path'
+import { readFileSync } from 'node:fs'
 import { openStore, type Store } from '../../store/store.js'
 import { serve } from '../../lib/serve/server.js'
 import { isLoopback } from '../../lib/serve/server.js'
 import { imageType } from '../../lib/serve/output.js'
 import type { Serving } from '../../lib/serve/interface.js'
 import { dds } from '../cli/helpers/cli.js'
-import { runProject, serveProject, EVIL } from './helpers.js'
+import { fakeEvaluation } from '../cli/helpers/fake.js'
+import { runProject, serveProject, EVIL, EVIL_COLUMN, TABLE_ROWS } from './helpers.js'
 import type { TempProject } from '../helpers/project.js'
 import { request } from 'node:http'
 
@@ -22,13 +24,18 @@ let location: string
 let store: Store
 let s: Serving
 const cat: Record<string, Buffer> = {}
+const csv: Record<string, Buffer> = {}
+let arrowBytes: Buffer
 
 t.before(async () => {
   project = serveProject()
   location = join(project.root, 'store')
   await runProject(project, location, 1)
   await runProject(project, location, 2)
-  for (const p of ['/data/records', '/img/picture', '/evil/text', '/models/score@1']) cat[p] = (await dds(['cat', '--store', location, p])).bytes
+  for (const p of ['/data/records', '/img/picture', '/evil/text', '/models/score@1', '/data/table']) cat[p] = (await dds(['cat', '--store', location, p])).bytes
+  for (const p of ['/data/table', '/data/records']) csv[p] = (await dds(['cat', '--store', location, p, '--format', 'csv'])).bytes
+  arrowBytes = (await dds(['cat', '--store', location, '/data/table', '--format', 'arrow'])).bytes
+  t.equal((await dds(['tag', 'best', '/models/score@1', '--store', location])).code, 0)
   store = await openStore({ location })
   s = await serve(store)
 })
@@ -63,7 +70,7 @@ t.test('paths page by page, under a prefix', async (t) => {
   t.same(first.items.map((r) => r.path), ['/data/records', '/data/summary'])
   t.equal(first.next, '/data/summary')
   const second = await (await get(`/api/paths?limit=2&cursor=${encodeURIComponent(first.next)}`)).json() as { items: Array<{ path: string }> }
-  t.same(second.items.map((r) => r.path), ['/evil/text', '/img/picture'])
+  t.same(second.items.map((r) => r.path), ['/data/table', '/evil/text'])
   const under = await (await get('/api/paths?prefix=/models')).json() as { items: Array<{ path: string }>, next: null }
   t.same(under.items.map((r) => r.path), ['/models/score'])
   t.equal(under.next, null)
@@ -102,6 +109,64 @@ t.test('an evaluation with its output previewed by kind', async (t) => {
   t.same(picture.preview, { kind: 'image', mime: 'image/svg+xml' })
   const records = await (await get('/api/evaluation?target=/data/records')).json() as { preview: unknown }
   t.same(records.preview, { kind: 'value', value: [{ city: 'paris', t: 12 }, { city: 'lyon', t: 15 }], truncated: false })
+})
+
+t.test('the source panel: current text from the project, never a file outside it', async (t) => {
+  const none = await (await get('/api/source?target=/models/score')).json() as { recorded: unknown, current: unknown }
+  t.same(none, { entry: 'src/steps.ts#score', recorded: null, current: null }, 'no root given: no current source')
+  const rooted = await serve(store, { root: project.root })
+  t.teardown(rooted.close)
+  const at = async (target: string): Promise<{ entry: string, recorded: null, current: Array<{ key: string, status: string, line: number | null, text: string | null }> }> =>
+    await (await fetch(`http://127.0.0.1:${rooted.port}/api/source?target=${encodeURIComponent(target)}`)).json() as never
+  const src = await at('/models/score')
+  t.equal(src.recorded, null, 'manifests hold hashes, not text')
+  const line = readFileSync(project.path('src/steps.ts'), 'utf8').split('\n').findIndex((l) => l.startsWith('export function score')) + 1
+  t.same(src.current.map((d) => [d.key, d.status, d.line]), [['src/steps.ts#score', 'ok', line]])
+  t.match(src.current[0]?.text, /^export function score \(n: number\)/)
+  // A manifest from someone else's bundle names whatever it likes.
+  const hostile = await fakeEvaluation(store, { path: '/evil/source', value: 1, declarations: { '../../etc/passwd#root': 1, '/etc/passwd#root': 2, 'src/../../../etc/passwd#root': 3 } })
+  const bad = await at(hostile.evaluation.toString())
+  t.same(bad.current.map((d) => [d.key, d.status, d.text]), [
+    ['../../etc/passwd#root', 'outside', null], ['/etc/passwd#root', 'outside', null], ['src/../../../etc/passwd#root', 'outside', null]
+  ])
+  await t.rejects(serve(store, { root: '' }), TypeError)
+})
+
+t.test('tags on path rows and history rows', async (t) => {
+  const paths = await (await get('/api/paths?prefix=/models')).json() as { items: Array<{ path: string, tags: unknown }> }
+  t.same(paths.items.map((r) => [r.path, r.tags]), [['/models/score', [{ name: 'best', seq: 1 }]]])
+  const h = await (await get('/api/history?path=/models/score')).json() as { items: Array<{ seq: number, tags: string[] }> }
+  t.same(h.items.map((r) => [r.seq, r.tags]), [[2, []], [1, ['best']]])
+})
+
+t.test('an Arrow table: pages of rows, never the whole table; downloads as dds cat gives them', async (t) => {
+  const e = await (await get('/api/evaluation?target=/data/table')).json() as { preview: unknown, output: { table: { rows: number } } }
+  t.same(e.preview, { kind: 'table' })
+  t.equal(e.output.table.rows, TABLE_ROWS)
+  type TablePage = { rows: number, offset: number, columns: Array<{ name: string }>, cells: string[][] }
+  const first = await (await get('/api/table?target=/data/table')).json() as TablePage
+  t.same(first.columns.map((c) => c.name), ['city', 't', EVIL_COLUMN])
+  t.same([first.rows, first.offset, first.cells.length], [TABLE_ROWS, 0, 50], 'the default page')
+  t.same(first.cells[1], ['city 1', '0.5', '10'])
+  const last = await (await get('/api/table?target=/data/table&offset=100&limit=500')).json() as TablePage
+  t.same([last.offset, last.cells.length, last.cells[19]], [100, 20, ['city 119', '59.5', '1190']])
+  t.same(((await (await get('/api/table?target=/data/table&offset=1000')).json()) as TablePage).cells, [], 'past the end: no rows')
+  t.equal((await get('/api/table?target=/data/table&limit=501')).status, 400, 'a page is bounded')
+  t.equal((await get('/api/table?target=/data/table&limit=0')).status, 400)
+  t.equal((await get('/api/table?target=/data/table&offset=-1')).status, 400)
+  t.equal((await get('/api/table?target=/data/records')).status, 400, 'not a table')
+  for (const [target, bytes] of Object.entries(csv)) {
+    const res = await get(`/raw?target=${encodeURIComponent(target)}&format=csv`)
+    t.equal(res.status, 200)
+    t.match(res.headers.get('content-type'), /^text\/csv/)
+    t.match(res.headers.get('content-disposition'), /^attachment;.*\.csv"$/)
+    t.same(Buffer.from(await res.arrayBuffer()), bytes, `${target} as CSV`)
+  }
+  const ipc = await get('/raw?target=/data/table')
+  t.match(ipc.headers.get('content-disposition'), /\.arrow"$/)
+  t.same(Buffer.from(await ipc.arrayBuffer()), arrowBytes, 'the IPC stream of dds cat --format arrow')
+  t.equal((await get('/raw?target=/evil/text&format=csv')).status, 400)
+  t.equal((await get('/raw?target=/data/table&format=html')).status, 400)
 })
 
 t.test('a download is the bytes of dds cat, never a page', async (t) => {

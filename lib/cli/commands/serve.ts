@@ -17,7 +17,9 @@ export const command: Command = {
 Serve a read-only web view of the store and print its address: the paths as
 a tree, each path's history (what changed between entries, any two compared
 in full), the numbers in its outputs charted over its history, each
-evaluation with its output, and the lineage graph. New runs from other
+evaluation with its output and the current source of the declarations it
+reached (read from the working tree of the current directory, nothing
+outside it), and the lineage graph. New runs from other
 processes show up while it runs. It listens on 127.0.0.1 unless --host names
 another interface; then it prints an address with a random access token,
 which every request must carry. Stop it with Ctrl-C.`,
@@ -31,7 +33,8 @@ http://127.0.0.1:8123/`,
     const port = ctx.integer('port') ?? 0
     const host = ctx.string('host')
     const store = await ctx.store()
-    const s = await serve(store, { port, ...(host === undefined ? {} : { host }) })
+    // The evaluation page shows the current source of declarations from the project dds runs in.
+    const s = await serve(store, { port, root: process.cwd(), ...(host === undefined ? {} : { host }) })
     await ctx.write(`${s.url}\n`)
     if (s.token !== null) ctx.note('listening beyond loopback: every request needs the token in this address')
     if (ctx.flag('open')) openBrowser(s.url)

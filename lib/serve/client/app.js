@@ -96,7 +96,7 @@ const pages = {
         const dir = '/' + parts.slice(0, i).join('/')
         if (shown.has(dir)) continue
         shown.add(dir)
-        rows.push(h('tr', { class: 'dir' }, h('td', { style: `padding-left:${(i - 1) * 1.2 + 0.4}em` }, link('paths', { prefix: dir }, parts[i - 1] + '/')), h('td', { colspan: 5 })))
+        rows.push(h('tr', { class: 'dir' }, h('td', { style: `padding-left:${(i - 1) * 1.2 + 0.4}em` }, link('paths', { prefix: dir }, parts[i - 1] + '/')), h('td', { colspan: 6 })))
       }
       const depth = parts.length - 1
       rows.push(h('tr', { class: 'path', 'data-path': r.path },
@@ -105,12 +105,13 @@ const pages = {
         h('td', {}, r.deleted ? 'deleted' : r.hit ? 'hit' : 'computed'),
         h('td', { class: 'num' }, size(r.size)),
         h('td', {}, r.evaluation === null ? '-' : link('evaluation', { target: r.path }, short(r.evaluation))),
+        h('td', { class: 'tags' }, r.tags.map((t) => link('evaluation', { target: `${r.path}@${t.name}` }, h('span', { class: 'tag', title: `entry ${t.seq}` }, t.name)))),
         h('td', {}, link('metrics', { path: r.path }, 'metrics'), ' ', link('lineage', { path: r.path }, 'lineage'))))
     }
     const nav = h('p', { class: 'pager' },
       q.get('cursor') === null ? null : link('paths', { prefix }, 'First page'), ' ',
       data.next === null ? null : link('paths', { prefix, cursor: data.next }, 'Next page'))
-    return { data, view: [h('h1', {}, prefix === '' ? 'Paths' : `Paths under ${prefix}`), form, table(['Path', 'Last update', 'Status', 'Size', 'Evaluation', ''], rows, { id: 'paths' }), problems(data.problems), nav], live: q.get('cursor') === null ? params : null, name: 'paths' }
+    return { data, view: [h('h1', {}, prefix === '' ? 'Paths' : `Paths under ${prefix}`), form, table(['Path', 'Last update', 'Status', 'Size', 'Evaluation', 'Tags', ''], rows, { id: 'paths' }), problems(data.problems), nav], live: q.get('cursor') === null ? params : null, name: 'paths' }
   },
 
   async history (q) {
@@ -130,6 +131,7 @@ const pages = {
       return h('tr', { 'data-seq': r.seq },
         h('td', {}, box),
         h('td', { class: 'num' }, r.evaluation === null ? String(r.seq) : link('evaluation', { target: `${path}@${r.seq}` }, String(r.seq))),
+        h('td', { class: 'tags' }, r.tags.map((name) => h('span', { class: 'tag' }, name))),
         h('td', {}, when(r.time)),
         h('td', {}, r.status + (r.imported ? ' (imported)' : '')),
         h('td', { class: 'num' }, took(r.duration)),
@@ -143,7 +145,7 @@ const pages = {
     return {
       data,
       view: [h('h1', {}, `History of ${path}`), h('p', {}, link('metrics', { path }, 'Metrics'), ' · ', link('lineage', { path }, 'Lineage'), ' · ', link('evaluation', { target: path }, 'Current evaluation')),
-        table(['', 'Seq', 'Time', 'Status', 'Took', 'Arguments', 'Changed against the entry before', 'Output'], rows, { id: 'history' }), problems(data.problems), nav, compare, why],
+        table(['', 'Seq', 'Tags', 'Time', 'Status', 'Took', 'Arguments', 'Changed against the entry before', 'Output'], rows, { id: 'history' }), problems(data.problems), nav, compare, why],
       live: q.get('cursor') === null ? params : null,
       name: 'history'
     }
@@ -151,7 +153,7 @@ const pages = {
 
   async evaluation (q) {
     const target = q.get('target')
-    const e = await api('evaluation', { target })
+    const [e, src] = await Promise.all([api('evaluation', { target }), api('source', { target })])
     const kv = (obj) => table(['Name', 'Hash'], Object.entries(obj).map(([k, v]) => h('tr', {}, h('td', {}, k), h('td', { class: 'hash' }, v))))
     const section = (title, ...body) => h('section', {}, h('h2', {}, title), ...body)
     return {
@@ -165,6 +167,7 @@ const pages = {
           h('dt', {}, 'Took'), h('dd', {}, took(e.duration)),
           h('dt', {}, 'Signature'), h('dd', { class: 'hash' }, e.signature)),
         section('Output', outputView(target, e)),
+        section('Source', sourceView(src)),
         section('Inputs', e.inputs.length === 0 ? h('p', {}, 'none') : table(['#', 'Value', 'CID'], e.inputs.map((x) => h('tr', {}, h('td', {}, String(x.index)), h('td', {}, x.display ?? '-'), h('td', { class: 'hash' }, x.cid))))),
         section('Loaded paths', e.loads.length === 0 ? h('p', {}, 'none') : table(['Path', 'Evaluation', 'Output'], e.loads.map((l) => h('tr', {}, h('td', {}, link('history', { path: l.path }, l.path)), h('td', {}, l.evaluation === null ? '-' : link('evaluation', { target: l.evaluation }, short(l.evaluation))), h('td', { class: 'hash' }, short(l.output)))))),
         section('Files read', e.files.length === 0 ? h('p', {}, 'none') : table(['Path', 'Kind', 'Digest', 'Size', 'Modified'], e.files.map((f) => h('tr', {}, h('td', {}, f.path), h('td', {}, f.kind), h('td', { class: 'hash' }, short(f.digest)), h('td', { class: 'num' }, size(f.size)), h('td', {}, when(f.mtime)))))),
@@ -237,12 +240,68 @@ function outputView (target, e) {
   if (p.kind === 'text') return [head, h('pre', { class: 'output' }, p.text + (p.truncated ? '\n…' : ''))]
   if (p.kind === 'hex') return [head, h('pre', { class: 'output hex' }, p.hex.match(/.{1,64}/g)?.map((l) => l.match(/../g).join(' ')).join('\n') ?? '', p.truncated ? '\n…' : '')]
   if (p.kind === 'large') return [head, h('p', {}, 'Too large to show here: download it.')]
+  if (p.kind === 'table') return [head, arrowView(target, e.output.table)]
+  if (Array.isArray(p.value) && isRecords(p.value)) head.append(' ', csvLink(target))
   return [head, valueView(p.value)]
+}
+
+const SOURCE_STATUS = {
+  outside: 'not shown: the key names a file outside the project',
+  package: 'in another package of the workspace',
+  missing: 'the file is not in the working tree',
+  'too-large': 'the file is too large to show',
+  'not-found': 'the file no longer declares it',
+  unparsed: 'the file could not be parsed here'
+}
+
+/** The reached declarations: as recorded beside as they are now (the manifest records only hashes, so today only now). */
+function sourceView (src) {
+  const note = src.recorded === null
+    ? h('p', { class: 'note' }, 'The code manifest holds only a hash of each declaration, not its text: the source as it ran is not stored. Shown: the current source in the working tree.')
+    : null
+  if (src.current === null) return [note, h('p', {}, 'No project directory was given to the server: no current source.')]
+  return [note, h('div', { class: 'sources' }, src.current.map((d) => h('figure', { class: 'source', 'data-key': d.key },
+    h('figcaption', {}, d.key, d.line === null ? '' : ` (line ${d.line})`, d.key === src.entry ? ' · entry' : ''),
+    src.recorded === null || src.recorded[d.key] === undefined ? null : h('pre', { class: 'recorded' }, src.recorded[d.key]),
+    d.status === 'ok' ? h('pre', { class: 'current' }, d.text) : h('p', { class: 'status' }, SOURCE_STATUS[d.status] ?? d.status))))]
+}
+
+function isRecords (v) {
+  return v.length > 0 && v.every((x) => x !== null && typeof x === 'object' && !Array.isArray(x))
+}
+
+function csvLink (target) {
+  return h('a', { href: withToken('/raw', { target, format: 'csv' }), class: 'download csv' }, 'CSV')
+}
+
+const TABLE_PAGE = 50
+
+/** An Arrow table: its schema, and its rows a page at a time from the server (never the whole table). */
+function arrowView (target, schema) {
+  const rows = h('div', { class: 'arrow-rows' })
+  const show = async (offset) => {
+    try {
+      const page = await api('table', { target, offset: String(offset), limit: String(TABLE_PAGE) })
+      const last = offset + page.cells.length
+      rows.replaceChildren(
+        table(page.columns.map((c) => c.name), page.cells.map((r) => h('tr', {}, r.map((c) => h('td', { class: c === null ? 'null' : undefined }, c ?? 'null')))), { class: 'arrow' }),
+        h('p', { class: 'pager' }, `rows ${page.cells.length === 0 ? 0 : offset + 1}–${last} of ${page.rows} `,
+          offset === 0 ? null : h('button', { type: 'button', class: 'prev', onclick: () => show(Math.max(0, offset - TABLE_PAGE)) }, 'Previous'), ' ',
+          last >= page.rows ? null : h('button', { type: 'button', class: 'next', onclick: () => show(last) }, 'Next')))
+    } catch (err) {
+      rows.replaceChildren(h('p', { class: 'problems' }, String(err.message)))
+    }
+  }
+  show(0)
+  return h('div', { class: 'arrow-table' },
+    h('p', {}, `Arrow table, ${schema.rows} rows, ${schema.columns.length} columns `, csvLink(target)),
+    h('details', {}, h('summary', {}, 'Schema'), table(['Column', 'Type', 'Nullable'], schema.columns.map((c) => h('tr', {}, h('td', {}, c.name), h('td', { class: 'hash' }, c.type), h('td', {}, c.nullable ? 'yes' : 'no'))), { class: 'schema' })),
+    rows)
 }
 
 /** A table for an array of records, else a JSON tree (folded below the first levels). */
 function valueView (v) {
-  if (Array.isArray(v) && v.length > 0 && v.every((x) => x !== null && typeof x === 'object' && !Array.isArray(x))) {
+  if (Array.isArray(v) && isRecords(v)) {
     const cols = [...new Set(v.slice(0, 1000).flatMap((x) => Object.keys(x)))]
     const cell = (x) => x === undefined ? '' : typeof x === 'object' && x !== null ? JSON.stringify(x) : String(x)
     return h('div', { class: 'records' }, table(cols, v.slice(0, 1000).map((r) => h('tr', {}, cols.map((c) => h('td', {}, cell(r[c])))))), v.length > 1000 ? h('p', {}, `first 1000 of ${v.length} records`) : null)
