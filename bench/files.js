@@ -53,18 +53,20 @@ async function hitWithTenFiles (dir) {
   const files = Array.from({ length: 10 }, (_, i) => join(data, `f${i}.csv`))
   for (const f of files) writeFileSync(f, 'x,y\n1,2\n'.repeat(100))
   const readTen = () => files.reduce((s, f) => s + readFileSync(f).length, 0)
+  // The same closure without the reads: the signature hashes the closure's `files` on every hit, in both.
+  const readNone = () => files.reduce((s, f) => s + f.length, 0)
   const dds = await open({ store: join(dir, 'ten-store') })
   await dds.keep('/ten', readTen)
-  await dds.keep('/none', pure, 2)
+  await dds.keep('/none', readNone)
   const n = quick ? 2000 : 10000
   const [ten, noneAndStats] = await interleaved([
     async () => { await dds.keep('/ten', readTen) },
     async () => {
-      await dds.keep('/none', pure, 2)
+      await dds.keep('/none', readNone)
       for (const f of files) statSync(f)
     }
   ], { n, reps: quick ? 3 : 7 })
-  compare({ group: 'files', name: 'hit, 10 files read', unit: 'µs', ours: ten, base: noneAndStats, baseline: 'hit with no file + 10 statSync', target: '>= 0.85x' })
+  compare({ group: 'files', name: 'hit, 10 files read', unit: 'µs', ours: ten, base: noneAndStats, baseline: 'the same closure reading no file + 10 statSync', target: '>= 0.85x' })
   await dds.close()
 }
 
