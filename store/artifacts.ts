@@ -125,7 +125,8 @@ export class Artifacts {
 
   /**
    * Stage an artifact from a stream of payload bytes (any chunking), holding
-   * at most one chunk in memory beyond what the stream yields.
+   * at most IN_FLIGHT + 1 chunks in memory beyond what the stream yields (the
+   * one filling, the ones being written).
    */
   async stageStream (form: Form, source: Iterable<Uint8Array> | AsyncIterable<Uint8Array>, pending: Staged): Promise<ArtifactInfo> {
     const { inlineLimit, chunkSize } = this.#limits
