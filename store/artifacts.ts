@@ -112,64 +112,54 @@ export class Artifacts {
       const cid = await this.#nodes.stageNode({ ...form, size, data }, pending)
       return info(cid, form, size, 0)
     }
-    const chunks: CID[] = []
-    // Hash the next chunk while earlier ones are being written.
-    const inFlight: Array<Promise<void>> = []
-    try {
+    const writer = new ChunkWriter(this.#blocks, pending, this.#limits.hash)
+    await writer.run(async () => {
       for (let off = 0; off < size; off += chunkSize) {
         const view = bytes.subarray(off, Math.min(size, off + chunkSize))
-        const chunk = this.#limits.files ? view : view.slice()
-        const cid = cidOf(chunk, RAW_CODE, this.#limits.hash)
-        chunks.push(cid)
-        const p = this.#blocks.stageBlock(cid, chunk, pending)
-        // Handled below; without this a failure seen while awaiting an earlier write counts as unhandled.
-        p.catch(() => {})
-        inFlight.push(p)
-        if (inFlight.length >= IN_FLIGHT) await inFlight.shift()
+        await writer.add(this.#limits.files ? view : view.slice())
       }
-      await Promise.all(inFlight)
-    } catch (err) {
-      await Promise.allSettled(inFlight)
-      throw err
-    }
-    const cid = await this.#nodes.stageNode({ ...form, size, chunkSize, chunks }, pending)
-    return info(cid, form, size, chunks.length)
+    })
+    const cid = await this.#nodes.stageNode({ ...form, size, chunkSize, chunks: writer.chunks }, pending)
+    return info(cid, form, size, writer.chunks.length)
   }
 
   /**
    * Stage an artifact from a stream of payload bytes (any chunking), holding
-   * at most one chunk in memory beyond what the stream yields.
+   * at most IN_FLIGHT + 1 chunks in memory beyond what the stream yields (the
+   * one filling, the ones being written).
    */
   async stageStream (form: Form, source: Iterable<Uint8Array> | AsyncIterable<Uint8Array>, pending: Staged): Promise<ArtifactInfo> {
     const { inlineLimit, chunkSize } = this.#limits
-    const chunks: CID[] = []
+    const writer = new ChunkWriter(this.#blocks, pending, this.#limits.hash)
     let buf = new Uint8Array(chunkSize)
     let fill = 0
     let size = 0
     const flush = async (): Promise<void> => {
       const chunk = buf.subarray(0, fill)
-      const cid = cidOf(chunk, RAW_CODE, this.#limits.hash)
-      await this.#blocks.stageBlock(cid, chunk, pending)
-      chunks.push(cid)
-      // Staged inline blocks keep a reference: start a fresh buffer.
+      // The chunk is written while the next one fills (and staged inline blocks keep a reference): a fresh buffer.
       buf = new Uint8Array(chunkSize)
       fill = 0
+      await writer.add(chunk)
     }
-    for await (const piece of source) {
-      let off = 0
-      while (off < piece.byteLength) {
-        if (fill === chunkSize) await flush()
-        const n = Math.min(piece.byteLength - off, chunkSize - fill)
-        buf.set(piece.subarray(off, off + n), fill)
-        fill += n
-        off += n
-        size += n
+    let small: Uint8Array | undefined
+    await writer.run(async () => {
+      for await (const piece of source) {
+        let off = 0
+        while (off < piece.byteLength) {
+          if (fill === chunkSize) await flush()
+          const n = Math.min(piece.byteLength - off, chunkSize - fill)
+          buf.set(piece.subarray(off, off + n), fill)
+          fill += n
+          off += n
+          size += n
+        }
       }
-    }
-    if (chunks.length === 0 && size <= inlineLimit) return await this.stagePayload(form, buf.subarray(0, fill), pending)
-    if (fill > 0) await flush()
-    const cid = await this.#nodes.stageNode({ ...form, size, chunkSize, chunks }, pending)
-    return info(cid, form, size, chunks.length)
+      if (writer.chunks.length === 0 && size <= inlineLimit) small = buf.subarray(0, fill)
+      else if (fill > 0) await flush()
+    })
+    if (small !== undefined) return await this.stagePayload(form, small, pending)
+    const cid = await this.#nodes.stageNode({ ...form, size, chunkSize, chunks: writer.chunks }, pending)
+    return info(cid, form, size, writer.chunks.length)
   }
 
   /** Size, encoding and chunk count of an artifact, without reading its payload. */
@@ -240,6 +230,48 @@ export class Artifacts {
       const bytes = await this.#blocks.getBlock(chunk)
       if (bytes === undefined) throw missingChunk(chunk, cid)
       yield bytes
+    }
+  }
+}
+
+/**
+ * Chunks hashed and staged in order, the next one hashed (and filled) while
+ * up to IN_FLIGHT earlier ones are being written. A chunk must not change
+ * until `run` returns.
+ */
+class ChunkWriter {
+  /** The CIDs of the chunks added, in order. */
+  readonly chunks: CID[] = []
+  readonly #inFlight: Array<Promise<void>> = []
+  readonly #blocks: BlockWriter
+  readonly #pending: Staged
+  readonly #hash: number
+
+  constructor (blocks: BlockWriter, pending: Staged, hash: number) {
+    this.#blocks = blocks
+    this.#pending = pending
+    this.#hash = hash
+  }
+
+  /** Hash and start writing a chunk; waits while IN_FLIGHT writes are under way. */
+  async add (chunk: Uint8Array): Promise<void> {
+    const cid = cidOf(chunk, RAW_CODE, this.#hash)
+    this.chunks.push(cid)
+    const p = this.#blocks.stageBlock(cid, chunk, this.#pending)
+    // Handled in run; without this a failure seen while awaiting an earlier write counts as unhandled.
+    p.catch(() => {})
+    this.#inFlight.push(p)
+    if (this.#inFlight.length >= IN_FLIGHT) await this.#inFlight.shift()
+  }
+
+  /** Run `fill` (which adds the chunks), then wait for every write; on failure, for every write to settle first. */
+  async run (fill: () => Promise<void>): Promise<void> {
+    try {
+      await fill()
+      await Promise.all(this.#inFlight)
+    } catch (err) {
+      await Promise.allSettled(this.#inFlight)
+      throw err
     }
   }
 }

@@ -132,10 +132,12 @@ export function statDigest (st: Stats | undefined): Uint8Array {
   return sha256(st.isFile() ? `file:${st.size}` : st.isDirectory() ? 'dir' : 'other')
 }
 
+const NO_THROW = Object.freeze({ throwIfNoEntry: false })
+
 /** The stat of a path, undefined when it does not exist. */
 export function statOf (abs: string): Stats | undefined {
   try {
-    return raw.statSync(abs, { throwIfNoEntry: false })
+    return raw.statSync(abs, NO_THROW)
   } catch {
     return undefined
   }
@@ -178,11 +180,28 @@ function sameIdentity (ref: FileRef, st: Stats): boolean {
     st.size === ref.size && st.mtimeMs === ref.mtime && st.ino === ref.ino && st.dev === ref.dev
 }
 
+/**
+ * The absolute path of each checked ref, or null for one naming a system
+ * pseudo-file. Refs are decoded once and checked on every hit, so the path
+ * work is done once per ref and a hit pays only the stat.
+ */
+const checkedPath = new WeakMap<FileRef, string | null>()
+
+function checkPath (ref: FileRef): string | null {
+  let abs = checkedPath.get(ref)
+  if (abs === undefined) {
+    const p = absolutePath(ref.path)
+    abs = SYSTEM.some((s) => p.startsWith(s)) ? null : p
+    checkedPath.set(ref, abs)
+  }
+  return abs
+}
+
 /** True when a recorded dependency still has its recorded digest (one stat when the cheap check passes). */
 export function fileHolds (ref: FileRef): boolean {
-  const abs = absolutePath(ref.path)
+  const abs = checkPath(ref)
   // Never recorded (a hostile record naming a device): not a dependency that can hold.
-  if (SYSTEM.some((s) => abs.startsWith(s))) return false
+  if (abs === null) return false
   const st = statOf(abs)
   if (st === undefined) return ref.digest.byteLength === 0
   if (sameIdentity(ref, st)) return true

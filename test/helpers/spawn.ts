@@ -20,11 +20,12 @@ export const CAN_SWITCH_USER = process.getuid?.() === 0 && existsSync('/usr/bin/
 
 /**
  * Start `node script ...args`; the result resolves when it exits. With
- * `user`, the child runs as that uid and gid and no other group (needs CAN_SWITCH_USER).
+ * `user`, the child runs as that uid and gid and no other group (needs CAN_SWITCH_USER);
+ * `nodeFlags` go to node before the script (`--expose-gc`, `--import`).
  */
-export function startNode (script: string, args: string[], options: { env?: Record<string, string>, cwd?: string, user?: { uid: number, gid: number } } = {}): { child: ChildProcess, done: Promise<Exit> } {
+export function startNode (script: string, args: string[], options: { env?: Record<string, string>, cwd?: string, user?: { uid: number, gid: number }, nodeFlags?: string[] } = {}): { child: ChildProcess, done: Promise<Exit> } {
   const u = options.user
-  const node = [process.execPath, script, ...args]
+  const node = [process.execPath, ...(options.nodeFlags ?? []), script, ...args]
   const command = u === undefined ? node : ['/usr/bin/setpriv', '--reuid', String(u.uid), '--regid', String(u.gid), '--clear-groups', ...node]
   const useEnv = existsSync('/usr/bin/env')
   const [file, ...rest] = useEnv ? ['/usr/bin/env', '-u', 'NODE_OPTIONS', '-u', 'NODE_V8_COVERAGE', ...command] : command
