@@ -23,6 +23,7 @@ import { Artifacts, defaultLoadLimit, type ArtifactInfo } from './artifacts.js'
 import { LocalMemo } from './memo.js'
 import { LocalNamespace, pathNotFound } from './namespace.js'
 import { LocalLocks } from './locks.js'
+import { UsageLog } from './usage.js'
 import type { Backend, BlockReadOptions, BlockReader, BlockWriter, Codec, CommitOptions, CommitResult, LeaseMode, Lock, LockOptions, Parts, PathUpdate } from './interface.js'
 import type { SharedOptions } from './shared.js'
 import { findStore } from './location.js'
@@ -170,6 +171,8 @@ export class Store {
   #closed = false
   #link: RemoteLink | undefined
   readonly #codecs: Codecs
+  /** Hits not written yet ("last used", for retention). */
+  readonly usage: UsageLog
 
   constructor (backend: Backend, release: () => Promise<void>, hash: number, options: StoreOptions) {
     this.backend = backend
@@ -188,6 +191,7 @@ export class Store {
     this.#nodes = nodes
     this.#artifacts = this.#artifactsOver(blocks)
     blocks.onDelete = (cids) => { this.#artifacts.forget(cids) }
+    this.usage = new UsageLog(backend)
   }
 
   #artifactsOver (blocks: BlockReader & BlockWriter): Artifacts {
@@ -232,6 +236,9 @@ export class Store {
 
   async close (): Promise<void> {
     if (this.#closed) return
+    this.usage.stop()
+    // Best effort: last-use times only steer retention, a failed write loses no value.
+    await this.usage.flush()
     this.#closed = true
     try {
       await this.#link?.close()
@@ -357,9 +364,11 @@ export class Store {
     return await this.local.memo.stageEvaluation(manifest, record, memoKeys, pending)
   }
 
-  /** The memo entry under a key, or undefined. */
+  /** The memo entry under a key, or undefined. An entry found counts as a use of its evaluation (see store/usage.ts). */
   async lookupMemo (key: Uint8Array): Promise<MemoEntry | undefined> {
-    return await this.#front.memo.lookupMemo(key)
+    const entry = await this.#front.memo.lookupMemo(key)
+    if (entry !== undefined) this.usage.note(entry.evaluation)
+    return entry
   }
 
   /** Every memo entry of this store (streamed). */
@@ -416,6 +425,8 @@ export class Store {
     // while it marked (store/gc.ts): a commit lands either before that second mark or after the sweep.
     const sweep = await this.lock(GC_SWEEP_LOCK, 'shared')
     try {
+      // The hits of the run so far ride along in the commit's batch: no write of their own.
+      for (const op of this.usage.drain()) pending.add(op)
       return await this.#front.namespace.commit(updates, pending, options)
     } finally {
       await sweep.release()
