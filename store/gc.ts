@@ -6,7 +6,8 @@
  */
 import type { CID } from 'multiformats/cid'
 import { ErrorCodes, isDdsError } from './errors.js'
-import { BLOCK_FILE, historyKey, parseFileMarker } from './keys.js'
+import { historyKey } from './keys.js'
+import { storedSize } from './footprint.js'
 import type { BatchOp } from './interface.js'
 import { GC_SWEEP_LOCK, type Store } from './store.js'
 import { entryLinks, linksOf, walkStore, type Link } from './dag.js'
@@ -156,7 +157,7 @@ export async function gc (store: Store, options: GcOptions = {}): Promise<GcRepo
           continue
         }
         blocks++
-        bytes += await storedSize(store, cid)
+        bytes += await storedSize(store.backend, cid)
         doomed.push(cid)
         if (doomed.length >= BATCH) {
           await flush()
@@ -194,13 +195,6 @@ async function recent (store: Store, evaluation: CID, since: number): Promise<bo
     if (isDdsError(err, ErrorCodes.NOT_FOUND) || isDdsError(err, ErrorCodes.INTEGRITY)) return false
     throw err
   }
-}
-
-async function storedSize (store: Store, cid: CID): Promise<number> {
-  const raw = await store.backend.get('blocks', cid.bytes)
-  if (raw === undefined) return 0
-  if (raw[0] === BLOCK_FILE && raw.byteLength === 9) return parseFileMarker(raw).size
-  return raw.byteLength - 1
 }
 
 function genericLinks (cid: CID, bytes: Uint8Array): Link[] {
