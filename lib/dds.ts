@@ -26,6 +26,9 @@ import { dataFunctionOf, makeDataFunction, recordName } from './data-function.js
 import { createReporter, logFromEnv } from './reporter.js'
 import type { AnyFunction, Dds, DdsEvent, DdsOptions, Kept, LoadOptions, Reporter } from './interface.js'
 import { ForceRules, forceFromEnv } from './force.js'
+import { budgetEvent } from './retention.js'
+import { afterCommit } from '../store/auto-gc.js'
+import { budgetFromEnv } from '../store/budget.js'
 import { isTaggedLoad, loadTarget, taggedOutput, taggedValue } from './tagged.js'
 import type { EachOptions, ExecCall, Executor, RunOn } from './parallel/interface.js'
 import { keepEachIn } from './parallel/each.js'
@@ -118,7 +121,8 @@ export async function open (options: DdsOptions = {}): Promise<DdsInstance> {
       location = where.location
       found = where.found
     }
-    s = await openStore({ ...storeOptions, ...(location === undefined ? {} : { location }), ...(team === undefined ? {} : { remote: team }) })
+    const budget = storeOptions.budget ?? budgetFromEnv()
+    s = await openStore({ ...storeOptions, ...(location === undefined ? {} : { location }), ...(team === undefined ? {} : { remote: team }), ...(budget === undefined ? {} : { budget }) })
   }
   const wanted = log ?? logFromEnv()
   const reporter = wanted === false ? undefined : createReporter(wanted === true ? {} : wanted)
@@ -523,6 +527,7 @@ export class DdsInstance implements Dds {
     }
     if (updates.length === 0) return
     const result = await this.store.commit(updates)
+    afterCommit(this.store, (e) => { this.#emit(budgetEvent(e)) })
     if (result.appended.length > 0) {
       const byPath = new Map(updates.map((u) => [u.path, u.evaluation]))
       this.#emit({ type: 'commit', paths: result.appended.map((a) => a.path), entries: result.appended.map((a) => ({ ...a, evaluation: byPath.get(a.path) ?? null })) })

@@ -12,7 +12,8 @@ import type { BatchOp } from './interface.js'
 import { GC_SWEEP_LOCK, type Store } from './store.js'
 import { entryLinks, linksOf, walkStore, type Link } from './dag.js'
 import { tagsOf } from './tags.js'
-import { checkBudget, planBudget, type Budget } from './gc-budget.js'
+import { planBudget } from './gc-budget.js'
+import { checkBudget, type Budget } from './budget.js'
 import { staleUses } from './usage.js'
 
 export interface GcOptions {

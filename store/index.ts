@@ -17,5 +17,5 @@ export { generateKeyFile, readSecretKey, formatPublicKey, parsePublicKey, TRUSTE
 export { verifyStore, type VerifyReport } from './verify.js'
 export { repairStore, type Repair } from './repair.js'
 export { gc, type GcReport, type GcOptions } from './gc.js'
-export { parseAge, parseSize, type Budget } from './gc-budget.js'
+export { parseAge, parseSize, budgetFromEnv, type Budget } from './budget.js'
 export { openRemote, pushPaths, pullPaths, type Remote, type RemoteOptions } from './remote/index.js'

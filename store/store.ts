@@ -24,6 +24,7 @@ import { LocalMemo } from './memo.js'
 import { LocalNamespace, pathNotFound } from './namespace.js'
 import { LocalLocks } from './locks.js'
 import { UsageLog } from './usage.js'
+import { checkBudget, type Budget } from './budget.js'
 import type { Backend, BlockReadOptions, BlockReader, BlockWriter, Codec, CommitOptions, CommitResult, LeaseMode, Lock, LockOptions, Parts, PathUpdate } from './interface.js'
 import type { SharedOptions } from './shared.js'
 import { findStore } from './location.js'
@@ -68,6 +69,12 @@ export interface StoreOptions {
    * `Remote`): the local store becomes a cache in front of it. See `store/remote`.
    */
   remote?: RemoteSpec
+  /**
+   * A retention budget applied after each run that commits, in the background
+   * (store/auto-gc.ts): history is dropped, least valuable first, while the
+   * store holds more than `maxSize` bytes, and when unused for `maxAge` ms.
+   */
+  budget?: Budget
 }
 
 export type { PathUpdate, CommitOptions, CommitResult, ArtifactInfo }
@@ -173,6 +180,10 @@ export class Store {
   readonly #codecs: Codecs
   /** Hits not written yet ("last used", for retention). */
   readonly usage: UsageLog
+  /** The retention budget applied after runs (see `StoreOptions.budget`). */
+  readonly budget: Budget | undefined
+  /** Work started in the background (an automatic gc) that close waits for. */
+  readonly #background = new Set<Promise<void>>()
 
   constructor (backend: Backend, release: () => Promise<void>, hash: number, options: StoreOptions) {
     this.backend = backend
@@ -192,6 +203,13 @@ export class Store {
     this.#artifacts = this.#artifactsOver(blocks)
     blocks.onDelete = (cids) => { this.#artifacts.forget(cids) }
     this.usage = new UsageLog(backend)
+    this.budget = options.budget === undefined ? undefined : checkBudget(options.budget)
+  }
+
+  /** Have close wait for a background task (which must not reject). */
+  track (task: Promise<void>): void {
+    this.#background.add(task)
+    void task.finally(() => { this.#background.delete(task) })
   }
 
   #artifactsOver (blocks: BlockReader & BlockWriter): Artifacts {
@@ -236,6 +254,7 @@ export class Store {
 
   async close (): Promise<void> {
     if (this.#closed) return
+    await Promise.allSettled([...this.#background])
     this.usage.stop()
     // Best effort: last-use times only steer retention, a failed write loses no value.
     await this.usage.flush()

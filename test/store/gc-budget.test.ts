@@ -6,7 +6,7 @@
 import t, { type Test } from 'tap'
 import { openStore, type Store } from '../../store/store.js'
 import { gc } from '../../store/gc.js'
-import { parseAge, parseSize } from '../../store/gc-budget.js'
+import { budgetFromEnv, parseAge, parseSize } from '../../store/budget.js'
 import { storeBytes } from '../../store/footprint.js'
 import { putTag } from '../../store/tags.js'
 import { verifyStore } from '../../store/verify.js'
@@ -156,4 +156,39 @@ t.test('dds gc --max-size / --max-age', async (t) => {
   t.equal(before - await storeBytes(again), Number(out.bytes), 'the printed bytes are what disappeared')
   t.same(await again.readArtifact(b.output), bytes(30_000, 2))
   await again.close()
+})
+
+function fresh (n: number): string { return `fresh ${n}` }
+
+t.test('a store budget is applied after a run, in the background, reported as an event', async (t) => {
+  const { open } = await import('../../lib/dds.js')
+  const { budgetEvent } = await import('../../lib/retention.js')
+  const location = t.testdir()
+  const filled = await openStore({ ...SMALL, location })
+  const a = await fakeEvaluation(filled, { path: '/r', value: bytes(30_000, 1), started: OLD })
+  const b = await fakeEvaluation(filled, { path: '/r', value: bytes(30_000, 2), started: OLD })
+  await filled.commit([{ path: '/r', evaluation: a.evaluation, output: a.output, time: OLD }])
+  await filled.commit([{ path: '/r', evaluation: b.evaluation, output: b.output, time: OLD + 1 }])
+  await filled.close()
+
+  let done: (e: unknown) => void = () => {}
+  const collected = new Promise((resolve) => { done = resolve })
+  const dds = await open({ store: location, budget: { maxAge: 30 * DAY }, log: false, onEvent: (e) => { if (e.type === 'gc' || e.type === 'warning') done(e) } })
+  t.equal(await dds.keep('/s', fresh, 1), 'fresh 1', 'the run returns its result; the collection follows it')
+  t.match(await collected, { type: 'gc', history: 1, met: true })
+  t.same(await dds.load('/r'), bytes(30_000, 2), 'the head stays')
+  t.equal(await dds.store.hasBlock(a.output), false, 'the old unused value went')
+  await dds.close()
+
+  t.match(budgetEvent({ type: 'gc-failed', error: new Error('disk full') }), { type: 'warning', message: /disk full/ })
+  t.throws(() => budgetFromEnv('max-size=10Q'), { code: 'DDS_BUDGET_INVALID' })
+  t.throws(() => budgetFromEnv('size=10G'), { code: 'DDS_BUDGET_INVALID' })
+  t.same(budgetFromEnv('max-size=10G, max-age=30d'), { maxSize: 10 * 1024 ** 3, maxAge: 30 * DAY })
+  t.equal(budgetFromEnv(''), undefined)
+  process.env.DDS_BUDGET = 'max-age=2w'
+  t.teardown(() => { delete process.env.DDS_BUDGET })
+  const fromEnv = await open({ store: t.testdir(), log: false })
+  t.same(fromEnv.store.budget, { maxAge: 14 * DAY }, 'DDS_BUDGET applies when open() is given no budget')
+  await fromEnv.close()
+  await t.rejects(openStore({ backend: 'memory', budget: { maxSize: -5 } }), RangeError)
 })
