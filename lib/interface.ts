@@ -56,6 +56,8 @@ export type DdsEvent =
   | { type: 'computed', path: string, evaluation: CID, duration: number }
   | { type: 'commit', paths: string[], entries: Array<{ path: string, seq: number, evaluation: CID | null }> }
   | { type: 'warning', message: string, path?: string }
+  /** The store's retention budget was applied after a run: bytes freed, history entries dropped, whether the store now fits. */
+  | { type: 'gc', freed: number, history: number, met: boolean }
   /** A computation threw (nothing is stored for it). */
   | { type: 'failed', path: string, duration: number }
   /**

@@ -65,7 +65,9 @@ export const ErrorCodes = {
   /** No tag of that name (on that path) exists (`data.tag`, `data.path`). */
   TAG_NOT_FOUND: 'DDS_TAG_NOT_FOUND',
   /** An artifact was stored by a codec (or codec version) this store was not opened with (`data.codec` names it). */
-  CODEC_MISSING: 'DDS_CODEC_MISSING'
+  CODEC_MISSING: 'DDS_CODEC_MISSING',
+  /** `DDS_BUDGET` is not `max-size=SIZE,max-age=AGE` (`data.value`). */
+  BUDGET_INVALID: 'DDS_BUDGET_INVALID'
 } as const
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]

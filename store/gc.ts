@@ -6,11 +6,15 @@
  */
 import type { CID } from 'multiformats/cid'
 import { ErrorCodes, isDdsError } from './errors.js'
-import { BLOCK_FILE, historyKey, parseFileMarker } from './keys.js'
+import { historyKey } from './keys.js'
+import { storedSize } from './footprint.js'
 import type { BatchOp } from './interface.js'
 import { GC_SWEEP_LOCK, type Store } from './store.js'
 import { entryLinks, linksOf, walkStore, type Link } from './dag.js'
 import { tagsOf } from './tags.js'
+import { planBudget } from './gc-budget.js'
+import { checkBudget, type Budget } from './budget.js'
+import { staleUses } from './usage.js'
 
 export interface GcOptions {
   /**
@@ -20,6 +24,12 @@ export interface GcOptions {
    * memo entry, so gc only frees blocks nothing points at.
    */
   keepHistory?: number
+  /**
+   * Drop history entries until the store holds at most `maxSize` bytes, and
+   * those unused for `maxAge` ms (store/gc-budget.ts); never a head, a tagged
+   * entry or a recent one. Memo entries of dropped evaluations go with them.
+   */
+  budget?: Budget
   /** Compute what would be freed, change nothing. */
   dryRun?: boolean
   /**
@@ -47,6 +57,8 @@ export interface GcReport {
   fileBytes: number
   /** Blocks kept. */
   kept: number
+  /** With a budget: the store's bytes before and (planned) after, and whether the budget could be met. */
+  budget?: { before: number, after: number, met: boolean }
 }
 
 const BATCH = 1000
@@ -66,9 +78,12 @@ export async function gc (store: Store, options: GcOptions = {}): Promise<GcRepo
   if (!Number.isFinite(grace) || grace < 0) throw new RangeError('graceMs must be a number >= 0')
   const dryRun = options.dryRun === true
   const progress = options.onProgress
+  const budget = options.budget === undefined ? undefined : checkBudget(options.budget)
 
   const lock = await store.lock('gc')
   try {
+    const now = Date.now()
+    const plan = budget === undefined ? undefined : await planBudget(store, budget, { now, isRecent: async (e) => e !== null && grace > 0 && await recent(store, e, now - grace) })
     // ---- mark
     const marked = new Set<string>()
     const seen = new Set<string>()
@@ -99,7 +114,8 @@ export async function gc (store: Store, options: GcOptions = {}): Promise<GcRepo
       for await (const head of store.paths({ deleted: true })) {
         let n = 0
         for await (const entry of store.history(head.path)) {
-          if (keep !== undefined && n >= keep && !tagged.has(`${head.path}@${entry.seq}`)) {
+          const id = `${head.path}@${entry.seq}`
+          if (((keep !== undefined && n >= keep) || plan?.drop.has(id) === true) && !tagged.has(id) && entry.seq !== head.seq) {
             drop?.push(historyKey(head.path, entry.seq))
             continue
           }
@@ -114,10 +130,9 @@ export async function gc (store: Store, options: GcOptions = {}): Promise<GcRepo
 
     const dropMemo: Uint8Array[] = []
     const memoRoots: Link[][] = []
-    const now = Date.now()
     for await (const { key, entry } of store.memoEntries()) {
       const links: Link[] = [{ cid: entry.evaluation, role: 'evaluation' }, { cid: entry.output, role: 'artifact' }]
-      if (keep === undefined || evaluations.has(entry.evaluation.toString()) || (grace > 0 && await recent(store, entry.evaluation, now - grace))) {
+      if ((keep === undefined && plan === undefined) || evaluations.has(entry.evaluation.toString()) || (grace > 0 && await recent(store, entry.evaluation, now - grace))) {
         memoRoots.push(links)
       } else {
         dropMemo.push(key)
@@ -135,7 +150,9 @@ export async function gc (store: Store, options: GcOptions = {}): Promise<GcRepo
       // ---- sweep: index entries first, so nothing ever points at a deleted block
       const ops: BatchOp[] = [
         ...dropHistory.map((key) => ({ type: 'del' as const, space: 'history' as const, key })),
-        ...dropMemo.map((key) => ({ type: 'del' as const, space: 'memo' as const, key }))
+        ...dropMemo.map((key) => ({ type: 'del' as const, space: 'memo' as const, key })),
+        // Last-use times of evaluations nothing keeps any more.
+        ...await staleUses(store.backend, evaluations)
       ]
       if (!dryRun && ops.length > 0) await store.backend.batch(ops, { sync: true })
 
@@ -156,7 +173,7 @@ export async function gc (store: Store, options: GcOptions = {}): Promise<GcRepo
           continue
         }
         blocks++
-        bytes += await storedSize(store, cid)
+        bytes += await storedSize(store.backend, cid)
         doomed.push(cid)
         if (doomed.length >= BATCH) {
           await flush()
@@ -176,7 +193,7 @@ export async function gc (store: Store, options: GcOptions = {}): Promise<GcRepo
           if (!dryRun) await blobs.remove(f.name)
         }
       }
-      return { dryRun, blocks, bytes, history: dropHistory.length, memo: dropMemo.length, files, fileBytes, kept }
+      return { dryRun, blocks, bytes, history: dropHistory.length, memo: dropMemo.length, files, fileBytes, kept, ...(plan === undefined ? {} : { budget: { before: plan.before, after: plan.after, met: plan.met } }) }
     } finally {
       await sweepLock.release()
     }
@@ -194,13 +211,6 @@ async function recent (store: Store, evaluation: CID, since: number): Promise<bo
     if (isDdsError(err, ErrorCodes.NOT_FOUND) || isDdsError(err, ErrorCodes.INTEGRITY)) return false
     throw err
   }
-}
-
-async function storedSize (store: Store, cid: CID): Promise<number> {
-  const raw = await store.backend.get('blocks', cid.bytes)
-  if (raw === undefined) return 0
-  if (raw[0] === BLOCK_FILE && raw.byteLength === 9) return parseFileMarker(raw).size
-  return raw.byteLength - 1
 }
 
 function genericLinks (cid: CID, bytes: Uint8Array): Link[] {

@@ -16,5 +16,6 @@ export { exportBundle, importBundle, type ExportOptions, type ImportOptions, typ
 export { generateKeyFile, readSecretKey, formatPublicKey, parsePublicKey, TRUSTED_KEYS_FILE } from './bundle-sign.js'
 export { verifyStore, type VerifyReport } from './verify.js'
 export { repairStore, type Repair } from './repair.js'
-export { gc, type GcReport } from './gc.js'
+export { gc, type GcReport, type GcOptions } from './gc.js'
+export { parseAge, parseSize, budgetFromEnv, type Budget } from './budget.js'
 export { openRemote, pushPaths, pullPaths, type Remote, type RemoteOptions } from './remote/index.js'

@@ -102,3 +102,44 @@ export function parseFileMarker (value: Uint8Array): { crc: number, size: number
 }
 
 export const text = { encode: (s: string): Uint8Array => utf8.encode(s), decode: (b: Uint8Array): string => utf8d.decode(b) }
+
+/**
+ * Last-use times live in `meta` under `used/` + the evaluation's CID bytes, an 8-byte ms time as
+ * value: one small key per evaluation, so that recording a batch of hits is one blind batch put.
+ */
+export const USED_PREFIX = 'used/'
+
+/** The `meta` key recording when an evaluation's answer was last used. */
+export function usedKey (evaluation: Uint8Array): Uint8Array {
+  const p = utf8.encode(USED_PREFIX)
+  const out = new Uint8Array(p.byteLength + evaluation.byteLength)
+  out.set(p, 0)
+  out.set(evaluation, p.byteLength)
+  return out
+}
+
+/** The key range of every last-use key. */
+export function usedRange (): { gte: Uint8Array, lt: Uint8Array } {
+  const gte = utf8.encode(USED_PREFIX)
+  const lt = gte.slice()
+  lt[lt.byteLength - 1] = (lt[lt.byteLength - 1] ?? 0) + 1
+  return { gte, lt }
+}
+
+/** The evaluation CID bytes of a last-use key. */
+export function usedEvaluation (key: Uint8Array): Uint8Array {
+  return key.subarray(USED_PREFIX.length)
+}
+
+/** An 8-byte big-endian time (ms since the epoch). */
+export function encodeTime (ms: number): Uint8Array {
+  const out = new Uint8Array(8)
+  new DataView(out.buffer).setBigUint64(0, BigInt(Math.max(0, Math.floor(ms))))
+  return out
+}
+
+/** The time of {@link encodeTime}; a malformed one is DDS_INTEGRITY. */
+export function decodeTime (value: Uint8Array): number {
+  if (value.byteLength !== 8) throw malformedKey('time', value)
+  return Number(new DataView(value.buffer, value.byteOffset, value.byteLength).getBigUint64(0))
+}

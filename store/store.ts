@@ -7,7 +7,8 @@
  * namespace and leases, implementing the same interfaces and falling back to
  * them; the other parts read through whichever is in front. Content is
  * always written before the entries that point at it, and entries that
- * belong together go in one atomic batch.
+ * belong together go in one atomic batch. One file over the usual length:
+ * it is the façade, one short forwarding method per operation of its parts.
  */
 import type { CID } from 'multiformats/cid'
 import { DdsError, ErrorCodes } from './errors.js'
@@ -23,6 +24,8 @@ import { Artifacts, defaultLoadLimit, type ArtifactInfo } from './artifacts.js'
 import { LocalMemo } from './memo.js'
 import { LocalNamespace, pathNotFound } from './namespace.js'
 import { LocalLocks } from './locks.js'
+import { UsageLog } from './usage.js'
+import { checkBudget, type Budget } from './budget.js'
 import type { Backend, BlockReadOptions, BlockReader, BlockWriter, Codec, CommitOptions, CommitResult, LeaseMode, Lock, LockOptions, Parts, PathUpdate } from './interface.js'
 import { openBackend, type BackendOptions } from './open-backend.js'
 import { findStore } from './location.js'
@@ -62,6 +65,12 @@ export interface StoreOptions extends BackendOptions {
    * `Remote`): the local store becomes a cache in front of it. See `store/remote`.
    */
   remote?: RemoteSpec
+  /**
+   * A retention budget applied after each run that commits, in the background
+   * (store/auto-gc.ts): history is dropped, least valuable first, while the
+   * store holds more than `maxSize` bytes, and when unused for `maxAge` ms.
+   */
+  budget?: Budget
 }
 
 export type { PathUpdate, CommitOptions, CommitResult, ArtifactInfo }
@@ -149,6 +158,12 @@ export class Store {
   #closed = false
   #link: RemoteLink | undefined
   readonly #codecs: Codecs
+  /** Hits not written yet ("last used", for retention). */
+  readonly usage: UsageLog
+  /** The retention budget applied after runs (see `StoreOptions.budget`). */
+  readonly budget: Budget | undefined
+  /** Work started in the background (an automatic gc) that close waits for. */
+  readonly #background = new Set<Promise<void>>()
 
   constructor (backend: Backend, release: () => Promise<void>, hash: number, options: StoreOptions) {
     this.backend = backend
@@ -167,6 +182,14 @@ export class Store {
     this.#nodes = nodes
     this.#artifacts = this.#artifactsOver(blocks)
     blocks.onDelete = (cids) => { this.#artifacts.forget(cids) }
+    this.usage = new UsageLog(backend)
+    this.budget = options.budget === undefined ? undefined : checkBudget(options.budget)
+  }
+
+  /** Have close wait for a background task (which must not reject). */
+  track (task: Promise<void>): void {
+    this.#background.add(task)
+    void task.finally(() => { this.#background.delete(task) })
   }
 
   #artifactsOver (blocks: BlockReader & BlockWriter): Artifacts {
@@ -211,6 +234,10 @@ export class Store {
 
   async close (): Promise<void> {
     if (this.#closed) return
+    await Promise.allSettled([...this.#background])
+    this.usage.stop()
+    // Best effort: last-use times only steer retention, a failed write loses no value.
+    await this.usage.flush()
     this.#closed = true
     try {
       await this.#link?.close()
@@ -336,9 +363,11 @@ export class Store {
     return await this.local.memo.stageEvaluation(manifest, record, memoKeys, pending)
   }
 
-  /** The memo entry under a key, or undefined. */
+  /** The memo entry under a key, or undefined. An entry found counts as a use of its evaluation (see store/usage.ts). */
   async lookupMemo (key: Uint8Array): Promise<MemoEntry | undefined> {
-    return await this.#front.memo.lookupMemo(key)
+    const entry = await this.#front.memo.lookupMemo(key)
+    if (entry !== undefined) this.usage.note(entry.evaluation)
+    return entry
   }
 
   /** Every memo entry of this store (streamed). */
@@ -395,6 +424,8 @@ export class Store {
     // while it marked (store/gc.ts): a commit lands either before that second mark or after the sweep.
     const sweep = await this.lock(GC_SWEEP_LOCK, 'shared')
     try {
+      // The hits of the run so far ride along in the commit's batch: no write of their own.
+      for (const op of this.usage.drain()) pending.add(op)
       return await this.#front.namespace.commit(updates, pending, options)
     } finally {
       await sweep.release()

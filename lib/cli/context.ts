@@ -118,6 +118,17 @@ export class Context {
     return Number(v)
   }
 
+  /** An option read by `parse` (a size, an age); what it throws is a usage mistake naming the option. */
+  parsed (name: string, parse: (text: string) => number): number | undefined {
+    const v = this.string(name)
+    if (v === undefined) return undefined
+    try {
+      return parse(v)
+    } catch (err) {
+      throw new UsageError(`--${name}: ${(err as Error).message}`)
+    }
+  }
+
   /** Write data to stdout, waiting when the pipe is full. */
   async write (chunk: string | Uint8Array): Promise<void> {
     if (!this.stdout.write(chunk)) await waitDrain(this.stdout)

@@ -22,6 +22,7 @@ const commands: Record<string, { summary: string, load: () => Promise<{ command:
   import: { summary: 'verify a bundle, then add its paths to the store', load: async () => await import('./commands/import.js') },
   keygen: { summary: 'make an ed25519 key pair to sign bundles (export --sign)', load: async () => await import('./commands/keygen.js') },
   verify: { summary: 're-hash every block and check that every entry reaches complete data', load: async () => await import('./commands/verify.js') },
+  du: { summary: 'disk usage per path: current value and history, shared blocks once', load: async () => await import('./commands/du.js') },
   gc: { summary: 'delete blocks nothing reaches (optionally trimming history)', load: async () => await import('./commands/gc.js') },
   tag: { summary: 'name a history entry (dds tag v1 /p), list or delete tags', load: async () => await import('./commands/tag.js') },
   invalidate: { summary: 'make the next keep of paths (--downstream: and what used them) run again', load: async () => await import('./commands/invalidate.js') },

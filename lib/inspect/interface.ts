@@ -281,3 +281,30 @@ export interface MetricsView {
   /** `value` for a numeric output, else the dotted names of numeric fields (`scores.f1`); null where an entry lacks it. */
   fields: Record<string, Array<number | null>>
 }
+
+/** One path in `dds du`: bytes of its current value and of its older values. */
+export interface DiskRow {
+  path: string
+  /** Bytes of the current value's blocks (0 for a deleted path). */
+  current: number
+  /** Bytes of the older values' blocks not shared with the current value. */
+  history: number
+  /** History entries of the path (tombstones included). */
+  entries: number
+  deleted: boolean
+}
+
+/** `dds du` as data: per path, then totals in which a block shared by several values counts once. */
+export interface DiskUsage {
+  paths: DiskRow[]
+  total: {
+    /** Bytes of the listed paths' current values. */
+    current: number
+    /** Bytes of their older values beyond those. */
+    history: number
+    /** `current + history`: every block once. */
+    all: number
+  }
+  /** Bytes of every block in the store (records, values, and garbage gc would free): what a gc budget measures. */
+  store: number
+}

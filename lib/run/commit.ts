@@ -6,6 +6,8 @@ import { isNoop } from '../../store/commit-plan.js'
 import type { PathUpdate } from '../../store/store.js'
 import type { PathEntry } from '../../store/records.js'
 import type { Run, RunContext } from './interface.js'
+import { budgetEvent } from '../retention.js'
+import { afterCommit } from '../../store/auto-gc.js'
 
 /**
  * Commit a run's path updates. `ahead` is a head already being read (with a
@@ -23,6 +25,7 @@ export async function commitRun (ctx: RunContext, run: Run, ahead?: { path: stri
   }
   if (updates.length === 0) return
   const result = await ctx.store.commit(updates)
+  afterCommit(ctx.store, (e) => { ctx.emit(budgetEvent(e)) })
   if (result.appended.length > 0) {
     const byPath = new Map(updates.map((u) => [u.path, u.evaluation]))
     ctx.emit({ type: 'commit', paths: result.appended.map((a) => a.path), entries: result.appended.map((a) => ({ ...a, evaluation: byPath.get(a.path) ?? null })) })

@@ -7,6 +7,7 @@ import { openStore, Store } from '../../store/store.js'
 import { findStore, type StoreFound } from '../../store/location.js'
 import { createReporter, logFromEnv } from '../reporter.js'
 import { forceFromEnv } from '../force.js'
+import { budgetFromEnv } from '../../store/budget.js'
 import type { DdsOptions } from '../interface.js'
 import type { InstanceOptions } from './interface.js'
 
@@ -40,7 +41,8 @@ export async function openFromOptions (options: DdsOptions): Promise<Opened> {
       location = where.location
       found = where.found
     }
-    s = await openStore({ ...storeOptions, ...(location === undefined ? {} : { location }), ...(team === undefined ? {} : { remote: team }) })
+    const budget = storeOptions.budget ?? budgetFromEnv()
+    s = await openStore({ ...storeOptions, ...(location === undefined ? {} : { location }), ...(team === undefined ? {} : { remote: team }), ...(budget === undefined ? {} : { budget }) })
   }
   const wanted = log ?? logFromEnv()
   const reporter = wanted === false ? undefined : createReporter(wanted === true ? {} : wanted)

@@ -41,7 +41,10 @@ export async function openRemote (spec: string | RemoteOptions): Promise<Remote>
  */
 export async function pushPaths (store: Store, paths: string[]): Promise<SyncResult> {
   const { push } = await import('./sync.js')
-  return await push(linkOf(store), paths)
+  const { pushTags } = await import('./sync-tags.js')
+  const link = linkOf(store)
+  const result = await push(link, paths)
+  return { ...result, tags: await pushTags(link, store.backend, paths) }
 }
 
 /**
@@ -52,5 +55,9 @@ export async function pushPaths (store: Store, paths: string[]): Promise<SyncRes
  */
 export async function pullPaths (store: Store, paths: string[], options: { onProgress?: (p: { blocks: number }) => void } = {}): Promise<SyncResult> {
   const { pull } = await import('./sync.js')
-  return await pull(linkOf(store), paths, options)
+  const { pullTags } = await import('./sync-tags.js')
+  const link = linkOf(store)
+  const result = await pull(link, paths, options)
+  const tags = await pullTags(link, store.backend, paths)
+  return { ...result, tags: tags.added, refusedTags: tags.refused }
 }

@@ -8,7 +8,7 @@
 import type { CID } from 'multiformats/cid'
 import type { S3Client } from '@aws-sdk/client-s3'
 import type { CommitOptions, CommitResult, Lock, PathUpdate } from '../interface.js'
-import type { ArtifactRoot, PathEntry } from '../records.js'
+import type { ArtifactRoot, BundleTag, PathEntry } from '../records.js'
 import type { Layout } from './layout.js'
 
 /** How to reach an `s3://` remote. Unset fields come from the usual AWS variables. */
@@ -133,6 +133,10 @@ export interface Remote {
   append (updates: RemoteUpdate[], options?: CommitOptions): Promise<CommitResult>
   /** Take a lease shared by every machine using the remote; waits for it. */
   lease (name: string): Promise<Lock>
+  /** Every well-formed tag of the remote (a remote without tags may leave this out). */
+  tags? (): Promise<BundleTag[]>
+  /** Store a tag unless the remote has one of that name. */
+  putTag? (tag: BundleTag): Promise<void>
   close (): Promise<void>
 }
 

@@ -6,12 +6,13 @@
  */
 import type { CID } from 'multiformats/cid'
 import type { CommitOptions, CommitResult, Lock } from '../interface.js'
-import type { ArtifactRoot, PathEntry } from '../records.js'
+import type { ArtifactRoot, BundleTag, PathEntry } from '../records.js'
 import { RemoteBlocks } from './blocks.js'
 import { Layout } from './layout.js'
 import { takeLease } from './leases.js'
 import { RemoteMemo } from './memo.js'
 import { PathLogs } from './path-logs.js'
+import { RemoteTags } from './tags.js'
 import { checkFormat, probe } from './probe.js'
 import type { MemoPack, ObjectStore, PackChunk, Remote, RemoteHead, RemoteUpdate } from './interface.js'
 
@@ -24,6 +25,7 @@ export class ObjectRemote implements Remote {
   readonly #blocks: RemoteBlocks
   readonly #memo: RemoteMemo
   readonly #logs: PathLogs
+  readonly #tags: RemoteTags
 
   constructor (objects: ObjectStore, options: { url: string, prefix: string, leaseTtl: number }) {
     this.objects = objects
@@ -34,6 +36,7 @@ export class ObjectRemote implements Remote {
     this.#blocks = new RemoteBlocks(place)
     this.#memo = new RemoteMemo(place)
     this.#logs = new PathLogs(place)
+    this.#tags = new RemoteTags(place)
   }
 
   /** The object key of a name relative to the prefix (for tools and tests). */
@@ -60,6 +63,9 @@ export class ObjectRemote implements Remote {
   history (path: string, options?: { limit?: number }): AsyncIterable<PathEntry> { return this.#logs.history(path, options) }
   paths (options?: { prefix?: string, deleted?: boolean }): AsyncIterable<PathEntry> { return this.#logs.paths(options) }
   async append (updates: RemoteUpdate[], options?: CommitOptions): Promise<CommitResult> { return await this.#logs.append(updates, options) }
+
+  async tags (): Promise<BundleTag[]> { return await this.#tags.tags() }
+  async putTag (tag: BundleTag): Promise<void> { await this.#tags.putTag(tag) }
 
   async lease (name: string): Promise<Lock> { return await takeLease(this.objects, this.layout, name, this.leaseTtl) }
 

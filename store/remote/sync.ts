@@ -22,6 +22,10 @@ export interface SyncResult {
   moved: Array<{ path: string, seq: number }>
   /** Paths the other side already had at that evaluation, or newer. */
   skipped: string[]
+  /** Tags sent (push) or adopted (pull) with the paths (see remote/tags.ts). */
+  tags?: string[]
+  /** Pull: the remote's tags on the paths that named no entry of theirs, ignored. */
+  refusedTags?: string[]
 }
 
 function updateOf (e: PathEntry): PathUpdate {
@@ -64,9 +68,15 @@ export async function pull (link: RemoteLink, paths: string[], options: { onProg
     if (head === undefined || head.evaluation === null) throw pathNotFound(path, `remote ${link.remote.url}`)
     entries.push(head)
   }
-  await fetchAll(link, entries.flatMap(entryLinks), options.onProgress)
-  const result = await link.local.namespace.commit(entries.map(updateOf), new Pending(), { onlyIfNewer: true })
-  return { moved: result.appended, skipped: result.skipped }
+  // The gc lock keeps a collection from sweeping the fetched blocks before the commit names them.
+  const guard = await link.local.locks.lock('gc', 'shared')
+  try {
+    await fetchAll(link, entries.flatMap(entryLinks), options.onProgress)
+    const result = await link.local.namespace.commit(entries.map(updateOf), new Pending(), { onlyIfNewer: true })
+    return { moved: result.appended, skipped: result.skipped }
+  } finally {
+    await guard.release()
+  }
 }
 
 /** Walk what `roots` reach, fetching every block the local store lacks (a few at a time). */

@@ -76,7 +76,7 @@ t.test('help: every command explains itself with an example; usage mistakes exit
   const main = await dds(['--help'])
   t.equal(main.code, 0)
   const listed = main.stdout.split('\n').filter((l) => /^ {2}[a-z]+ {2,}/.test(l)).map((l) => l.trim().split(/\s+/)[0])
-  t.same(listed, ['ls', 'log', 'show', 'cat', 'why', 'plan', 'table', 'plot', 'graph', 'export', 'import', 'keygen', 'verify', 'gc', 'tag', 'invalidate', 'rm', 'push', 'pull', 'worker', 'serve'])
+  t.same(listed, ['ls', 'log', 'show', 'cat', 'why', 'plan', 'table', 'plot', 'graph', 'export', 'import', 'keygen', 'verify', 'du', 'gc', 'tag', 'invalidate', 'rm', 'push', 'pull', 'worker', 'serve'])
   for (const name of listed) {
     const r = await dds([name as string, '--help'])
     t.equal(r.code, 0, `${name as string} --help`)

@@ -22,6 +22,8 @@ export interface FakeSpec {
   declarations?: Record<string, number>
   packages?: Record<string, string>
   started?: number
+  /** Recorded run time in ms (default 12.5). */
+  duration?: number
   fn?: string
 }
 
@@ -65,7 +67,7 @@ export async function fakeEvaluation (store: Store, spec: FakeSpec): Promise<Fak
     calls: spec.calls ?? [],
     output: art.cid,
     started: spec.started ?? 1_700_000_000_000,
-    duration: 12.5
+    duration: spec.duration ?? 12.5
   }, [key], pending)
   await store.write(pending)
   return { evaluation, output: art.cid, key }
