@@ -22,6 +22,7 @@ import { dependenciesKey, hashValueBlock, identity, memoKey, valueDigest, type H
 import { effectWarnings, filesHold, filesNow, fresh, passedAs, recording, startRecording, unrecorded, type Recorder } from './files/index.js'
 import { annotationsOf, identityGiven } from './annotations.js'
 import { SignatureEngine, type CodeSignature } from './signature/index.js'
+import { StoreAnalyses } from './analyses.js'
 import { dataFunctionOf, makeDataFunction, recordName } from './data-function.js'
 import { createReporter, logFromEnv } from './reporter.js'
 import type { AnyFunction, Dds, DdsEvent, DdsOptions, Kept, LoadOptions, Reporter } from './interface.js'
@@ -150,10 +151,12 @@ export class DdsInstance implements Dds {
   readonly #capturedCtx: HashContext
   readonly #executors: Executors
   readonly #force: ForceRules
+  readonly #analyses: StoreAnalyses
 
   constructor (store: Store, owned: boolean, options: { onEvent?: (e: DdsEvent) => void, reporter?: Reporter, maxCapturedElements?: number, parallel?: ParallelOptions, force?: string[] } = {}) {
     this.store = store
     this.#force = new ForceRules(store.backend, options.force ?? [])
+    this.#analyses = new StoreAnalyses(store.backend)
     this.#executors = new Executors(options.parallel ?? {})
     this.#owned = owned
     this.#onEvent = options.onEvent
@@ -185,6 +188,7 @@ export class DdsInstance implements Dds {
   async close (): Promise<void> {
     this.#reporter?.close()
     await this.#executors.close()
+    await this.#analyses.settle()
     if (this.#owned) await this.store.close()
   }
 
@@ -210,6 +214,7 @@ export class DdsInstance implements Dds {
     const ann = annotationsOf(fn)
     const sig = engine().signature(fn, {
       hashValue: (value, label) => valueDigest(value, label, this.#capturedCtx),
+      analyses: this.#analyses,
       ...(ann?.version === undefined ? {} : { pin: ann.version }),
       ...(ann?.deps === undefined ? {} : { deps: ann.deps }),
       ...(ann?.ignore === undefined ? {} : { ignore: ann.ignore })
