@@ -235,6 +235,26 @@ export function persistedPart (store: AnalysisStore, key: PersistKey, files: Sou
   return parsed.part
 }
 
+/**
+ * The static part made of an analysis; `warnings` are the part's (the analysis's own and those found on the way to it).
+ *
+ * @example
+ * const part = partOf(analysis, [...notes, ...analysis.warnings])
+ */
+export function partOf (analysis: StaticAnalysis, warnings: string[]): StaticPart {
+  return {
+    entry: analysis.entry,
+    info: analysis.info,
+    declarations: analysis.declarations,
+    packages: analysis.packages,
+    needs: analysis.values,
+    scopeNames: [],
+    unavailable: analysis.unavailable,
+    warnings,
+    analysis
+  }
+}
+
 // ---- decoding, with every field checked: the store is not the analysis ----
 
 const isStr = (v: unknown): v is string => typeof v === 'string'
@@ -290,16 +310,6 @@ function decodeRecord (r: unknown): { part: StaticPart, w: Witnesses } | undefin
     unavailable: new Set(p.unavailable),
     warnings: p.warnings
   }
-  const part: StaticPart = {
-    entry: analysis.entry,
-    info: analysis.info,
-    declarations: analysis.declarations,
-    packages: analysis.packages,
-    needs: analysis.values,
-    scopeNames: [],
-    unavailable: new Set(analysis.unavailable),
-    warnings: [...p.warnings],
-    analysis
-  }
+  const part = partOf(analysis, p.warnings)
   return { part, w: { files, dirs, loaded: w.loaded as string[] | null } }
 }

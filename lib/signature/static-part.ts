@@ -16,7 +16,7 @@ import { allFunctions, callSiteFrames, functionAt, LineIndex } from './locate.js
 import type { Located } from './locate.js'
 import type { ModuleIndex } from './module-index.js'
 import { parseFunctionText, parserAvailable } from './parse.js'
-import { persistedPart, persistKey, persistPart, witnessesOf } from './persisted.js'
+import { partOf, persistedPart, persistKey, persistPart, witnessesOf } from './persisted.js'
 import type { PersistKey } from './persisted.js'
 import type { AstNode } from './parse.js'
 import { inNodeModules, NODE_MAJOR } from './resolve.js'
@@ -227,17 +227,7 @@ export class StaticParts {
       const key = this.files.displayKey(index.file)
       return this.textPart(fn, undefined, [...warnings, `analysis of ${key} failed (${(err as Error).message}); only the function's own text is hashed`], [key])
     }
-    return {
-      entry: analysis.entry,
-      info: analysis.info,
-      declarations: analysis.declarations,
-      packages: analysis.packages,
-      needs: analysis.values,
-      scopeNames: [],
-      unavailable: analysis.unavailable,
-      warnings: [...warnings, ...analysis.warnings],
-      analysis
-    }
+    return partOf(analysis, [...warnings, ...analysis.warnings])
   }
 
   /**
