@@ -20,6 +20,7 @@ import type { StoreFound } from '../store/location.js'
 import { identity } from './value-hash.js'
 import { unrecorded } from './files/index.js'
 import { makeDataFunction } from './data-function.js'
+import { StoreAnalyses } from './analyses.js'
 import type { AnyFunction, Dds, DdsEvent, DdsOptions, Kept, LoadOptions, Reporter } from './interface.js'
 import { ForceRules } from './force.js'
 import type { EachOptions, ExecCall, Executor, RunOn } from './parallel/interface.js'
@@ -61,6 +62,7 @@ export class DdsInstance implements Dds {
   readonly #reporter: Reporter | undefined
   readonly #hasher: CallHasher
   readonly #executors: Executors
+  readonly #analyses: StoreAnalyses
   /** What the parts in lib/run/ share of this instance. */
   readonly #ctx: RunContext
 
@@ -71,7 +73,8 @@ export class DdsInstance implements Dds {
     this.#onEvent = options.onEvent
     this.#reporter = options.reporter
     const emit = (e: DdsEvent): void => { this.#emit(e) }
-    this.#hasher = new CallHasher(emit, options.maxCapturedElements ?? 100_000)
+    this.#analyses = new StoreAnalyses(store.backend)
+    this.#hasher = new CallHasher(emit, options.maxCapturedElements ?? 100_000, this.#analyses)
     const hasher = this.#hasher
     this.#ctx = {
       store,
@@ -103,6 +106,7 @@ export class DdsInstance implements Dds {
   async close (): Promise<void> {
     this.#reporter?.close()
     await this.#executors.close()
+    await this.#analyses.settle()
     if (this.#owned) await this.store.close()
   }
 

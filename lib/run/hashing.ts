@@ -11,6 +11,7 @@ import { SignatureEngine, type CodeSignature } from '../signature/index.js'
 import { dataFunctionOf } from '../data-function.js'
 import type { DdsEvent } from '../interface.js'
 import type { Hashed } from './interface.js'
+import type { AnalysisStore } from '../signature/interface.js'
 
 /** One engine per process for the default instance and every `open()`: the analysis caches are per file. */
 let sharedEngine: SignatureEngine | undefined
@@ -32,7 +33,7 @@ export interface Prepared {
  * it read or wrote, so that passing one on hashes by that identity.
  *
  * @example
- * const hasher = new CallHasher((e) => {}, 100_000)
+ * const hasher = new CallHasher((e) => {}, 100_000, new StoreAnalyses(store.backend))
  * const { key } = hasher.prepare('/a', (x: number) => x + 1, [1])
  */
 export class CallHasher {
@@ -41,9 +42,11 @@ export class CallHasher {
   readonly #inputCtx: HashContext
   readonly #capturedCtx: HashContext
   readonly #emit: (event: DdsEvent) => void
+  readonly #analyses: AnalysisStore | undefined
 
-  constructor (emit: (event: DdsEvent) => void, maxCapturedElements: number) {
+  constructor (emit: (event: DdsEvent) => void, maxCapturedElements: number, analyses?: AnalysisStore) {
     this.#emit = emit
+    this.#analyses = analyses
     const identityOf = (v: object): CID | undefined => this.#identities.get(v)
     const hashFunction = (fn: Function, label: string): Uint8Array => this.#hashFunction(fn, label)
     this.#inputCtx = { mode: 'input', identityOf, givenIdentity: identityGiven, hashFunction }
@@ -63,6 +66,7 @@ export class CallHasher {
     const ann = annotationsOf(fn)
     const sig = engine().signature(fn, {
       hashValue: (value, label) => valueDigest(value, label, this.#capturedCtx),
+      ...(this.#analyses === undefined ? {} : { analyses: this.#analyses }),
       ...(ann?.version === undefined ? {} : { pin: ann.version }),
       ...(ann?.deps === undefined ? {} : { deps: ann.deps }),
       ...(ann?.ignore === undefined ? {} : { ignore: ann.ignore })

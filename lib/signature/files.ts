@@ -46,6 +46,8 @@ export class SourceFiles {
   private readonly files = new Map<string, FileEntry>()
   private readonly byContent = new Map<string, LoadedFile>()
   private epoch = 0
+  /** The files loaded since {@link SourceFiles.track}, with what the analysis saw. */
+  private tracked: Map<string, LoadedFile> | undefined
   private loaded: { epoch: number, map: Map<string, { generated: string | undefined, content: string | undefined }> } | undefined
 
   constructor (
@@ -66,8 +68,32 @@ export class SourceFiles {
     return root === undefined ? file : relativeKey(root, file)
   }
 
+  /**
+   * Record every file loaded from now on (what a persisted analysis depends
+   * on) until {@link SourceFiles.untrack}.
+   *
+   * @example
+   * files.track(); analyse(); const seen = files.untrack()
+   */
+  track (): void {
+    this.tracked = new Map()
+  }
+
+  /** Stop recording; the files loaded since {@link SourceFiles.track} with what each load returned. */
+  untrack (): Map<string, LoadedFile> {
+    const out = this.tracked ?? new Map<string, LoadedFile>()
+    this.tracked = undefined
+    return out
+  }
+
   /** A file, indexed when it is code, as the analysis must see it. */
   load (file: string): LoadedFile {
+    const result = this.loadUntracked(file)
+    this.tracked?.set(file, result)
+    return result
+  }
+
+  private loadUntracked (file: string): LoadedFile {
     const cached = this.files.get(file)
     if (cached !== undefined && cached.epoch === this.epoch) return cached.result
     let st
@@ -98,7 +124,7 @@ export class SourceFiles {
     const contentKey = `${file}\0${hex(sha256(bytes))}`
     let loaded = this.byContent.get(contentKey)
     if (loaded === undefined) {
-      if (!CODE_EXTENSIONS.has(extname(file).toLowerCase())) {
+      if (!this.isCode(file)) {
         loaded = { kind: 'data', hash: dataHash(bytes) }
       } else if (!parserAvailable()) {
         loaded = { kind: 'error', message: 'no parser available' }
@@ -122,25 +148,47 @@ export class SourceFiles {
    */
   private againstLoaded (file: string, mtimeMs: number, disk: LoadedFile): LoadedFile {
     if (disk.kind !== 'code') return disk
+    const state = this.loadedState(file, mtimeMs, disk.index.text)
+    if (state.kind === 'same') return disk
+    if (state.kind === 'stale') return { ...disk, stale: state.stale }
+    const loaded = this.fromContent(file, Buffer.from(state.content, 'utf8'))
+    if (loaded.kind !== 'code') return disk
+    return { ...loaded, note: 'changed on disk since it was loaded; the loaded version is analysed' }
+  }
+
+  /**
+   * How a code file's text on disk relates to the code loaded from it: the
+   * same (or not loaded), another text embedded in its source map, or not
+   * known (`stale`). Needs no parser: a persisted analysis is checked with it.
+   *
+   * @example
+   * files.loadedState('/p/src/a.ts', st.mtimeMs, text).kind // 'same'
+   */
+  loadedState (file: string, mtimeMs: number, text: string): { kind: 'same' } | { kind: 'embedded', content: string } | { kind: 'stale', stale: string } {
     const info = this.loadedSources().get(file)
-    if (info === undefined) return disk
-    if (info.content !== undefined) {
-      if (info.content === disk.index.text) return disk
-      const loaded = this.fromContent(file, Buffer.from(info.content, 'utf8'))
-      if (loaded.kind !== 'code') return disk
-      return { ...loaded, note: 'changed on disk since it was loaded; the loaded version is analysed' }
-    }
-    if (mtimeMs > PROCESS_START) return { ...disk, stale: 'was modified after this process started: the code that runs may differ' }
+    if (info === undefined) return { kind: 'same' }
+    if (info.content !== undefined) return info.content === text ? { kind: 'same' } : { kind: 'embedded', content: info.content }
+    if (mtimeMs > PROCESS_START) return { kind: 'stale', stale: 'was modified after this process started: the code that runs may differ' }
     if (info.generated !== undefined) {
       try {
         const generated = statSync(info.generated).mtimeMs
-        if (mtimeMs > generated + 1) return { ...disk, stale: `is newer than the compiled ${this.displayKey(info.generated)} that runs: rebuild` }
-        if (generated > PROCESS_START) return { ...disk, stale: `was recompiled into ${this.displayKey(info.generated)} after this process started: the code that runs may differ` }
+        if (mtimeMs > generated + 1) return { kind: 'stale', stale: `is newer than the compiled ${this.displayKey(info.generated)} that runs: rebuild` }
+        if (generated > PROCESS_START) return { kind: 'stale', stale: `was recompiled into ${this.displayKey(info.generated)} after this process started: the code that runs may differ` }
       } catch {
         // The compiled file is gone: nothing to compare with.
       }
     }
-    return disk
+    return { kind: 'same' }
+  }
+
+  /**
+   * Whether a file is code the analysis would parse (by its extension).
+   *
+   * @example
+   * files.isCode('/p/src/a.ts') // true
+   */
+  isCode (file: string): boolean {
+    return CODE_EXTENSIONS.has(extname(file).toLowerCase())
   }
 
   /**
@@ -151,7 +199,7 @@ export class SourceFiles {
    * files.loadedFiles() // ['/p/src/main.ts', '/p/src/model.ts']
    */
   loadedFiles (): string[] {
-    return [...this.loadedSources().keys()].filter((f) => CODE_EXTENSIONS.has(extname(f).toLowerCase()))
+    return [...this.loadedSources().keys()].filter((f) => this.isCode(f))
   }
 
   /** The user's loaded scripts by original source: the compiled file that runs, and the source text embedded in its map. */

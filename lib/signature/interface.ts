@@ -27,6 +27,18 @@ export interface SignatureOptions {
    * (`src/db.ts#client`) matches one declaration.
    */
   ignore?: string[]
+  /**
+   * Where analyses are kept between processes (a store's meta space): a
+   * fresh process then re-analyses only what changed. Neither call may throw.
+   */
+  analyses?: AnalysisStore
+}
+
+/** A synchronous key-value place for persisted analyses; a value not there is `undefined`. */
+export interface AnalysisStore {
+  get: (key: Uint8Array) => Uint8Array | undefined
+  /** Keep a record; writing may finish later, and may fail (then the record is only missing). */
+  put: (key: Uint8Array, value: Uint8Array) => void
 }
 
 /** The code signature of a function. Treat it as read-only: engines return the same object while nothing changed. */
@@ -134,4 +146,18 @@ export interface GraphHost {
   root: string | undefined
   /** The project's source files loaded in this process (the modules that can write to others' bindings). */
   loaded?: () => Iterable<string>
+}
+
+/** The static part of a signature, shared by every call for one function location. */
+export interface StaticPart {
+  entry: string
+  info: FunctionInfo
+  declarations: Map<string, Uint8Array>
+  packages: Map<string, string>
+  needs: ValueNeed[]
+  /** For code without a file: free names looked up in the function's own scopes. */
+  scopeNames: string[]
+  unavailable: Set<string>
+  warnings: string[]
+  analysis: StaticAnalysis | undefined
 }

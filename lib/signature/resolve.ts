@@ -18,6 +18,13 @@ export type Resolution =
   | { kind: 'builtin', name: string }
   | { kind: 'missing', reason: string }
 
+/** One resolution an analysis asked for. */
+export interface ResolvedImport {
+  from: string
+  spec: string
+  result: Resolution
+}
+
 /** A package's identity. */
 export interface PackageId {
   name: string
@@ -94,6 +101,8 @@ export class ProjectResolver {
   private cjs: ResolverLike | undefined
   private loadFailed: unknown
   private readonly cache = new Map<string, Resolution>()
+  /** The resolutions asked for since {@link ProjectResolver.track}. */
+  private tracked: ResolvedImport[] | undefined
   private readonly pkgJson = new Map<string, PackageJson | null>()
   private readonly rootOfDir = new Map<string, PackageJson | null>()
   /** Directories holding this library's own code, treated as the package it belongs to. */
@@ -134,11 +143,42 @@ export class ProjectResolver {
    */
   resolve (fromFile: string, spec: string, kind: 'import' | 'require'): Resolution {
     const cacheKey = `${kind}\0${dirname(fromFile)}\0${spec}`
-    const hit = this.cache.get(cacheKey)
-    if (hit !== undefined) return hit
-    const result = this.resolveUncached(fromFile, spec, kind)
-    this.cache.set(cacheKey, result)
+    let result = this.cache.get(cacheKey)
+    if (result === undefined) {
+      result = this.resolveUncached(fromFile, spec, kind)
+      this.cache.set(cacheKey, result)
+    }
+    this.tracked?.push({ from: fromFile, spec, result })
     return result
+  }
+
+  /**
+   * Record every resolution asked for from now on (what a persisted analysis
+   * depends on) until {@link ProjectResolver.untrack}.
+   *
+   * @example
+   * resolver.track(); analyse(); const asked = resolver.untrack()
+   */
+  track (): void {
+    this.tracked = []
+  }
+
+  /** Stop recording; the resolutions asked for since {@link ProjectResolver.track}. */
+  untrack (): ResolvedImport[] {
+    const out = this.tracked ?? []
+    this.tracked = undefined
+    return out
+  }
+
+  /**
+   * The directory of the package a bare specifier names, as seen from a file
+   * (the first `node_modules/<name>` with a named package.json on the way up).
+   *
+   * @example
+   * resolver.packageDirOf('/p/src/a.ts', 'lodash') // '/p/node_modules/lodash'
+   */
+  packageDirOf (fromFile: string, name: string): string | undefined {
+    return this.findPackage(fromFile, name)?.dir
   }
 
   private resolveUncached (fromFile: string, spec: string, kind: 'import' | 'require'): Resolution {
@@ -185,6 +225,16 @@ export class ProjectResolver {
     return { kind: 'file', path }
   }
 
+  /**
+   * This library's own version (what computes analyses), `unknown` when its package.json was not found.
+   *
+   * @example
+   * resolver.libraryVersion() // '0.4.0'
+   */
+  libraryVersion (): string {
+    return this.self?.id.version ?? 'unknown'
+  }
+
   /** This library's own package when `file` is part of its code. */
   selfPackage (file: string): PackageId | undefined {
     if (this.self === undefined) return undefined
@@ -193,9 +243,14 @@ export class ProjectResolver {
   }
 
   private findPackageDir (fromFile: string, name: string): PackageId | undefined {
+    const pj = this.findPackage(fromFile, name)
+    return pj === undefined ? undefined : { name: pj.name!, version: pj.version ?? '0.0.0' }
+  }
+
+  private findPackage (fromFile: string, name: string): PackageJson | undefined {
     for (let dir = dirname(fromFile); ; dir = dirname(dir)) {
       const pj = this.readPackageJson(join(dir, 'node_modules', name))
-      if (pj?.name !== undefined) return { name: pj.name, version: pj.version ?? '0.0.0' }
+      if (pj?.name !== undefined) return pj
       if (dirname(dir) === dir) return undefined
     }
   }

@@ -11,14 +11,16 @@ import { canonicalText, localRenamer, sha256 } from './canonical.js'
 import type { SourceFiles } from './files.js'
 import { analyzeFunction } from './graph.js'
 import type { InspectorBridge, Location } from './inspector.js'
-import type { GraphHost, SignatureOptions, StaticAnalysis, ValueNeed } from './interface.js'
+import type { AnalysisStore, GraphHost, LoadedFile, SignatureOptions, StaticAnalysis, StaticPart } from './interface.js'
 import { allFunctions, callSiteFrames, functionAt, LineIndex, nestedPath, nodeName } from './locate.js'
 import type { Located } from './locate.js'
 import type { ModuleIndex } from './module-index.js'
 import { parseFunctionText, parserAvailable } from './parse.js'
+import { partOf, persistedPart, persistKey, persistPart, witnessesOf } from './persisted.js'
+import type { PersistKey } from './persisted.js'
 import type { AstNode } from './parse.js'
 import { inNodeModules, NODE_MAJOR } from './resolve.js'
-import type { ProjectResolver } from './resolve.js'
+import type { ProjectResolver, ResolvedImport } from './resolve.js'
 import { analyzeScopes } from './scope.js'
 import { fileOfUrl, sourceExists } from './sourcemap.js'
 import type { SourceMaps } from './sourcemap.js'
@@ -53,19 +55,7 @@ function looksMinifiedOrBundled (text: string): boolean {
   return longest > 5000 || (text.length > 2000 && text.length / lines.length > 250)
 }
 
-/** The static part of a signature, shared by every call for one function location. */
-export interface StaticPart {
-  entry: string
-  info: FunctionInfo
-  declarations: Map<string, Uint8Array>
-  packages: Map<string, string>
-  needs: ValueNeed[]
-  /** For code without a file: free names looked up in the function's own scopes. */
-  scopeNames: string[]
-  unavailable: Set<string>
-  warnings: string[]
-  analysis: StaticAnalysis | undefined
-}
+export type { StaticPart } from './interface.js'
 
 /**
  * Computes and caches static parts.
@@ -78,9 +68,20 @@ export class StaticParts {
   private readonly byLocation = new Map<string, StaticPart>()
   private readonly functionFiles = new WeakMap<Function, string | undefined>()
   private readonly host: GraphHost
+  /** The loaded modules handed to the analysis running now, if it asked (a persisted analysis depends on them). */
+  private loadedAsked: string[] | undefined
 
   constructor (private readonly files: SourceFiles, private readonly resolver: ProjectResolver, private readonly maps: SourceMaps, root: string | undefined) {
-    this.host = { load: (file) => files.load(file), resolver, root, loaded: () => files.loadedFiles() }
+    this.host = {
+      load: (file) => files.load(file),
+      resolver,
+      root,
+      loaded: () => {
+        const list = files.loadedFiles()
+        this.loadedAsked = list
+        return list
+      }
+    }
   }
 
   /** The static part of a function located by the inspector. */
@@ -91,7 +92,7 @@ export class StaticParts {
     if (hit !== undefined) return hit
     this.files.fresh()
     const script = bridge.script(location.scriptId)
-    const part = this.staticForScript(fn, script?.url ?? '', script?.sourceMapURL ?? '', location, options)
+    const part = this.staticForScript(fn, script?.url ?? '', script?.sourceMapURL ?? '', location, options, optionsKey)
     this.byLocation.set(cacheKey, part)
     return part
   }
@@ -112,7 +113,8 @@ export class StaticParts {
     const index = loaded.index
     const analyse = (located: Located): StaticPart | undefined => {
       try {
-        return partOf(analyzeFunction(this.host, index, located, new Set(), name), [])
+        const analysis = analyzeFunction(this.host, index, located, new Set(), name)
+        return partOf(analysis, analysis.warnings)
       } catch {
         return undefined
       }
@@ -157,7 +159,7 @@ export class StaticParts {
     return { entry, info, declarations: new Map(), packages: new Map(), needs: [], scopeNames: [], unavailable: new Set(), warnings, analysis: undefined }
   }
 
-  private staticForScript (fn: Function, url: string, sourceMapURL: string, location: Location, options: SignatureOptions): StaticPart {
+  private staticForScript (fn: Function, url: string, sourceMapURL: string, location: Location, options: SignatureOptions, optionsKey: string): StaticPart {
     if (url.startsWith('node:')) {
       const mod = `node:${url.slice(5).replace(/^internal\//, '').split('/')[0] ?? ''}`
       const part = this.emptyPart(`${mod}#${fn.name}`, { name: fn.name })
@@ -192,7 +194,34 @@ export class StaticParts {
         warnings.push(`the source map of ${generated} does not cover the function; analysing the generated code`)
       }
     }
-    return this.analyzeAt(fn, file, (index) => new LineIndex(index.text).offset(line, column), options, warnings, file === generated && mapping.sources.length === 0)
+    const analyze = (): StaticPart => this.analyzeAt(fn, file, (index) => new LineIndex(index.text).offset(line, column), options, warnings, file === generated && mapping.sources.length === 0)
+    const store = options.analyses
+    const key = store === undefined || warnings.length > 0 ? undefined : persistKey(file, line, column, optionsKey, this.host.root, this.resolver.libraryVersion())
+    if (store === undefined || key === undefined) return analyze()
+    const kept = persistedPart(store, key, this.files)
+    if (kept !== undefined) return kept
+    return this.analyzeAndPersist(store, key, analyze)
+  }
+
+  /** Analyse while recording what the analysis reads, and persist the result when it is pinned down. */
+  private analyzeAndPersist (store: AnalysisStore, key: PersistKey, analyze: () => StaticPart): StaticPart {
+    this.files.track()
+    this.resolver.track()
+    this.loadedAsked = undefined
+    let part: StaticPart
+    let seen: Map<string, LoadedFile>
+    let asked: ResolvedImport[]
+    try {
+      part = analyze()
+    } finally {
+      seen = this.files.untrack()
+      asked = this.resolver.untrack()
+    }
+    if (part.analysis !== undefined && seen.has(key.file)) {
+      const w = witnessesOf(this.files, this.resolver, seen, asked, this.loadedAsked)
+      if (w !== undefined) persistPart(store, key, part, w)
+    }
+    return part
   }
 
   /** Analyse the function found at an offset of a file, or fall back to its text. */
@@ -232,7 +261,7 @@ export class StaticParts {
       const key = this.files.displayKey(index.file)
       return this.textPart(fn, undefined, [...warnings, `analysis of ${key} failed (${(err as Error).message}); only the function's own text is hashed`], [key])
     }
-    return partOf(analysis, warnings)
+    return partOf(analysis, [...warnings, ...analysis.warnings])
   }
 
   /**
@@ -349,21 +378,6 @@ export class StaticParts {
       }
     }
     return undefined
-  }
-}
-
-/** The static part made of an analysis, after the warnings found before it. */
-function partOf (analysis: StaticAnalysis, warnings: string[]): StaticPart {
-  return {
-    entry: analysis.entry,
-    info: analysis.info,
-    declarations: analysis.declarations,
-    packages: analysis.packages,
-    needs: analysis.values,
-    scopeNames: [],
-    unavailable: analysis.unavailable,
-    warnings: [...warnings, ...analysis.warnings],
-    analysis
   }
 }
 

@@ -1,0 +1,315 @@
+/**
+ * Static analyses persisted between processes: the record of one function
+ * location's analysis (its declarations, value needs, handles, warnings) with
+ * the witnesses it depends on (the content digest of every file it read, the
+ * mtimes of the directories its resolutions and project keys depend on, the
+ * project's loaded modules), so that a fresh process that sees the same graph
+ * only stats and hashes files, without loading the parser or the resolver.
+ *
+ * A record is used only when every witness still holds: each file is read and
+ * hashed again (an edit that keeps the size and restores the mtime is still
+ * seen), so what was analysed is byte for byte what is on disk. A directory's
+ * mtime changes when an entry is created, removed or renamed in it, which is
+ * what could make a specifier resolve elsewhere or a file get another project
+ * root. Records come from the local store; a malformed one is a miss.
+ */
+import { readFileSync, statSync } from 'node:fs'
+import { dirname, isAbsolute, join, sep } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { hex } from '../../store/util.js'
+import { sha256 } from './canonical.js'
+import type { SourceFiles } from './files.js'
+import type { AnalysisStore, HandleSite, LoadedFile, StaticAnalysis, StaticPart, ValueNeed, ValueSite } from './interface.js'
+import { packageNameOf } from './resolve.js'
+import type { ProjectResolver, ResolvedImport } from './resolve.js'
+
+/** The record format; bumped with any change to what the analysis computes. */
+const FORMAT = 'dds-analysis/1'
+
+/**
+ * The code that computes analyses: records written by another build of it
+ * are not used (the package version and this file's mtime; in the bundle,
+ * this file is the whole library).
+ */
+const BUILD = ((): string => {
+  try {
+    return String(statSync(fileURLToPath(import.meta.url)).mtimeMs)
+  } catch {
+    return 'unknown'
+  }
+})()
+
+/** What a record depends on. `files`: path and SHA-256 of its bytes, or `null` for a file that must not exist. */
+interface Witnesses {
+  files: Array<[string, string | null]>
+  dirs: Array<[string, number]>
+  /** The project's modules loaded in the process, when the analysis asked for them (writers from outside). */
+  loaded: string[] | null
+}
+
+/** A function location and the bytes of its file, for looking up and writing its record. */
+export interface PersistKey {
+  key: Uint8Array
+  file: string
+  bytes: Uint8Array
+}
+
+/**
+ * The store key of the analysis of the function at `line`/`column` of `file`
+ * as it is now on disk; `undefined` when the file cannot be read.
+ *
+ * @example
+ * const k = persistKey('/p/src/a.ts', 3, 0, optionsKey, undefined, '1.0.0')
+ */
+export function persistKey (file: string, line: number, column: number, optionsKey: string, root: string | undefined, version: string): PersistKey | undefined {
+  let bytes: Uint8Array
+  try {
+    bytes = readFileSync(file)
+  } catch {
+    return undefined
+  }
+  const key = sha256(JSON.stringify([FORMAT, version, BUILD, file, hex(sha256(bytes)), line, column, optionsKey, root ?? null]))
+  const prefix = new TextEncoder().encode('analysis/')
+  const out = new Uint8Array(prefix.length + key.length)
+  out.set(prefix)
+  out.set(key, prefix.length)
+  return { key: out, file, bytes }
+}
+
+/** The ancestors of `from` up to `to` (both included); `undefined` when `to` is not above `from`. */
+function chain (from: string, to: string): string[] | undefined {
+  const out: string[] = []
+  for (let d = from; ; d = dirname(d)) {
+    out.push(d)
+    if (d === to) return out
+    if (dirname(d) === d) return undefined
+  }
+}
+
+function digestOf (file: string): string | null | undefined {
+  try {
+    return hex(sha256(readFileSync(file)))
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? null : undefined
+  }
+}
+
+function mtimeOf (dir: string): number | undefined {
+  try {
+    return statSync(dir).mtimeMs
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * What an analysis depends on, from the files it loaded and the resolutions
+ * it asked for; `undefined` when it cannot be pinned down (a file that failed
+ * to load or differs from the loaded code, a specifier that did not resolve,
+ * a file outside any project): such analyses are not persisted.
+ */
+export function witnessesOf (files: SourceFiles, resolver: ProjectResolver, seen: Map<string, LoadedFile>, asked: ResolvedImport[], loaded: string[] | undefined): Witnesses | undefined {
+  const fileDigests = new Map<string, string | null>()
+  const dirs = new Set<string>()
+  const rootOf = (file: string): boolean => {
+    const root = resolver.projectRoot(file)
+    const up = root === undefined ? undefined : chain(dirname(file), root.dir)
+    if (root === undefined || up === undefined) return false
+    for (const d of up) dirs.add(d)
+    for (const name of ['package.json', 'tsconfig.json']) {
+      const p = join(root.dir, name)
+      if (fileDigests.has(p)) continue
+      const d = digestOf(p)
+      if (d === undefined) return false
+      fileDigests.set(p, d)
+    }
+    return true
+  }
+  for (const [file, result] of seen) {
+    if (result.kind === 'error') return undefined
+    // The bytes analysed, not the file read again: it may have changed since.
+    if (result.kind === 'code') {
+      if (result.note !== undefined || result.stale !== undefined) return undefined
+      fileDigests.set(file, hex(sha256(result.index.text)))
+    } else {
+      fileDigests.set(file, hex(result.hash))
+    }
+    if (!rootOf(file)) return undefined
+  }
+  for (const { from, spec, result } of asked) {
+    if (!rootOf(from)) return undefined
+    if (result.kind === 'missing') return undefined
+    if (result.kind === 'file') {
+      dirs.add(dirname(result.path))
+      if (spec.startsWith('.')) dirs.add(dirname(join(dirname(from), spec)))
+      else if (isAbsolute(spec)) dirs.add(dirname(spec))
+    } else if (result.kind === 'package') {
+      const dir = resolver.packageDirOf(from, packageNameOf(spec))
+      if (dir === undefined) return undefined
+      const at = dir.lastIndexOf(`${sep}node_modules`)
+      const base = at <= 0 ? sep : dir.slice(0, at)
+      const up = chain(dirname(from), base)
+      const inside = chain(dirname(dir), base)
+      if (up === undefined || inside === undefined) return undefined
+      for (const d of [...up, ...inside]) dirs.add(d)
+      const pj = join(dir, 'package.json')
+      const d = digestOf(pj)
+      if (d === undefined || d === null) return undefined
+      fileDigests.set(pj, d)
+    }
+  }
+  const dirTimes: Array<[string, number]> = []
+  for (const d of dirs) {
+    const m = mtimeOf(d)
+    if (m === undefined) return undefined
+    dirTimes.push([d, m])
+  }
+  return { files: [...fileDigests], dirs: dirTimes, loaded: loaded === undefined ? null : [...loaded].sort() }
+}
+
+/**
+ * Whether every witness still holds: files hashed again (and checked against
+ * the code loaded from them), directories unchanged, the same modules loaded.
+ */
+function holds (files: SourceFiles, w: Witnesses, key: PersistKey): boolean {
+  for (const [file, digest] of w.files) {
+    let bytes: Uint8Array
+    let mtimeMs: number
+    try {
+      mtimeMs = statSync(file).mtimeMs
+      bytes = file === key.file ? key.bytes : readFileSync(file)
+    } catch {
+      if (digest === null) continue
+      return false
+    }
+    if (digest === null || hex(sha256(bytes)) !== digest) return false
+    if (files.isCode(file) && files.loadedState(file, mtimeMs, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')).kind !== 'same') return false
+  }
+  for (const [dir, mtimeMs] of w.dirs) if (mtimeOf(dir) !== mtimeMs) return false
+  if (w.loaded !== null) {
+    const now = files.loadedFiles().sort()
+    if (now.length !== w.loaded.length || now.some((f, i) => f !== w.loaded![i])) return false
+  }
+  return true
+}
+
+/**
+ * Write the record of an analysed part. Failures are the store's concern:
+ * a record not written is only a later miss.
+ */
+export function persistPart (store: AnalysisStore, key: PersistKey, part: StaticPart, w: Witnesses): void {
+  const a = part.analysis
+  if (a === undefined) return
+  const record = {
+    f: FORMAT,
+    part: {
+      entry: part.entry,
+      info: part.info,
+      declarations: [...part.declarations].map(([k, v]) => [k, hex(v)]),
+      packages: [...part.packages],
+      needs: part.needs,
+      unavailable: [...part.unavailable],
+      warnings: part.warnings,
+      entryFile: a.entryFile,
+      handles: [...a.handles]
+    },
+    w
+  }
+  store.put(key.key, new TextEncoder().encode(JSON.stringify(record)))
+}
+
+/**
+ * The persisted part for a key when its record is well-formed and every
+ * witness holds; otherwise `undefined` (then the caller analyses afresh).
+ */
+export function persistedPart (store: AnalysisStore, key: PersistKey, files: SourceFiles): StaticPart | undefined {
+  const raw = store.get(key.key)
+  if (raw === undefined) return undefined
+  let parsed: { part: StaticPart, w: Witnesses } | undefined
+  try {
+    parsed = decodeRecord(JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(raw)))
+  } catch {
+    parsed = undefined
+  }
+  if (parsed === undefined || !holds(files, parsed.w, key)) return undefined
+  return parsed.part
+}
+
+/**
+ * The static part made of an analysis; `warnings` are the part's (the analysis's own and those found on the way to it).
+ *
+ * @example
+ * const part = partOf(analysis, [...notes, ...analysis.warnings])
+ */
+export function partOf (analysis: StaticAnalysis, warnings: string[]): StaticPart {
+  return {
+    entry: analysis.entry,
+    info: analysis.info,
+    declarations: analysis.declarations,
+    packages: analysis.packages,
+    needs: analysis.values,
+    scopeNames: [],
+    unavailable: analysis.unavailable,
+    warnings,
+    analysis
+  }
+}
+
+// ---- decoding, with every field checked: the store is not the analysis ----
+
+const isStr = (v: unknown): v is string => typeof v === 'string'
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v)
+const isArr = Array.isArray as (v: unknown) => v is unknown[]
+const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v)
+const optStr = (v: unknown): boolean => v === undefined || isStr(v)
+const pairs = <T>(v: unknown, second: (x: unknown) => x is T): Array<[string, T]> | undefined =>
+  isArr(v) && v.every((p) => isArr(p) && p.length === 2 && isStr(p[0]) && second(p[1])) ? v as Array<[string, T]> : undefined
+const HEX32 = /^[0-9a-f]{64}$/
+
+function isSite (s: unknown): s is ValueSite {
+  if (!isObj(s)) return false
+  switch (s.kind) {
+    case 'closure': return isStr(s.name) && isNum(s.depth)
+    case 'module': return isStr(s.file) && isStr(s.name) && optStr(s.member)
+    case 'import': return isStr(s.file) && isStr(s.local) && (s.prop === undefined || isStr(s.prop)) && isStr(s.spec) && isStr(s.imported) && optStr(s.member)
+    default: return false
+  }
+}
+
+function isNeed (n: unknown): n is ValueNeed {
+  return isObj(n) && isStr(n.label) && typeof n.immutable === 'boolean' && typeof n.optional === 'boolean' && isArr(n.sites) && n.sites.every(isSite)
+}
+
+function isHandle (h: unknown): h is HandleSite {
+  return isObj(h) && isStr(h.file) && isStr(h.local) && (h.prop === undefined || isStr(h.prop)) && isStr(h.spec) && isStr(h.imported) && (h.direct === undefined || typeof h.direct === 'boolean')
+}
+
+function decodeRecord (r: unknown): { part: StaticPart, w: Witnesses } | undefined {
+  if (!isObj(r) || r.f !== FORMAT || !isObj(r.part) || !isObj(r.w)) return undefined
+  const p = r.part
+  const w = r.w
+  const info = p.info
+  if (!isStr(p.entry) || !isObj(info) || !isStr(info.name) || !optStr(info.file) || !(info.line === undefined || isNum(info.line)) || !(info.column === undefined || isNum(info.column))) return undefined
+  const declarations = pairs(p.declarations, (x): x is string => isStr(x) && HEX32.test(x))
+  const packages = pairs(p.packages, isStr)
+  const handles = pairs(p.handles, (x): x is HandleSite[] => isArr(x) && x.every(isHandle))
+  const files = pairs(w.files, (x): x is string | null => x === null || (isStr(x) && HEX32.test(x)))
+  const dirs = pairs(w.dirs, isNum)
+  if (declarations === undefined || packages === undefined || handles === undefined || files === undefined || dirs === undefined) return undefined
+  if (!isArr(p.needs) || !p.needs.every(isNeed) || !isArr(p.unavailable) || !p.unavailable.every(isStr) || !isArr(p.warnings) || !p.warnings.every(isStr) || !isStr(p.entryFile)) return undefined
+  if (!(w.loaded === null || (isArr(w.loaded) && w.loaded.every(isStr)))) return undefined
+  const fnInfo = { name: info.name, ...(info.file === undefined ? {} : { file: info.file as string }), ...(info.line === undefined ? {} : { line: info.line }), ...(info.column === undefined ? {} : { column: info.column }) }
+  const analysis: StaticAnalysis = {
+    entry: p.entry,
+    info: fnInfo,
+    entryFile: p.entryFile,
+    declarations: new Map(declarations.map(([k, v]) => [k, Uint8Array.from(Buffer.from(v, 'hex'))])),
+    packages: new Map(packages),
+    values: p.needs,
+    handles: new Map(handles),
+    unavailable: new Set(p.unavailable),
+    warnings: p.warnings
+  }
+  const part = partOf(analysis, p.warnings)
+  return { part, w: { files, dirs, loaded: w.loaded as string[] | null } }
+}
