@@ -142,7 +142,8 @@ export async function plan (store: Store, options: PlanOptions = {}): Promise<Pl
       for (const path of downstreamIn(graph, [up.plan.path])) {
         const j = judged.get(path)
         if (j === undefined || j.plan.status === 'unknown') continue
-        if (j.plan.status === 'will-run' && !(j.code.digest !== undefined && !j.plan.reasons.some((r) => r.kind === 'forced') && await ranBefore(store, path, j.code.digest))) continue
+        // A path forced or invalidated runs whatever comes from upstream; one whose code changed may be a revert hit once upstream reverts too.
+        if (j.plan.status === 'will-run' && !(j.code.digest !== undefined && !j.plan.reasons.some((r) => r.kind === 'forced' || r.kind === 'invalidated') && await ranBefore(store, path, j.code.digest))) continue
         j.plan.status = 'may-run'
         if (!j.plan.reasons.some((r) => r.kind === 'upstream' && r.path === up.plan.path)) j.plan.reasons.push({ kind: 'upstream', change: 'may-change', path: up.plan.path })
         j.changes = true

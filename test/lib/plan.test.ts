@@ -2,13 +2,14 @@
  * dds plan against real edits: a temporary project edited between runs of
  * fresh processes. After each kind of edit (body, helper in another file,
  * constants, comments only, package bump, data file, revert, a literal
- * argument, invalidate, DDS_FORCE) the plan is compared with what the run
+ * argument, invalidate with and without downstream, DDS_FORCE) the plan is compared with what the run
  * then does: "will re-run" names only steps that run, and "will" plus "may"
  * covers every step that runs; then everything is up to date again.
  */
 import t, { type Test } from 'tap'
 import { openStore } from '../../store/index.js'
 import { refuseAnswers } from '../../lib/force.js'
+import { downstreamOf } from '../../lib/downstream.js'
 import { plan } from '../../lib/plan/index.js'
 import type { Plan, PlanStatus } from '../../lib/plan/index.js'
 import { FUNCTION_OF, planProject } from '../helpers/plan-project.js'
@@ -98,6 +99,12 @@ t.test('plan against real edits and runs', async (t) => {
   await store.close()
   const inv = await step(t, 'invalidate', { will: ['/total'], may: ['/label'] })
   t.match(inv.paths.find((x) => x.path === '/total')?.reasons, [{ kind: 'invalidated' }])
+
+  const again = await openStore({ location: p.store })
+  await refuseAnswers(again, ['/scaled', ...await downstreamOf(again, ['/scaled'])])
+  await again.close()
+  const down = await step(t, 'invalidate with downstream', { will: ['/label', '/scaled', '/total'] })
+  t.ok(down.paths.filter((x) => x.status === 'will-run').every((x) => x.reasons.some((r) => r.kind === 'invalidated')), 'each says it was invalidated, not only that its upstream may change')
 
   const forced = await step(t, 'DDS_FORCE', { will: ['/square'] }, { DDS_FORCE: '/sq*' })
   t.match(forced.paths.find((x) => x.path === '/square')?.reasons, [{ kind: 'forced', glob: '/sq*' }])
