@@ -13,7 +13,7 @@ import { encodeNode, type EvaluationRecord, type PathEntry } from '../../store/r
 import type { Store } from '../../store/store.js'
 import { sameBytes } from '../../store/util.js'
 import { validatePath } from '../../store/paths.js'
-import { downstreamIn } from '../downstream.js'
+import { downstreamIn, valueEdges } from '../downstream.js'
 import { ABSENT, fileHolds, currentDigest, projectRoot } from '../files/digest.js'
 import { forceFromEnv, pathGlob } from '../force.js'
 import { lineage } from '../graph.js'
@@ -138,6 +138,7 @@ export async function plan (store: Store, options: PlanOptions = {}): Promise<Pl
   const changing = [...judged.values()].filter((j) => j.changes)
   if (changing.length > 0) {
     const graph = await lineage(store)
+    graph.edges.push(...await valueEdges(store, graph))
     for (const up of changing) {
       for (const path of downstreamIn(graph, [up.plan.path])) {
         const j = judged.get(path)
