@@ -1,10 +1,59 @@
 /**
  * The paths downstream of some paths: every path whose current evaluation
  * received, loaded or called (transitively) a value those paths held. Read
- * from the lineage graph, so it sees what the store recorded, not the code.
+ * from the lineage graph, so it sees what the store recorded, not the code;
+ * kept numbers and strings passed on, which carry no provenance, are linked
+ * by the identity of their value.
  */
+import type { CID } from 'multiformats/cid'
+import { isDdsError } from '../store/errors.js'
 import type { Store } from '../store/store.js'
-import { lineage, type LineageGraph } from './graph.js'
+import { lineage, type GraphEdge, type LineageGraph } from './graph.js'
+import { hashValue } from './value-hash.js'
+
+/** Outputs up to this size are read to see whether they are primitives. */
+const PRIMITIVE_BYTES = 4096
+
+/**
+ * The edges the lineage graph cannot hold: a kept number, string, boolean
+ * or null passed on as an argument carries no provenance (only objects can
+ * be remembered), so its argument identity is the hash of its value. Each
+ * current evaluation whose output is such a value is linked to every current
+ * evaluation that received an argument with that identity. A constant equal
+ * by chance is linked too: downstream is an upper bound, never a miss.
+ *
+ * @example
+ * const graph = await lineage(store)
+ * graph.edges.push(...await valueEdges(store, graph))
+ */
+export async function valueEdges (store: Store, graph: LineageGraph): Promise<GraphEdge[]> {
+  const current = graph.nodes.filter((n) => n.current && n.evaluation !== null && n.path !== null)
+  const producers = new Map<string, { id: string, path: string }>()
+  const inputs = new Map<string, readonly CID[]>()
+  for (const n of current) {
+    try {
+      inputs.set(n.id, (await store.getEvaluation(n.evaluation as CID)).inputs)
+      const output = (await store.head(n.path as string))?.output
+      if (output === null || output === undefined || (await store.artifactInfo(output)).size > PRIMITIVE_BYTES) continue
+      const value = await store.readArtifact(output)
+      if ((value !== null && typeof value === 'object') || typeof value === 'function' || typeof value === 'symbol') continue
+      producers.set(hashValue(value, 'args[0]', { mode: 'input' }).toString(), { id: n.id, path: n.path as string })
+    } catch (err) {
+      // A record or value the store cannot give (missing, no codec, not hashable): no edge from it.
+      if (isDdsError(err)) continue
+      throw err
+    }
+  }
+  const edges: GraphEdge[] = []
+  if (producers.size === 0) return edges
+  for (const [to, list] of inputs) {
+    for (const [index, input] of list.entries()) {
+      const from = producers.get(input.toString())
+      if (from !== undefined && from.id !== to) edges.push({ from: from.id, to, kind: 'input', path: from.path, index })
+    }
+  }
+  return edges
+}
 
 /**
  * The paths that used `paths` (not including them), sorted.
@@ -13,7 +62,9 @@ import { lineage, type LineageGraph } from './graph.js'
  * await downstreamOf(store, ['/weather/clean']) // ['/weather/model', '/weather/report', '/weather/stats']
  */
 export async function downstreamOf (store: Store, paths: string[]): Promise<string[]> {
-  return downstreamIn(await lineage(store), paths)
+  const graph = await lineage(store)
+  graph.edges.push(...await valueEdges(store, graph))
+  return downstreamIn(graph, paths)
 }
 
 /**

@@ -2,7 +2,9 @@
  * The pictures of the web view in docs/: the weather example run into a
  * fresh store (twice, the second time with a module constant edited, so that
  * histories have two entries and something changed), `serve` on it, and
- * each page captured by headless chromium.
+ * each page captured by headless chromium; then the lineage page once more
+ * after a further edit of the model (not run), marked with what the next run
+ * will do.
  *
  *   npm run build && npx tsx scripts/screenshots.ts
  */
@@ -49,7 +51,7 @@ try {
   for (const [file, hash, name] of shots) {
     await page.goto(s.url + hash, { waitUntil: 'load' })
     await page.waitForSelector(`main[data-page="${name}"]`)
-    if (name === 'lineage') await page.waitForSelector('#graph svg')
+    if (name === 'lineage') await page.waitForSelector('#plan[data-state="ready"]')
     // The table and source pictures show the part of the evaluation page they are about.
     if (file === 'serve-table.png') await page.waitForSelector('table.arrow tbody tr')
     if (file === 'serve-table.png' || file === 'serve-source.png') {
@@ -57,6 +59,11 @@ try {
     }
     await page.screenshot({ path: join(root, 'docs', file) as `${string}.png` })
   }
+  // What the next run will do, on the lineage page: the model edited once more, not run.
+  writeFileSync(model, readFileSync(model, 'utf8').replace('\n  void 0', '\n  void 1'))
+  await page.goto(s.url + '#/lineage', { waitUntil: 'load' })
+  await page.waitForSelector('#plan[data-state="ready"]')
+  await page.screenshot({ path: join(root, 'docs', 'serve-lineage-plan.png'), fullPage: true })
   await browser.close()
   await s.close()
   await opened.close()

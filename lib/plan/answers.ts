@@ -6,13 +6,25 @@
  * (the second memo key) may answer. The same rule as the run's lookup, read
  * without running anything.
  */
+import { isAbsolute, join } from 'node:path'
 import type { CID } from 'multiformats/cid'
-import type { MemoEntry, LoadRef } from '../../store/records.js'
+import type { FileRef, MemoEntry, LoadRef } from '../../store/records.js'
 import type { Store } from '../../store/store.js'
 import { dependenciesKey } from '../../store/memo-keys.js'
-import { filesHold, filesNow } from '../files/index.js'
+import { currentDigest, filesHold } from '../files/digest.js'
 import { ForceRules } from '../force.js'
 import { isTaggedLoad, taggedOutput } from '../tagged.js'
+
+/**
+ * A recorded file as it is found under `root` (recorded paths are relative
+ * to the project root of the run): only for reading its digest, never for a key.
+ *
+ * @example
+ * under('/p', ref).path // '/p/data/input.txt'
+ */
+export function under (root: string, ref: FileRef): FileRef {
+  return isAbsolute(ref.path) ? ref : { ...ref, path: join(root, ref.path) }
+}
 
 /** What no annotation marks: refusals are then only those stored by invalidate and rm. */
 const PLAIN = (): void => {}
@@ -21,16 +33,18 @@ const PLAIN = (): void => {}
  * Answers lookups for one plan, with the current outputs of paths read once.
  *
  * @example
- * const answers = new Answers(store)
+ * const answers = new Answers(store, '/p')
  * const entry = await answers.find('/weather/clean', record.signature)
  */
 export class Answers {
   readonly #store: Store
   readonly #force: ForceRules
   readonly #outputs = new Map<string, Promise<CID | undefined>>()
+  readonly #root: string
 
-  constructor (store: Store) {
+  constructor (store: Store, root: string) {
     this.#store = store
+    this.#root = root
     this.#force = new ForceRules(store.backend, [])
   }
 
@@ -60,7 +74,7 @@ export class Answers {
       if (now === undefined) return undefined
       current.push({ path: l.path, output: now })
     }
-    const second = dependenciesKey(key, current, entry.files === undefined ? undefined : filesNow(entry.files))
+    const second = dependenciesKey(key, current, entry.files === undefined ? undefined : entry.files.map((f) => ({ path: f.path, kind: f.kind, digest: currentDigest(under(this.#root, f)) })))
     const alt = second === undefined ? undefined : await this.#store.lookupMemo(second)
     return alt !== undefined && await this.#holds(path, alt) ? alt : undefined
   }
@@ -77,6 +91,6 @@ export class Answers {
 
   async #holds (path: string, entry: MemoEntry): Promise<boolean> {
     if (await this.refused(path, entry.evaluation)) return false
-    return (await this.changedLoads(entry.loads)).length === 0 && filesHold(entry.files)
+    return (await this.changedLoads(entry.loads)).length === 0 && filesHold(entry.files?.map((f) => under(this.#root, f)))
   }
 }

@@ -58,11 +58,14 @@ export interface Plan {
   estimate: number
 }
 
-/**
- * Options of planning. The source is read where a run would read it: under
- * the project root above the working directory.
- */
+/** Options of planning. */
 export interface PlanOptions {
+  /**
+   * The project whose working tree is read (its code, the arguments its
+   * scripts write, the data files recorded relative to it); default: where a
+   * run would read it, the project root above the working directory.
+   */
+  root?: string
   /** Paths or path globs (`/weather/*`, `/a/**`) to plan; every path with a value by default. */
   paths?: string[]
   /** Path globs forced for the run planned (as `DDS_FORCE`); default: `DDS_FORCE`. */

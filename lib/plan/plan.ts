@@ -13,14 +13,14 @@ import { encodeNode, type EvaluationRecord, type PathEntry } from '../../store/r
 import type { Store } from '../../store/store.js'
 import { sameBytes } from '../../store/util.js'
 import { validatePath } from '../../store/paths.js'
-import { downstreamIn } from '../downstream.js'
+import { downstreamIn, valueEdges } from '../downstream.js'
 import { ABSENT, fileHolds, currentDigest, projectRoot } from '../files/digest.js'
 import { forceFromEnv, pathGlob } from '../force.js'
 import { lineage } from '../graph.js'
 import { changeView } from '../inspect/why.js'
 import { memoKey } from '../value-hash.js'
 import { compareInputs, type Change } from '../why.js'
-import { Answers } from './answers.js'
+import { Answers, under } from './answers.js'
 import { staticArguments } from './args.js'
 import { CodeReader, type CodeOutlook } from './code.js'
 import type { PathPlan, Plan, PlanOptions, PlanReason, PlanStatus } from './interface.js'
@@ -36,12 +36,13 @@ interface Judged {
 
 const STATUSES: PlanStatus[] = ['will-run', 'revert-hit', 'may-run', 'unknown', 'up-to-date']
 
-/** The files a record read whose content (or listing) is not what it was. */
-function changedFiles (record: EvaluationRecord): Change[] {
+/** The files a record read whose content (or listing) is not what it was, read under `root`. */
+function changedFiles (record: EvaluationRecord, root: string): Change[] {
   const out: Change[] = []
   for (const f of record.files ?? []) {
-    if (fileHolds(f)) continue
-    out.push({ kind: 'file', change: currentDigest(f) === ABSENT ? 'removed' : 'changed', path: f.path, old: f })
+    const at = under(root, f)
+    if (fileHolds(at)) continue
+    out.push({ kind: 'file', change: currentDigest(at) === ABSENT ? 'removed' : 'changed', path: f.path, old: f })
   }
   return out
 }
@@ -70,7 +71,7 @@ async function judge (store: Store, answers: Answers, reader: CodeReader, args: 
 
   const glob = forced.find(([, re]) => re.test(head.path))
   const inputs = args.get(head.path) ?? record.inputs
-  const changes: Change[] = [...code.changes, ...compareInputs(record.inputs, inputs), ...changedFiles(record)]
+  const changes: Change[] = [...code.changes, ...compareInputs(record.inputs, inputs), ...changedFiles(record, reader.root)]
   const reasons: PlanReason[] = changes.map(changeView)
   if (manifest.pinned !== undefined) reasons.push({ kind: 'pinned', change: 'unknown', version: manifest.pinned })
   if (code.manifest === undefined) {
@@ -113,8 +114,8 @@ async function ranBefore (store: Store, path: string, digest: Uint8Array): Promi
  * What the next run will do, path by path: will re-run (and why), revert
  * hit, may re-run (only upstream changes), unknown (values only a run can
  * read, named), up to date; with the sum of the recorded durations of what
- * will re-run. Reads the source under the project root above the working
- * directory and never runs user code. DDS_PATH_NOT_FOUND for a named path
+ * will re-run. Reads the working tree of `options.root` (default: the
+ * project root above the working directory) and never runs user code. DDS_PATH_NOT_FOUND for a named path
  * (not a glob) that holds no value.
  *
  * @example
@@ -126,9 +127,10 @@ export async function plan (store: Store, options: PlanOptions = {}): Promise<Pl
   for await (const e of store.paths()) if (e.evaluation !== null) heads.push(e)
   const selected = selection(options.paths, new Set(heads.map((h) => h.path)))
   const forced: Array<[string, RegExp]> = (options.force ?? forceFromEnv()).map((g) => [g, pathGlob(g)])
-  const root = projectRoot()
+  const root = options.root ?? projectRoot()
+  if (typeof root !== 'string' || root === '') throw new TypeError('root must be a non-empty path')
   const reader = new CodeReader(root)
-  const answers = new Answers(store)
+  const answers = new Answers(store, root)
   const args = staticArguments(root, heads.map((h) => h.path))
   const judged = new Map<string, Judged>()
   for (const head of heads) judged.set(head.path, await judge(store, answers, reader, args, forced, head))
@@ -136,11 +138,13 @@ export async function plan (store: Store, options: PlanOptions = {}): Promise<Pl
   const changing = [...judged.values()].filter((j) => j.changes)
   if (changing.length > 0) {
     const graph = await lineage(store)
+    graph.edges.push(...await valueEdges(store, graph))
     for (const up of changing) {
       for (const path of downstreamIn(graph, [up.plan.path])) {
         const j = judged.get(path)
         if (j === undefined || j.plan.status === 'unknown') continue
-        if (j.plan.status === 'will-run' && !(j.code.digest !== undefined && !j.plan.reasons.some((r) => r.kind === 'forced') && await ranBefore(store, path, j.code.digest))) continue
+        // A path forced or invalidated runs whatever comes from upstream; one whose code changed may be a revert hit once upstream reverts too.
+        if (j.plan.status === 'will-run' && !(j.code.digest !== undefined && !j.plan.reasons.some((r) => r.kind === 'forced' || r.kind === 'invalidated') && await ranBefore(store, path, j.code.digest))) continue
         j.plan.status = 'may-run'
         if (!j.plan.reasons.some((r) => r.kind === 'upstream' && r.path === up.plan.path)) j.plan.reasons.push({ kind: 'upstream', change: 'may-change', path: up.plan.path })
         j.changes = true

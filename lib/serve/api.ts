@@ -2,10 +2,11 @@
  * The JSON API of the web view: each route a read-only query of
  * lib/inspect, its query-string arguments checked, answering plain data.
  */
-import { isDdsError } from '../../store/errors.js'
+import { ErrorCodes, isDdsError } from '../../store/errors.js'
 import type { Store } from '../../store/store.js'
 import { toSvg, lineage } from '../graph.js'
 import { artifactOf, describeEvaluation, explain, historyTable, lineageJson, listPaths, metricsOf, parseTarget, sourcesOf, tablePage, type PageOptions, type WhyRef } from '../inspect.js'
+import { plan, planSummary, reasonText } from '../plan/index.js'
 import { previewOf } from './output.js'
 
 /** A mistake in a request's arguments: answered 400 with the message. */
@@ -93,6 +94,27 @@ const routes: Record<string, Route> = {
       problem = `${err.code}: ${err.message}`
     }
     return { graph: lineageJson(graph), svg, problem }
+  },
+  /**
+   * What `dds plan` says the next run will do, computed on request from the
+   * working tree the server was given (none: `plan` is null and `problem`
+   * says why); `path` arguments (paths or globs) select what is listed. Each
+   * path's reasons come as words too (`why`), and the summary line.
+   */
+  async plan (store, q, context) {
+    if (context.root === undefined) return { plan: null, summary: null, problem: 'no working tree to read: start dds serve in the project to see what the next run will do' }
+    const paths = q.getAll('path').filter((p) => p !== '')
+    // Globs become regular expressions: bounded, so that a request cannot make one that backtracks for long.
+    if (paths.length > 100 || paths.some((p) => p.length > 1000 || (p.match(/\*/g)?.length ?? 0) > 8)) throw new BadRequest('at most 100 paths, each of at most 1000 characters and 8 wildcards')
+    let p
+    try {
+      p = await plan(store, { root: context.root, ...(paths.length === 0 ? {} : { paths }) })
+    } catch (err) {
+      // A path that holds no value or is malformed is the request's mistake; anything else makes the plan unavailable.
+      if (!isDdsError(err) || err.code === ErrorCodes.PATH_NOT_FOUND || err.code === ErrorCodes.PATH_INVALID) throw err
+      return { plan: null, summary: null, problem: `${err.code}: ${err.message}` }
+    }
+    return { plan: { ...p, paths: p.paths.map((x) => ({ ...x, why: x.reasons.map(reasonText) })) }, summary: planSummary(p), problem: null }
   }
 }
 

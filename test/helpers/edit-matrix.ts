@@ -12,8 +12,11 @@
  * await step('first run', ['body'])
  */
 import type { Test } from 'tap'
-import { symlinkSync, writeFileSync } from 'node:fs'
+import { existsSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { CID } from 'multiformats/cid'
+import { openStore } from '../../store/index.js'
+import { plan } from '../../lib/plan/index.js'
 import { repoRoot, type Runner, type TempProject } from './project.js'
 
 /** A fake package whose `ran(name)` appends to $COUNT_FILE once `state.on` is set. */
@@ -59,6 +62,29 @@ console.log(JSON.stringify({ fresh, kept, ran: ran.sort() }))
 interface Outcome { fresh: Record<string, unknown>, kept: Record<string, unknown>, ran: string[] }
 
 /**
+ * What dds plan says of a store before a run, by function name (what the
+ * steps count): the functions that will re-run, those that may (or are
+ * unknown), and every function the store holds; undefined before the first run.
+ */
+async function planOf (location: string, root: string, env: Record<string, string>): Promise<{ will: string[], may: string[], fns: Set<string> } | undefined> {
+  if (!existsSync(location)) return undefined
+  const store = await openStore({ location })
+  try {
+    const p = await plan(store, { root, force: env.DDS_FORCE === undefined ? [] : [env.DDS_FORCE] })
+    const out = { will: [] as string[], may: [] as string[], fns: new Set<string>() }
+    for (const x of p.paths) {
+      const fn = (await store.getEvaluation(CID.parse(x.evaluation))).fn.name
+      out.fns.add(fn)
+      if (x.status === 'will-run') out.will.push(fn)
+      else if (x.status !== 'up-to-date') out.may.push(fn)
+    }
+    return out
+  } finally {
+    await store.close()
+  }
+}
+
+/**
  * Link dds-ts into the project and return the step: build, then run
  * `src/main.ts` under both runners on their own stores (and, with `cross`,
  * tsc on the tsx store, which must be all hits: the same signatures).
@@ -74,8 +100,14 @@ export function editSteps (t: Test, project: TempProject, options: { cross?: boo
   }
   return async (name, expected, env = {}) => {
     await project.build()
+    const planned = await planOf(stores.tsx, project.root, env)
     for (const runner of ['tsx', 'tsc'] as const) {
       const out = await run(runner, stores[runner], env)
+      if (runner === 'tsx' && planned !== undefined) {
+        // dds plan, asked before the run, against what the run then did.
+        t.same(planned.will.filter((f) => !out.ran.includes(f)), [], `${name}: plan's "will re-run" names no step that hit`)
+        t.same(out.ran.filter((f) => planned.fns.has(f) && !planned.will.includes(f) && !planned.may.includes(f)), [], `${name}: plan's "will" and "may" (and "unknown") cover what ran`)
+      }
       t.same(out.ran, [...expected].sort(), `${name}: what ran under ${runner}`)
       t.same(out.kept, out.fresh, `${name}: no stale result under ${runner}`)
     }

@@ -2,16 +2,21 @@
  * dds plan against real edits: a temporary project edited between runs of
  * fresh processes. After each kind of edit (body, helper in another file,
  * constants, comments only, package bump, data file, revert, a literal
- * argument, invalidate, DDS_FORCE) the plan is compared with what the run
+ * argument, invalidate with and without downstream, DDS_FORCE) the plan is compared with what the run
  * then does: "will re-run" names only steps that run, and "will" plus "may"
  * covers every step that runs; then everything is up to date again.
  */
 import t, { type Test } from 'tap'
 import { openStore } from '../../store/index.js'
 import { refuseAnswers } from '../../lib/force.js'
+import { downstreamOf } from '../../lib/downstream.js'
 import { plan } from '../../lib/plan/index.js'
 import type { Plan, PlanStatus } from '../../lib/plan/index.js'
+import { symlinkSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { FUNCTION_OF, planProject } from '../helpers/plan-project.js'
+import { COUNTER_PACKAGE } from '../helpers/edit-matrix.js'
+import { createProject, repoRoot } from '../helpers/project.js'
 
 const p = planProject()
 // The plan reads the source where a run would: under the project root above the working directory.
@@ -99,10 +104,78 @@ t.test('plan against real edits and runs', async (t) => {
   const inv = await step(t, 'invalidate', { will: ['/total'], may: ['/label'] })
   t.match(inv.paths.find((x) => x.path === '/total')?.reasons, [{ kind: 'invalidated' }])
 
+  const again = await openStore({ location: p.store })
+  await refuseAnswers(again, ['/scaled', ...await downstreamOf(again, ['/scaled'])])
+  await again.close()
+  const down = await step(t, 'invalidate with downstream', { will: ['/label', '/scaled', '/total'] })
+  t.ok(down.paths.filter((x) => x.status === 'will-run').every((x) => x.reasons.some((r) => r.kind === 'invalidated')), 'each says it was invalidated, not only that its upstream may change')
+
   const forced = await step(t, 'DDS_FORCE', { will: ['/square'] }, { DDS_FORCE: '/sq*' })
   t.match(forced.paths.find((x) => x.path === '/square')?.reasons, [{ kind: 'forced', glob: '/sq*' }])
 
   const some = await planNow({ paths: ['/s*', '/load'] })
   t.same(some.paths.map((x) => x.path).sort(), ['/load', '/scaled', '/square'], 'named paths and globs select what is planned')
   await t.rejects(planNow({ paths: ['/nothing'] }), { code: 'DDS_PATH_NOT_FOUND' }, 'a named path without a value')
+})
+
+t.test('a kept number or string passed on carries no provenance: the step that receives it may re-run', async (t) => {
+  const project = createProject({
+    ...COUNTER_PACKAGE,
+    'src/steps.ts': `import { ran } from 'counter'
+export const FACTOR = 1
+export function count (xs: number[]): number {
+  ran('count')
+  return xs.length * FACTOR
+}
+export function double (n: number): number {
+  ran('double')
+  return n * 2
+}
+export function name (n: number): string {
+  ran('name')
+  return 'n' + n
+}
+export function shout (s: string): string {
+  ran('shout')
+  return s.toUpperCase()
+}
+`,
+    'src/main.ts': `import { readFileSync } from 'node:fs'
+import { open } from 'dds-ts'
+import { state } from 'counter'
+import * as s from './steps.js'
+
+state.on = true
+const dds = await open({ store: process.env.STORE })
+await dds.evaluate(async () => {
+  const n = await dds.keep('/count', s.count, [1, 2, 3])
+  const d = await dds.keep('/double', s.double, n)
+  const label = await dds.keep('/name', s.name, d)
+  await dds.keep('/shout', s.shout, label)
+})
+await dds.close()
+console.log(JSON.stringify(readFileSync(process.env.COUNT_FILE as string, 'utf8').split('\\n').filter(Boolean).sort()))
+`
+  })
+  symlinkSync(repoRoot, join(project.root, 'node_modules', 'dds-ts'), 'dir')
+  t.teardown(() => { project.remove() })
+  const location = join(project.root, '.dds')
+  let n = 0
+  const run = async (): Promise<string[]> => {
+    const countFile = join(project.root, `count-${n++}.txt`)
+    writeFileSync(countFile, '')
+    return await project.run('tsx', 'src/main.ts', { env: { STORE: location, COUNT_FILE: countFile } }) as string[]
+  }
+  t.same(await run(), ['count', 'double', 'name', 'shout'])
+  const first = await openStore({ location })
+  t.same(await downstreamOf(first, ['/count']), ['/double', '/name', '/shout'], 'downstream (invalidate --downstream) follows them too')
+  await first.close()
+  project.edit('src/steps.ts', 'FACTOR = 1', 'FACTOR = 2')
+  const store = await openStore({ location })
+  const before = await plan(store, { force: [], root: project.root })
+  await store.close()
+  t.same(having(before, 'will-run'), ['/count'])
+  t.same(having(before, 'may-run'), ['/double', '/name', '/shout'], 'every step below, through numbers and strings')
+  t.match(before.paths.find((x) => x.path === '/double')?.reasons, [{ kind: 'upstream', path: '/count' }])
+  t.same(await run(), ['count', 'double', 'name', 'shout'], 'and they do run')
 })

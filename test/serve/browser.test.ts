@@ -202,6 +202,35 @@ t.test('the lineage graph has a node per evaluation, each leading to its page', 
   t.same(errors, [])
 })
 
+t.test('the lineage page marks what dds plan says the next run will do, with a legend', async (t) => {
+  const before = await open(t, server.url + '#/lineage')
+  await loaded(before.page, 'lineage')
+  await before.page.waitForSelector('#plan[data-state="ready"]', { timeout: 120_000 })
+  t.equal(await before.page.$$eval('#graph g.node[data-plan]:not([data-plan="up-to-date"])', (gs) => gs.length), 0, 'nothing changed: every current node is up to date')
+  t.equal(await before.page.$eval('#plan p.summary', (p) => p.textContent), '6 up to date')
+
+  project.edit('src/steps.ts', "city: 'paris', t: 12", "city: 'paris', t: 13")
+  t.teardown(() => { project.edit('src/steps.ts', "city: 'paris', t: 13", "city: 'paris', t: 12") })
+  const { page, errors } = await open(t, server.url + '#/lineage')
+  await loaded(page, 'lineage')
+  await page.waitForSelector('#plan[data-state="ready"]', { timeout: 120_000 })
+  const marked = await page.$$eval('#graph g.node[data-plan]', (gs) => gs.map((g) => [g.getAttribute('data-plan'), g.querySelector('title')?.textContent ?? '']))
+  t.same(marked.filter(([s]) => s !== 'up-to-date').sort(), [
+    ['may-run', '/data/summary: may re-run (upstream /data/records)'],
+    ['will-run', '/data/records: will re-run (declaration changed src/steps.ts#records)']
+  ])
+  const stroke = await page.$eval('#graph g.node[data-plan="will-run"] :is(path, polygon)', (el) => getComputedStyle(el).stroke)
+  t.equal(stroke, 'rgb(220, 38, 38)', 'drawn apart from the rest')
+  t.same(await page.$$eval('ul.plan-legend li', (lis) => lis.map((li) => [li.getAttribute('data-status'), li.textContent, li.querySelector('span.swatch') !== null])), [
+    ['will-run', 'will re-run: 1', true], ['revert-hit', 'revert hit: 0', true], ['may-run', 'may re-run: 1', true], ['unknown', 'unknown: 0', true], ['up-to-date', 'up to date: 4', true]
+  ])
+  t.same(await page.$$eval('#plan-paths tbody tr', (rows) => rows.map((r) => [r.getAttribute('data-path'), r.getAttribute('data-status')])), [['/data/records', 'will-run'], ['/data/summary', 'may-run']])
+  await page.click('#plan-paths tr[data-path="/data/records"] a')
+  await loaded(page, 'history')
+  t.match(decodeURIComponent(await page.evaluate(() => location.hash)), /^#\/history\?path=\/data\/records/)
+  t.same([...before.errors, ...errors], [])
+})
+
 t.test('a run in another process shows up without a reload', async (t) => {
   const { page, errors } = await open(t, server.url + '#/history?path=/models/score')
   await loaded(page, 'history')

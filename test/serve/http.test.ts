@@ -253,3 +253,41 @@ t.test('loopback and image types', async (t) => {
   t.equal(imageType(Buffer.from('<html><svg></svg></html>')), undefined)
   t.equal(imageType(Buffer.from('plain text')), undefined)
 })
+
+t.test('the plan: what the next run will do, computed on request from the working tree given, confined like the rest', async (t) => {
+  const none = await (await get('/api/plan')).json() as { plan: unknown, problem: string }
+  t.equal(none.plan, null, 'no working tree given: no plan')
+  t.match(none.problem, /working tree/)
+  const rooted = await serve(store, { root: project.root, token: 'plan-token-0123456789' })
+  t.teardown(rooted.close)
+  const at = async (query: string, init: RequestInit = {}): Promise<Response> =>
+    await fetch(`http://127.0.0.1:${rooted.port}/api/plan?token=plan-token-0123456789${query}`, init)
+  interface Answer { plan: { paths: Array<{ path: string, status: string, why: string[], evaluation: string }>, counts: Record<string, number> }, summary: string, problem: null }
+  const statuses = (a: Answer): Array<[string, string]> => a.plan.paths.map((p) => [p.path, p.status] as [string, string]).sort()
+  const before = await (await at('&path=/data/*&path=/models/score')).json() as Answer
+  t.same(statuses(before), [['/data/records', 'up-to-date'], ['/data/summary', 'up-to-date'], ['/data/table', 'up-to-date'], ['/models/score', 'up-to-date']])
+  t.equal(before.summary, '4 up to date')
+  const head = JSON.parse((await dds(['show', '/data/records', '--json', '--store', location])).stdout) as { evaluation: string }
+  t.equal(before.plan.paths.find((p) => p.path === '/data/records')?.evaluation, head.evaluation, 'each path names the evaluation it holds now, as the lineage graph does')
+
+  project.edit('src/steps.ts', "city: 'paris', t: 12", "city: 'paris', t: 13")
+  t.teardown(() => { project.edit('src/steps.ts', "city: 'paris', t: 13", "city: 'paris', t: 12") })
+  const after = await (await at('&path=/data/*')).json() as Answer
+  t.same(statuses(after), [['/data/records', 'will-run'], ['/data/summary', 'may-run'], ['/data/table', 'up-to-date']], 'computed on request: the edit is seen at once')
+  t.same(after.plan.paths.find((p) => p.path === '/data/records')?.why, ['declaration changed src/steps.ts#records'])
+  t.same(after.plan.paths.find((p) => p.path === '/data/summary')?.why, ['upstream /data/records'])
+  t.match(after.summary, /^1 will re-run \(~[^)]+\), 1 may re-run, 1 up to date$/)
+
+  t.equal((await at('&path=/no/such')).status, 404, 'a named path without a value')
+  t.equal((await at(`&path=${encodeURIComponent('/a/<script>')}`)).status, 400, 'a malformed path')
+  t.equal((await at('&path=data')).status, 400, 'a glob that is not a path')
+  t.equal((await at(`&path=/${'*a'.repeat(9)}`)).status, 400, 'a glob with too many wildcards')
+  t.equal((await at('', { method: 'POST' })).status, 405, 'read-only')
+  t.equal((await fetch(`http://127.0.0.1:${rooted.port}/api/plan`)).status, 401, 'the token is required')
+  const status = await new Promise<number>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: rooted.port, path: '/api/plan?token=plan-token-0123456789', headers: { host: 'attacker.example' } }, (res) => { res.resume(); resolve(res.statusCode as number) })
+    req.on('error', reject)
+    req.end()
+  })
+  t.equal(status, 421, 'DNS rebinding: another name')
+})

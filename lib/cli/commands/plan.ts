@@ -1,45 +1,11 @@
 /** `dds plan [PATH...]`: what the next run will recompute, and why, without running it. */
 import { took } from '../../graph.js'
-import { plan, type PathPlan, type Plan, type PlanReason, type PlanStatus } from '../../plan/index.js'
+import { plan, planSummary as summary, reasonText, STATUS_WORDS, type PathPlan, type Plan, type PlanStatus } from '../../plan/index.js'
 import type { Command } from '../context.js'
 import { table } from '../table.js'
 
-const WORDS: Record<PlanStatus, string> = {
-  'will-run': 'will re-run',
-  'revert-hit': 'revert hit',
-  'may-run': 'may re-run',
-  unknown: 'unknown',
-  'up-to-date': 'up to date'
-}
-const ORDER: PlanStatus[] = ['will-run', 'revert-hit', 'may-run', 'unknown', 'up-to-date']
-
-const str = (v: unknown): string => (v === undefined || v === null ? '' : String(v))
-
-/** One reason as a few words, naming what `dds why` would name. */
-export function reasonText (r: PlanReason): string {
-  switch (r.kind) {
-    case 'declaration': case 'value': case 'unavailable': return `${r.kind} ${r.change} ${str(r.name)}`
-    case 'package': return r.change === 'changed' ? `package ${str(r.name)} ${str(r.old)} -> ${str(r.new)}` : `package ${r.change} ${str(r.name)}`
-    case 'argument': return `argument ${str(r.index)} ${r.change}`
-    case 'file': case 'load': return `${r.kind} ${r.change} ${str(r.path)}`
-    case 'algorithm': return `signature algorithm ${str(r.old)} -> ${str(r.new)}`
-    case 'forced': return `forced (${str(r.glob)})`
-    case 'invalidated': return 'invalidated'
-    case 'no-answer': return 'no stored answer'
-    case 'upstream': return `upstream ${str(r.path)}`
-    case 'runtime-value': return `value ${str(r.name)} (known at run time)`
-    case 'pinned': return `pinned version ${str(r.version)} (read at run time)`
-    case 'signature': return 'signature not reproduced from the source here'
-    case 'function': return `function ${str(r.name)} not found in ${str(r.file) || 'its source'}`
-    default: return `${r.kind} ${r.change}`
-  }
-}
-
-/** `2 will re-run (~2.1 s), 1 may re-run, 3 up to date`. */
-export function summary (p: Plan): string {
-  const parts = ORDER.filter((s) => p.counts[s] > 0).map((s) => `${p.counts[s]} ${WORDS[s]}${s === 'will-run' ? ` (~${took(p.estimate) || '0 ms'})` : ''}`)
-  return parts.length === 0 ? 'no paths' : parts.join(', ')
-}
+const WORDS = Object.fromEntries(STATUS_WORDS) as Record<PlanStatus, string>
+const ORDER: PlanStatus[] = STATUS_WORDS.map(([s]) => s)
 
 function grouped (p: Plan): Array<[PlanStatus, PathPlan[]]> {
   return ORDER.map((s) => [s, p.paths.filter((x) => x.status === s)] as [PlanStatus, PathPlan[]]).filter(([, list]) => list.length > 0)

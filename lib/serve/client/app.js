@@ -207,10 +207,10 @@ const pages = {
     const box = h('div', { id: 'graph' })
     const view = [h('h1', {}, paths.length === 0 ? 'Lineage' : `Lineage of ${paths.join(', ')}`), data.problem === null ? box : h('p', { class: 'problems' }, data.problem)]
     const after = () => {
-      if (data.svg === null) return
+      if (data.svg === null) { showPlan(null, data.graph.nodes, planBox); return }
       const doc = new DOMParser().parseFromString(data.svg, 'image/svg+xml')
       const svg = document.importNode(doc.documentElement, true)
-      if (svg.nodeName !== 'svg') return
+      if (svg.nodeName !== 'svg') { showPlan(null, data.graph.nodes, planBox); return }
       for (const el of svg.querySelectorAll('script, foreignObject')) el.remove()
       for (const el of [svg, ...svg.querySelectorAll('*')]) {
         for (const a of [...el.attributes]) if (/^on/i.test(a.name) || (/href$/i.test(a.name) && !a.value.startsWith('#'))) el.removeAttribute(a.name)
@@ -224,12 +224,60 @@ const pages = {
         if (n === undefined || n.evaluation === null) continue
         g.classList.add('link')
         g.setAttribute('data-evaluation', n.evaluation)
+        g.setAttribute('data-index', g.querySelector('title')?.textContent?.slice(1))
         g.addEventListener('click', () => { location.hash = '#/evaluation?' + new URLSearchParams({ target: n.evaluation }) })
       }
       svgPanZoom(svg, { controlIconsEnabled: true, fit: true, center: true })
+      showPlan(svg, data.graph.nodes, planBox)
     }
+    const planBox = h('section', { id: 'plan', 'data-state': 'loading' }, h('p', { class: 'note' }, 'Working out what the next run will do…'))
+    view.push(planBox)
     return { data, view, after, live: null, name: 'lineage' }
   }
+}
+
+/** The statuses of `dds plan`, in the order shown, with their words. */
+const PLAN_WORDS = [['will-run', 'will re-run'], ['revert-hit', 'revert hit'], ['may-run', 'may re-run'], ['unknown', 'unknown'], ['up-to-date', 'up to date']]
+
+/**
+ * Ask for the plan (computed by the server on request, which can take a
+ * moment) and mark the graph's current nodes with what the next run will do
+ * to them; a legend with the counts, the summary line and, for every path
+ * that will or may change, its reasons.
+ */
+async function showPlan (svg, nodes, box) {
+  let data
+  try {
+    data = await api('plan')
+  } catch (err) {
+    data = { plan: null, summary: null, problem: String(err.message) }
+  }
+  if (!box.isConnected) return
+  if (data.plan === null) {
+    box.replaceChildren(h('p', { class: 'note' }, 'What the next run will do is not available: ', data.problem ?? ''))
+    box.dataset.state = 'unavailable'
+    return
+  }
+  const byEvaluation = new Map(data.plan.paths.map((p) => [p.evaluation, p]))
+  const words = new Map(PLAN_WORDS)
+  for (const g of svg === null ? [] : svg.querySelectorAll('g.node[data-index]')) {
+    const n = nodes[Number(g.getAttribute('data-index'))]
+    const p = n?.current === true ? byEvaluation.get(n.evaluation) : undefined
+    if (p === undefined) continue
+    g.classList.add('plan-' + p.status)
+    g.setAttribute('data-plan', p.status)
+    // The tooltip: the node's path, its status and why, as text.
+    const title = g.querySelector('title')
+    if (title !== null) title.textContent = `${p.path}: ${words.get(p.status)}${p.why.length > 0 ? ' (' + p.why.join('; ') + ')' : ''}`
+  }
+  const legend = h('ul', { class: 'plan-legend' }, PLAN_WORDS.map(([status, w]) =>
+    h('li', { 'data-status': status }, h('span', { class: 'swatch plan-' + status }), `${w}: ${data.plan.counts[status] ?? 0}`)))
+  const changing = data.plan.paths.filter((p) => p.status !== 'up-to-date')
+  const rows = changing.map((p) => h('tr', { 'data-path': p.path, 'data-status': p.status },
+    h('td', {}, link('history', { path: p.path }, p.path)), h('td', {}, words.get(p.status)), h('td', { class: 'num' }, took(Math.round(p.duration * 10) / 10)), h('td', {}, p.why.join('; '))))
+  box.replaceChildren(h('h2', {}, 'The next run (dds plan)'), legend, h('p', { class: 'summary' }, data.summary),
+    changing.length === 0 ? null : table(['Path', 'Next run', 'Last run took', 'Why'], rows, { id: 'plan-paths' }))
+  box.dataset.state = 'ready'
 }
 
 function outputView (target, e) {
