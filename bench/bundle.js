@@ -5,6 +5,9 @@
  * copied in the kernel), and the store's chunk files one by one (what the
  * export reads and the import writes). Also the peak memory of
  * each operation, which must stay far below the bundle size (both stream).
+ * Then import against the number of paths: a bundle of 4n small paths
+ * against one of n, per path (the ratio is about 1 when import is linear,
+ * about 0.25 when it is quadratic), and 100,000 paths (full run).
  *
  *   node bench/bundle.js [--quick]    (quick: 256 MiB)
  */
@@ -105,10 +108,63 @@ async function main () {
   figure({ group: 'bundle', name: 'export peak RSS growth', unit: 'MiB', samples: [exportPeak], target: `<< ${total / MiB}` })
   figure({ group: 'bundle', name: 'import peak RSS growth', unit: 'MiB', samples: [importPeak], target: `<< ${total / MiB}` })
   await rm(dir, { recursive: true, force: true })
+  await manyPaths()
+}
+
+/** A bundle of `n` paths, each one small history entry (all naming one evaluation), in `dir`. */
+async function pathsBundle (dir, n) {
+  const { Pending } = await import('../dist/store/pending.js')
+  const store = await openStore({ location: join(dir, `src-${n}`) })
+  const { cid } = await store.putArtifact('v')
+  const pending = new Pending()
+  const key = new Uint8Array(32).fill(7)
+  const { evaluation } = await store.stageEvaluation(
+    { algorithm: 'bench', entry: 'bench#p', declarations: {}, values: {}, packages: {}, unavailable: [] },
+    { kind: 'keep', path: '/many/p0', fn: { name: 'p' }, signature: key, inputs: [], loads: [], calls: [], output: cid, started: Date.now(), duration: 1 },
+    [key], pending)
+  await store.write(pending)
+  const paths = Array.from({ length: n }, (_, i) => `/many/p${i}`)
+  const time = Date.now() - 3_600_000
+  await store.commit(paths.map((path, i) => ({ path, evaluation, output: cid, time: time + i })))
+  const file = join(dir, `paths-${n}.car`)
+  await exportBundle(store, paths, file)
+  await store.close()
+  return file
+}
+
+/** Milliseconds to import `file` into a fresh store, `reps` times. */
+async function importTimes (dir, file, reps) {
+  const times = []
+  for (let r = 0; r < reps; r++) {
+    const location = join(dir, `dst-${r}`)
+    await rm(location, { recursive: true, force: true })
+    const dst = await openStore({ location })
+    const t0 = process.hrtime.bigint()
+    await importBundle(dst, file)
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6)
+    await dst.close()
+    await rm(location, { recursive: true, force: true })
+  }
+  return times
+}
+
+async function manyPaths () {
+  const n = quick ? 2500 : 10_000
+  progress(`bundle: import of ${n} and ${4 * n} paths`)
+  const dir = tempDir('bundle-paths')
+  const small = await importTimes(dir, await pathsBundle(dir, n), reps + 1)
+  const large = await importTimes(dir, await pathsBundle(dir, 4 * n), reps + 1)
+  const perPath = (ms, count) => ms.map((x) => x * 1000 / count)
+  compare({ group: 'bundle', name: `import of ${4 * n} paths, per path`, unit: 'µs', ours: perPath(large, 4 * n), base: perPath(small, n), baseline: `per path at ${n} paths`, target: '>= 0.7x' })
+  if (!quick) {
+    const all = await importTimes(dir, await pathsBundle(dir, 100_000), 1)
+    figure({ group: 'bundle', name: 'import of 100000 paths', unit: 'ms', samples: all })
+  }
+  await rm(dir, { recursive: true, force: true })
 }
 
 if (isMain(import.meta)) {
   await main()
   report()
 }
-export { main }
+export { main, manyPaths }

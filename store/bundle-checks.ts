@@ -9,7 +9,7 @@
 import * as dagCbor from '@ipld/dag-cbor'
 import type { CID } from 'multiformats/cid'
 import { DAG_CBOR_CODE } from './hash.js'
-import { toBundleManifest, type BundleManifest } from './records.js'
+import { isMoment, toBundleManifest, type BundleManifest } from './records.js'
 import { validatePath } from './paths.js'
 import { entryLinks, type Link } from './dag.js'
 import { invalid, type BundleProblem } from './bundle-car.js'
@@ -63,7 +63,7 @@ export function readManifest (cid: CID, node: unknown, now: number): { manifest:
     if (entries.length === 0) throw invalid('manifest', `the bundle has no entry for ${path}`, { path })
     let t = -Infinity
     for (const e of entries) {
-      if (!Number.isSafeInteger(e.time) || e.time < 0) throw invalid('time', `an entry of ${path} has the invalid time ${String(e.time)}`, { path, time: e.time })
+      if (!isMoment(e.time)) throw invalid('time', `an entry of ${path} has the invalid time ${String(e.time)}`, { path, time: e.time })
       if (e.time > latest) throw invalid('time', `an entry of ${path} is dated ${e.time} ms after 1970, in the future`, { path, time: e.time })
       if (e.time < t) throw invalid('manifest', `the entries of ${path} are not in time order`, { path })
       t = e.time

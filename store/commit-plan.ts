@@ -9,7 +9,7 @@
  * update not newer than the head is skipped.
  */
 import type { CID } from 'multiformats/cid'
-import { encodeNode, type HistoryEntry } from './records.js'
+import { encodeNode, isMoment, type HistoryEntry } from './records.js'
 import { ancestors, overlapError, validatePath } from './paths.js'
 
 import { sameCid } from './util.js'
@@ -81,14 +81,18 @@ export function historyEntry (u: PathUpdate, time: number): HistoryEntry {
 /**
  * Plan a commit: the entries to append, in update order, and the result.
  * Updates without a time get `now`. Throws DDS_PATH_INVALID or
- * DDS_OVERLAPPING_PATH (and then nothing is to be written).
+ * DDS_OVERLAPPING_PATH, or a RangeError for a time that is not a moment
+ * (see isMoment: it could not be read back), and then nothing is to be written.
  *
  * @example
  * const { heads, under } = commitReads(updates)
  * const plan = planCommit(stateFrom(heads, under), updates, {}, Date.now())
  */
 export function planCommit (state: CommitState, updates: readonly PathUpdate[], options: CommitOptions, now: number): CommitPlan {
-  for (const u of updates) validatePath(u.path)
+  for (const u of updates) {
+    validatePath(u.path)
+    if (u.time !== undefined && !isMoment(u.time)) throw new RangeError(`the time of an update of ${u.path} is not a whole number of ms from 1970 that a date can hold: ${String(u.time)}`)
+  }
   const latest = new Map<string, PathUpdate>()
   for (const u of updates) latest.set(u.path, u)
   checkBatchOverlap(latest)

@@ -8,7 +8,7 @@
  */
 import { DdsError, ErrorCodes } from './errors.js'
 import { decodeHead, encodeHead, historyKey, keyPath, pathKey } from './keys.js'
-import { decodeNode, toHistoryEntry } from './records.js'
+import { decodeNode, toStoredHistoryEntry } from './records.js'
 import { commitReads, commonDirectory, groupUnder, ONE_SCAN, planCommit, pointsAt, type CommitPlan, type Head } from './commit-plan.js'
 import { hex } from './util.js'
 import type { BatchOp, CommitKV, CommitOptions, CommitResult, PathUpdate } from './interface.js'
@@ -18,7 +18,7 @@ export type { PathUpdate, CommitOptions, CommitResult, CommitKV } from './interf
 /** Decode a stored head (the value under a path key). */
 export function readHead (value: Uint8Array): Head {
   const d = decodeHead(value)
-  return { seq: d.seq, entry: toHistoryEntry(decodeNode(d.entry, 'history entry')) }
+  return { seq: d.seq, entry: toStoredHistoryEntry(decodeNode(d.entry, 'history entry')) }
 }
 
 /** The batch operations that append a plan's entries to the local history and move the heads. */

@@ -5,7 +5,7 @@
  * stored bytes are the same.
  */
 import { DdsError, ErrorCodes } from './errors.js'
-import { decodeNode, toHistoryEntry, type PathEntry } from './records.js'
+import { decodeNode, toStoredHistoryEntry, type PathEntry } from './records.js'
 import { historyRange, keyPath, parseHistoryKey, pathKey } from './keys.js'
 import { validatePath } from './paths.js'
 import { quickGet } from './blocks.js'
@@ -47,7 +47,7 @@ export class LocalNamespace implements NamespaceReader, NamespaceWriter {
     const range = historyRange(path)
     for await (const [key, value] of this.#backend.entries('history', { ...range, reverse: true, ...(options.limit === undefined ? {} : { limit: options.limit }) })) {
       const { seq } = parseHistoryKey(key)
-      yield { path, seq, ...toHistoryEntry(decodeNode(value, 'history entry')) }
+      yield { path, seq, ...toStoredHistoryEntry(decodeNode(value, 'history entry')) }
     }
   }
 

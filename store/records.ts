@@ -340,6 +340,26 @@ export function toMemoEntry (v: unknown): MemoEntry {
   return { evaluation: cid(o.evaluation, what, 'evaluation'), output: cid(o.output, what, 'output'), loads: list(o, 'loads', what).map(toLoadRef), ...filesField(o, what), nested: o.nested !== false }
 }
 
+/** The latest moment a Date can hold, in ms after 1970. */
+export const MAX_TIME = 8.64e15
+
+/**
+ * True for a history time: a whole number of ms from 1970 that a Date can
+ * hold. Anything else cannot be shown as a date (toISOString throws) and
+ * would pin a path (every later value looking older).
+ */
+export function isMoment (time: number): boolean {
+  return Number.isSafeInteger(time) && time >= 0 && time <= MAX_TIME
+}
+
+/** A history entry read from a store (local or remote): its time must be a moment too. */
+export function toStoredHistoryEntry (v: unknown): HistoryEntry {
+  const e = toHistoryEntry(v)
+  if (!isMoment(e.time)) throw corrupt('history entry', `its time ${e.time} is not a moment a date can hold`, { time: e.time })
+  return e
+}
+
+/** A history entry's shape (a bundle's too: its import checks the times itself, see bundle-checks.ts). */
 export function toHistoryEntry (v: unknown): HistoryEntry {
   const what = 'history entry'
   const o = obj(v, what)

@@ -8,7 +8,7 @@
  * never touched: what they hold is reported by verify, not thrown away.
  */
 import { isDdsError } from './errors.js'
-import { decodeNode, toHistoryEntry } from './records.js'
+import { decodeNode, toStoredHistoryEntry } from './records.js'
 import { encodeHead, historyRange, parseHistoryKey } from './keys.js'
 import type { Problem } from './block-index.js'
 import type { BatchOp } from './interface.js'
@@ -73,7 +73,7 @@ async function lastReadable (store: Store, path: string): Promise<{ seq: number,
   for await (const [key, value] of store.backend.entries('history', { ...historyRange(path), reverse: true })) {
     try {
       const { seq } = parseHistoryKey(key)
-      toHistoryEntry(decodeNode(value, 'history entry'))
+      toStoredHistoryEntry(decodeNode(value, 'history entry'))
       return { seq, bytes: value }
     } catch (err) {
       // Unreadable entries stay where they are (verify names them); the head skips them.

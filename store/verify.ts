@@ -5,7 +5,7 @@
  */
 import { CID } from 'multiformats/cid'
 import { DdsError, isDdsError } from './errors.js'
-import { decodeNode, toHistoryEntry, toMemoEntry, type HistoryEntry, type MemoEntry } from './records.js'
+import { decodeNode, toStoredHistoryEntry, toMemoEntry, type HistoryEntry, type MemoEntry } from './records.js'
 import { entryLinks, type Link } from './dag.js'
 import { BlockIndex, type Problem } from './block-index.js'
 import { historyRange, keyPath, parseHistoryKey } from './keys.js'
@@ -142,7 +142,7 @@ export async function verifyStore (store: Store, options: VerifyOptions = {}): P
       checked++
       let entry: HistoryEntry & { seq: number }
       try {
-        entry = { seq: parseHistoryKey(hkey).seq, ...toHistoryEntry(decodeNode(hvalue, 'history entry')) }
+        entry = { seq: parseHistoryKey(hkey).seq, ...toStoredHistoryEntry(decodeNode(hvalue, 'history entry')) }
       } catch (err) {
         if (!isDdsError(err)) throw err
         pathProblem({ problem: 'malformed', space: 'history', key: hex(hkey), path, message: `a history entry of ${path} cannot be read: ${err.message}` })

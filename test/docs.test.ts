@@ -2,7 +2,8 @@
  * The docs stay true. docs/cli.md: its examples are what scripts/cli-docs.ts
  * writes from the real `dds` on the weather example (times, CIDs and numbers
  * aside, which differ from run to run). README: its first code example runs
- * as it stands, beside the weather example's modules. Needs the build
+ * as it stands, beside the weather example's modules, and prints with
+ * DDS_LOG=1 what the README's first screen shows (durations aside). Needs the build
  * (`npm test` builds first).
  */
 import t from 'tap'
@@ -45,8 +46,23 @@ console.log(JSON.stringify({ rows: rows.length, clean: clean.length, report: rep
 await closeDefault()
 `)
   const tsx = join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs')
-  const e = await startNode(tsx, ['examples/weather/readme.ts'], { cwd: project, env: env as Record<string, string> }).done
+  const runs = []
+  for (let i = 0; i < 2; i++) runs.push(await startNode(tsx, ['examples/weather/readme.ts'], { cwd: project, env: { ...env as Record<string, string>, DDS_LOG: '1' } }).done)
+  const e = runs[0]!
   t.equal(e.code, 0, e.code === 0 ? 'it runs' : e.stderr)
   const out = JSON.parse(e.stdout.trim().split('\n').pop() ?? '{}') as { rows: number, clean: number, report: number, model: number, raw: number }
   t.ok(out.rows > 1000 && out.clean > 1000 && out.report > 200 && out.model === 4 && out.raw === out.rows, `what it computed: ${JSON.stringify(out)}`)
+
+  // The reporter's output shown beside the example: two runs, side by side, is what they print.
+  const shown = /```\n(\$ DDS_LOG=1 [^\n]*)\n([\s\S]*?)```/.exec(readme)
+  if (shown === null) throw new Error('README shows no DDS_LOG output')
+  const split = (shown[1] as string).indexOf('$', 1)
+  const lines = (shown[2] as string).trimEnd().split('\n')
+  const columns = [lines.map((l) => l.slice(0, split).trimEnd()), lines.map((l) => l.slice(split).trimEnd())]
+  const store = join(project, '.dds')
+  const duration = (s: string): string => s.replace(/\d+(\.\d+)? (ms|s)$/gm, 'N ms')
+  for (let i = 0; i < 2; i++) {
+    const printed = (runs[i]?.stderr ?? '').trimEnd().split('\n').map((l) => l.replace(store, '/data/dds').trimEnd())
+    t.equal(duration(printed.join('\n')), duration((columns[i] as string[]).join('\n')), `run ${i + 1} prints what the README shows`)
+  }
 })

@@ -14,7 +14,7 @@
  */
 import * as dagCbor from '@ipld/dag-cbor'
 import { DdsError, ErrorCodes } from '../errors.js'
-import { decodeNode, toHistoryEntry, type HistoryEntry, type PathEntry } from '../records.js'
+import { decodeNode, toStoredHistoryEntry, type HistoryEntry, type PathEntry } from '../records.js'
 import { ancestors, validatePath } from '../paths.js'
 import { planCommit, type CommitState } from '../commit-plan.js'
 import { sameBytes } from '../util.js'
@@ -62,7 +62,7 @@ export class PathLogs {
     if (typeof node.seq !== 'number' || !Number.isSafeInteger(node.seq) || node.seq < 1 || !(node.entry instanceof Uint8Array)) {
       throw new DdsError(ErrorCodes.INTEGRITY, `the head of ${path} in remote ${this.#at.url} is malformed`, { data: { path, remote: this.#at.url } })
     }
-    const head: Head = { seq: node.seq, bytes: node.entry, entry: toHistoryEntry(decodeNode(node.entry, 'history entry')), etag: found.etag }
+    const head: Head = { seq: node.seq, bytes: node.entry, entry: toStoredHistoryEntry(decodeNode(node.entry, 'history entry')), etag: found.etag }
     if (node.memo !== undefined) {
       const where = `in the head of ${path}`
       const memo = toMemoPack(node.memo, this.#at.url, where)
@@ -101,7 +101,7 @@ export class PathLogs {
       if (bytes === undefined) {
         throw new DdsError(ErrorCodes.INTEGRITY, `entry ${seq} of the log of ${path} is missing from remote ${this.#at.url}`, { data: { path, seq, remote: this.#at.url } })
       }
-      yield { path, seq, ...toHistoryEntry(decodeNode(bytes, 'history entry')) }
+      yield { path, seq, ...toStoredHistoryEntry(decodeNode(bytes, 'history entry')) }
     }
   }
 

@@ -3,13 +3,14 @@
  * used or cached: a block, a chunk of a large artifact or a memo answer
  * replaced with other bytes is refused with DDS_INTEGRITY, and nothing of it
  * lands in the local store. A memo answer filed under a key its record does
- * not claim is not taken.
+ * not claim is not taken, and a remote answer never replaces a local one.
  */
 import t from 'tap'
 import { join } from 'node:path'
 import * as dagCbor from '@ipld/dag-cbor'
 import { open } from '../../lib/dds.js'
 import { openStore } from '../../store/store.js'
+import { pullPaths } from '../../store/remote/index.js'
 import { remotes } from './helpers/env.js'
 import { encodeNode } from '../../store/records.js'
 import { cidOf, DAG_CBOR_CODE } from '../../store/hash.js'
@@ -19,6 +20,11 @@ const envs = remotes(t)
 
 function text (n: number): string {
   return `text ${n}`
+}
+
+/** The same call gives another value each time it runs (what it reads is not part of its signature). */
+function stamp (n: number): string {
+  return `${n} ${Math.random()}`
 }
 
 function bytes (n: number): Uint8Array {
@@ -160,4 +166,33 @@ for (const env of envs) {
     t.equal(await b.keep('/x', text, 1), 'text 1', 'the keep computes its own value')
     await b.close()
   })
+
+  t.test(`${env.name}: a remote answer never replaces a local one, on a keep or a pull`, async (t) => {
+    const prefix = env.prefix('local-first')
+    const dir = t.testdir()
+    const a = await open({ store: join(dir, 'a'), remote: env.remote(prefix, 0) })
+    const theirs = await a.keep('/x', stamp, 1)
+    await a.close()
+    // b answers the same key itself, before it knows the remote.
+    const alone = await open({ store: join(dir, 'b') })
+    const mine = await alone.keep('/x', stamp, 1)
+    t.not(mine, theirs, 'two answers to one key')
+    const [answer] = await collectMemo(alone.store)
+    await alone.close()
+    if (answer === undefined) throw new Error('no memo answer')
+
+    const b = await open({ store: join(dir, 'b'), remote: env.remote(prefix, 1) })
+    t.equal(await b.keep('/x', stamp, 1), mine, 'the keep returns the local answer')
+    t.equal(await b.keep('/y', stamp, 1), mine, 'and so does the same call at a new path')
+    await pullPaths(b.store, ['/x'])
+    t.equal((await b.store.lookupMemo(answer.key))?.evaluation.toString(), answer.evaluation, 'after a pull the key still answers with the local evaluation')
+    t.equal(await b.keep('/z', stamp, 1), mine, 'a keep after the pull too')
+    await b.close()
+  })
+}
+
+async function collectMemo (store: { local: { memo: { memoEntries: () => AsyncIterable<{ key: Uint8Array, entry: { evaluation: CID } }> } } }): Promise<Array<{ key: Uint8Array, evaluation: string }>> {
+  const out = []
+  for await (const { key, entry } of store.local.memo.memoEntries()) out.push({ key, evaluation: entry.evaluation.toString() })
+  return out
 }
