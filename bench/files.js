@@ -6,7 +6,8 @@
  * - the hit of a keep that read 10 files, against a hit reading none plus
  *   10 `statSync` calls (the allowed cost: one stat per file, a few µs more);
  * - reading 100 MiB inside a kept function (recorded, hashed as the bytes
- *   pass) against the same read outside any keep: `fs.promises.readFile`,
+ *   pass on the hashing thread, which the first run, a warm-up, starts)
+ *   against the same read outside any keep: `fs.promises.readFile`,
  *   `readFileSync` and a stream; and sha256 of the same bytes alone against
  *   the plain read (the floor of a digest computed on one thread).
  *

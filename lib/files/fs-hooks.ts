@@ -3,11 +3,11 @@
  * are installed once, on the first keep, on the module objects (and synced
  * into ESM named imports), and cost one AsyncLocalStorage lookup when no
  * kept function is running. A read is hashed as its bytes pass (readFile,
- * a stream read to its end, a listing); a file opened through a descriptor
+ * a stream read to its end, a listing; large files on the hashing thread,
+ * see whole-read.ts and hash-thread.ts); a file opened through a descriptor
  * is hashed when the function returns. The stat of a file is taken before
  * it is read, so a change during the read shows at the next check.
  */
-import { createHash } from 'node:crypto'
 import fs, { type Stats } from 'node:fs'
 import { syncBuiltinESMExports } from 'node:module'
 import { resolve } from 'node:path'
@@ -15,7 +15,9 @@ import { fileURLToPath } from 'node:url'
 import type { FileKind } from '../../store/records.js'
 import { isData, isMissing, listingDigest, sha256, statDigest, statOf } from './digest.js'
 import { raw } from './raw.js'
+import { StreamDigest } from './hash-thread.js'
 import { activeRecorder, type Recorder } from './recorder.js'
+import { readsInChunks, readWhole, readWholeSync, type WholeRead } from './whole-read.js'
 
 type Fn = (...args: any[]) => any
 type Target = { rec: Recorder, abs: string }
@@ -82,56 +84,24 @@ function readFileSync (this: unknown, p: unknown, options?: ReadOptions): Buffer
   const t = target(p, 'file')
   if (t === undefined) return (raw.readFileSync as Fn).apply(fs, arguments as unknown as unknown[])
   const st = statOf(t.abs)
-  let buf: Buffer
+  let r: WholeRead
   try {
-    buf = inner(() => raw.readFileSync(p as string, bytesOptions(options)))
+    // A large file is read in chunks and hashed on the hashing thread as it comes.
+    r = readsInChunks(st)
+      ? readWholeSync(t.abs, bytesOptions(options).flag)
+      : inner(() => { const buf = raw.readFileSync(p as string, bytesOptions(options)); return { buf, digest: sha256(buf) } })
   } catch (err) {
     if (isMissing(err)) t.rec.absent(t.abs, 'file')
     throw err
   }
-  t.rec.add(t.abs, 'file', st, sha256(buf))
-  return decoded(buf, options)
+  t.rec.add(t.abs, 'file', st, r.digest)
+  return decoded(r.buf, options)
 }
-
-/**
- * Read a whole file and hash it as it comes: the next chunk is read (in the
- * thread pool) while this one is hashed, so the digest costs little more
- * than the slower of the two. The stat is of the open file, before the read.
- */
-async function readHashed (abs: string, options: ReadOptions): Promise<{ buf: Buffer, digest: Uint8Array, st: Stats }> {
-  const o = bytesOptions(options)
-  const fh = await raw.promises.open(abs, o.flag ?? 'r')
-  try {
-    const st = await fh.stat()
-    if (!st.isFile() || o.signal !== undefined) {
-      const buf = await fh.readFile(o.signal === undefined ? {} : { signal: o.signal })
-      return { buf, digest: sha256(buf), st }
-    }
-    const buf = Buffer.allocUnsafe(st.size)
-    const hash = createHash('sha256')
-    let done = 0
-    let next = st.size > 0 ? fh.read(buf, 0, Math.min(CHUNK, st.size), 0) : undefined
-    while (next !== undefined) {
-      const { bytesRead } = await next
-      if (bytesRead === 0) break
-      const from = done
-      done += bytesRead
-      next = done < st.size ? fh.read(buf, done, Math.min(CHUNK, st.size - done), done) : undefined
-      hash.update(buf.subarray(from, done))
-    }
-    // A file cut short while it was read: what was there (its new stat makes the next check look again).
-    return { buf: done < st.size ? buf.subarray(0, done) : buf, digest: new Uint8Array(hash.digest()), st }
-  } finally {
-    await fh.close()
-  }
-}
-
-const CHUNK = 1 << 20
 
 async function readRecorded (t: Target, options: ReadOptions): Promise<Buffer | string> {
   let r
   try {
-    r = await readHashed(t.abs, options)
+    r = await readWhole(t.abs, bytesOptions(options))
   } catch (err) {
     if (isMissing(err)) t.rec.absent(t.abs, 'file')
     throw err
@@ -159,16 +129,21 @@ function createReadStream (this: unknown, p: unknown, options?: unknown): fs.Rea
   const t = target(p, 'file')
   const stream = (raw.createReadStream as Fn).apply(fs, arguments as unknown as unknown[]) as fs.ReadStream
   if (t === undefined) return stream
-  t.rec.add(t.abs, 'file', statOf(t.abs), undefined)
+  const st = statOf(t.abs)
   const o = (options !== null && typeof options === 'object' ? options : {}) as { start?: unknown, end?: unknown, fd?: unknown, fs?: unknown }
-  if (o.start !== undefined || o.end !== undefined || o.fd !== undefined || o.fs !== undefined) return stream
-  // Hash what the stream pushes (no listener: adding one would change how the stream flows).
-  const { rec, abs } = t
-  const hash = createHash('sha256')
+  if (o.start !== undefined || o.end !== undefined || o.fd !== undefined || o.fs !== undefined) {
+    t.rec.add(t.abs, 'file', st, undefined)
+    return stream
+  }
+  // Hash what the stream pushes, before its consumer sees it (no listener:
+  // adding one would change how the stream flows); a large file's chunks are
+  // copied to the hashing thread, so the next read starts sooner.
+  const digest = new StreamDigest(st?.size ?? 0)
+  t.rec.add(t.abs, 'file', st, undefined, digest)
   const push = stream.push
   stream.push = function (chunk: unknown, encoding?: BufferEncoding): boolean {
-    if (chunk === null) rec.settle(abs, new Uint8Array(hash.digest()))
-    else if (chunk !== undefined) hash.update(chunk as Buffer)
+    if (chunk === null) digest.end()
+    else if (chunk !== undefined) digest.update(typeof chunk === 'string' ? Buffer.from(chunk, encoding) : chunk as Uint8Array)
     return push.call(this, chunk, encoding)
   }
   return stream

@@ -14,6 +14,7 @@ export const raw = Object.freeze({
   openSync: fs.openSync,
   open: fs.open,
   readSync: fs.readSync,
+  fstatSync: fs.fstatSync,
   closeSync: fs.closeSync,
   readdirSync: fs.readdirSync,
   readdir: fs.readdir,

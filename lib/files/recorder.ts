@@ -9,6 +9,11 @@ import type { Stats } from 'node:fs'
 import type { FileKind, FileRef } from '../../store/records.js'
 import { ABSENT, digestNow, recordedPath, statOf } from './digest.js'
 
+/** A digest still being computed (a stream hashed as it passes), taken when the function returns; undefined when it cannot be known. */
+export interface PendingDigest {
+  result: () => Uint8Array | undefined
+}
+
 /** Effects a kept function had that dds-ts cannot check afterwards. */
 export type Effect = 'network' | 'process' | 'worker'
 
@@ -18,6 +23,8 @@ interface Entry {
   st: Stats | undefined
   /** Undefined until known: computed when the function returns (a partial read, a stream not read to its end). */
   digest: Uint8Array | undefined
+  /** Where the digest comes from when it is not known yet. */
+  pending: PendingDigest | undefined
 }
 
 /** A stat says less than a listing or a read of the same path, and is replaced by them. */
@@ -42,21 +49,20 @@ export class Recorder {
     return e !== undefined && RANK[e.kind] >= RANK[kind]
   }
 
-  /** Record a read of `abs`; `st` is its stat taken before the read, so a change during the read shows at the next check. */
-  add (abs: string, kind: FileKind, st: Stats | undefined, digest: Uint8Array | undefined): void {
+  /**
+   * Record a read of `abs`; `st` is its stat taken before the read, so a
+   * change during the read shows at the next check. Without a digest, the
+   * digest is `pending`'s result when the function returns, else the file's
+   * content then.
+   */
+  add (abs: string, kind: FileKind, st: Stats | undefined, digest: Uint8Array | undefined, pending?: PendingDigest): void {
     if (this.has(abs, kind)) return
-    this.#entries.set(abs, { abs, kind, st, digest })
+    this.#entries.set(abs, { abs, kind, st, digest, pending })
   }
 
   /** Record that `abs` did not exist when it was read. */
   absent (abs: string, kind: FileKind): void {
     this.add(abs, kind, undefined, ABSENT)
-  }
-
-  /** Set the digest of a pending entry once its bytes have all passed. */
-  settle (abs: string, digest: Uint8Array): void {
-    const e = this.#entries.get(abs)
-    if (e !== undefined && e.kind === 'file' && e.digest === undefined) e.digest = digest
   }
 
   /** Take over the files a nested keep read: the caller's result depends on them too. */
@@ -65,12 +71,14 @@ export class Recorder {
   }
 
   /**
-   * The dependencies, sorted by path. Pending digests are computed now, from
-   * the disk: reads that stopped early or went through a descriptor.
+   * The dependencies, sorted by path. Pending digests are taken now (streams
+   * read to their end), or computed from the disk: reads that stopped early or
+   * went through a descriptor.
    */
   finish (): FileRef[] {
     const out = new Map<string, FileRef>()
     for (const e of this.#entries.values()) {
+      if (e.digest === undefined && e.pending !== undefined) e.digest = e.pending.result()
       const st = e.digest === undefined ? e.st ?? statOf(e.abs) : e.st
       const digest = e.digest ?? digestNow(e.abs, e.kind, st)
       const path = recordedPath(e.abs)

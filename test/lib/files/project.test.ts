@@ -1,7 +1,8 @@
 /**
  * Files read by kept functions, the way users live it: a project on disk
  * whose functions read data files (readFileSync, fs.promises, a stream, open
- * and read, a listing, a nested keep, a file() argument), edited between runs;
+ * and read, a listing, a nested keep, a file() argument, a file large enough
+ * to be hashed on the hashing thread), edited between runs;
  * each run a fresh process, under tsx and as compiled tsc output. After each
  * change exactly the functions that read it (and what depends on their
  * values) run again, a touch runs nothing, a revert reuses the earlier result,
@@ -20,6 +21,7 @@ const files: Record<string, string> = {
   'data/explicit.txt': 'given',
   'data/dir/a.txt': 'A',
   'data/dir/b.txt': 'B',
+  'data/big.txt': 'a'.repeat(3 << 19) + 'MARK' + 'a'.repeat(3 << 19),
   'src/steps.ts': `import { readFileSync, readdirSync, createReadStream, openSync, readSync, closeSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { keep } from 'dds-ts'
@@ -66,6 +68,12 @@ export async function outer (): Promise<string> {
   return 'outer:' + await keep('/inner', inner)
 }
 
+export function big (): number {
+  let n = 0
+  for (const x of readFileSync('data/big.txt')) if (x === 81) n++
+  return n
+}
+
 export function given (p: string): string {
   return readFileSync(p, 'utf8') + '@' + p
 }
@@ -89,20 +97,21 @@ const kept = await evaluate(async () => {
     streamed: await keep('/streamed', s.streamed),
     handle: await keep('/handle', s.handle),
     outer: await keep('/outer', s.outer),
-    given: await keep('/given', s.given, file('data/explicit.txt'))
+    given: await keep('/given', s.given, file('data/explicit.txt')),
+    big: await keep('/big', s.big)
   }
 })
 await closeDefault()
 // What each function returns now, computed directly: a kept value must equal it.
 const fresh = { rows: s.parse(), total: s.total(s.parse()), names: s.names(), streamed: await s.streamed(), handle: s.handle(),
-  outer: 'outer:' + readFileSync('data/nested.txt', 'utf8').toUpperCase(), given: s.given('data/explicit.txt') }
+  outer: 'outer:' + readFileSync('data/nested.txt', 'utf8').toUpperCase(), given: s.given('data/explicit.txt'), big: s.big() }
 console.log(JSON.stringify({ computed: computed.sort(), warnings, kept, fresh }))
 `
 }
 
 interface Outcome { computed: string[], warnings: string[], kept: unknown, fresh: unknown }
 
-const ALL = ['/given', '/handle', '/inner', '/names', '/outer', '/rows', '/streamed', '/total']
+const ALL = ['/big', '/given', '/handle', '/inner', '/names', '/outer', '/rows', '/streamed', '/total']
 
 async function scenario (t: Test, project: TempProject, runner: Runner): Promise<void> {
   const store = join(project.root, `store-${runner}`)
@@ -149,6 +158,10 @@ async function scenario (t: Test, project: TempProject, runner: Runner): Promise
   await run('file() argument edited', ['/given'])
   later('data/explicit.txt')
   await run('file() argument touched', [])
+  project.edit('data/big.txt', 'MARK', 'MARQ')
+  await run('one byte in the middle of a large file edited', ['/big'])
+  later('data/big.txt')
+  await run('the large file touched', [])
   renameSync(project.path('data/rows.csv'), project.path('data/rows.old'))
   project.write('data/rows.csv', 'z,9\n')
   await run('read file replaced by a new one', ['/rows', '/total'])
