@@ -139,7 +139,8 @@ export class DdsInstance implements Dds {
 
     const prepared = this.#hasher.prepare(path, fn, args)
     claim(run, parent, path, claimOf(prepared.sig, prepared.hashed, prepared.keyHex))
-    const via = await this.#executors.for(fn, runOn)
+    // Most calls run here: no promise to wait for on the hit path.
+    const via = this.#executors.elsewhere(fn, runOn) ? await this.#executors.for(fn, runOn) : undefined
     const outcome = await this.#resolve(run, parent, path, fn, args, prepared, via)
 
     if (!run.updates.has(path)) {
