@@ -133,13 +133,16 @@ export class DdsInstance implements Dds {
     if (typeof fn !== 'function') throw new TypeError(`keep(${JSON.stringify(path)}): the second argument must be a function, got ${typeof fn}`)
     const parent = this.#als.getStore()
     const run: Run = parent?.run ?? newRun()
-    // With a remote, the head the commit compares with is read while the call is looked up.
-    const ahead = parent === undefined && this.store.remote !== undefined ? { path, head: this.store.headEntry(path) } : undefined
+    // The head the commit compares with is read while the call is looked up: a process that reaches the
+    // store through another (or a remote) waits for one round trip less. A head read this early is one the
+    // commit could have seen: an update by another process after it is ordered after this run.
+    const ahead = parent === undefined ? { path, head: this.store.headEntry(path) } : undefined
     ahead?.head.catch(() => {})
 
     const prepared = this.#hasher.prepare(path, fn, args)
     claim(run, parent, path, claimOf(prepared.sig, prepared.hashed, prepared.keyHex))
-    const via = await this.#executors.for(fn, runOn)
+    // Most calls run here: no promise to wait for on the hit path.
+    const via = this.#executors.elsewhere(fn, runOn) ? await this.#executors.for(fn, runOn) : undefined
     const outcome = await this.#resolve(run, parent, path, fn, args, prepared, via)
 
     if (!run.updates.has(path)) {

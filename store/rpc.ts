@@ -38,6 +38,19 @@ export class ConnectionLost extends Error {
   }
 }
 
+/**
+ * Write a frame, gathering the frames written in the same turn of the event
+ * loop into one write: a hit asks for a head and the forced answers a few
+ * microtasks apart, and the other side then wakes once for both.
+ */
+function send (socket: net.Socket, message: unknown): void {
+  if (socket.writableCorked === 0) {
+    socket.cork()
+    process.nextTick(() => { socket.uncork() })
+  }
+  socket.write(frame(message))
+}
+
 function frame (message: unknown): Uint8Array {
   const body = dagCbor.encode(stripUndefined(message))
   const out = new Uint8Array(4 + body.byteLength)
@@ -210,7 +223,7 @@ export class RpcClient {
     const promise = new Promise<unknown>((resolve, reject) => { this.#pending.set(id, { resolve, reject }) })
     // Keep the process alive while an answer is awaited.
     this.#socket.ref()
-    this.#socket.write(frame({ id, op, ...args }))
+    send(this.#socket, { id, op, ...args })
     return await promise
   }
 
@@ -305,7 +318,7 @@ export class RpcServer {
     } finally {
       this.#inflight--
     }
-    if (!socket.destroyed) socket.write(frame(answer))
+    if (!socket.destroyed) send(socket, answer)
     if (this.#inflight === 0) for (const f of this.#idle.splice(0)) f()
   }
 

@@ -51,6 +51,8 @@ export class SharedBackend implements Backend {
    * repeated hits cost no round trip. Absence is never cached.
    */
   readonly #cache = new ByteLru(64 * 1024 * 1024)
+  /** Deletions of cached key spaces this process has started (a write kept in the cache must not outlive one). */
+  #deletions = 0
   /** How often this process took or gave up the lead (for tests and benchmarks). */
   readonly stats = { elections: 0, handovers: 0, retries: 0 }
 
@@ -175,8 +177,9 @@ export class SharedBackend implements Backend {
 
   async batch (ops: BatchOp[], options: { sync?: boolean } = {}): Promise<void> {
     if (ops.length === 0) return
-    this.#forget(ops)
+    const since = this.#forget(ops)
     await this.#op(async (db) => { await db.batch(ops, options) }, async (c) => { await c.call('batch', { ops, sync: options.sync === true }) })
+    this.#keepWritten(ops, since)
   }
 
   /**
@@ -184,14 +187,37 @@ export class SharedBackend implements Backend {
    * deletes (gc, a bundle import that replaces a memo answer): it reads its
    * own writes. Before the write, so that no read in between keeps the old value.
    */
-  #forget (ops: readonly BatchOp[]): void {
-    for (const op of ops) if (CACHED.has(op.space)) this.#cache.delete(cacheId(op.space, op.key))
+  #forget (ops: readonly BatchOp[]): number {
+    for (const op of ops) {
+      if (!CACHED.has(op.space)) continue
+      this.#cache.delete(cacheId(op.space, op.key))
+      if (op.type === 'del') this.#deletions++
+    }
+    return this.#deletions
+  }
+
+  /**
+   * After a write of this follower's own went through: the small blocks and
+   * memo answers it put are what the leader now holds, so the hits that follow
+   * (the common case: the same calls again) read them without a round trip.
+   * Skipped when a deletion of this process started meanwhile (a collection
+   * may have removed them since).
+   */
+  #keepWritten (ops: readonly BatchOp[], since: number): void {
+    if (this.#leader !== undefined || this.#deletions !== since) return
+    for (const op of ops) {
+      if (op.type !== 'put' || !CACHED.has(op.space) || op.value.byteLength > WRITE_THROUGH) continue
+      // A copy: the caller's buffer is its own.
+      this.#cache.set(cacheId(op.space, op.key), op.value.slice())
+    }
   }
 
   async commit (updates: PathUpdate[], staged: BatchOp[], options: CommitOptions = {}): Promise<CommitResult> {
-    this.#forget(staged)
+    const since = this.#forget(staged)
     try {
-      return await this.#op(async (db) => await db.commit(updates, staged, options), async (c) => await c.call('commit', { updates, staged, options }) as CommitResult)
+      const result = await this.#op(async (db) => await db.commit(updates, staged, options), async (c) => await c.call('commit', { updates, staged, options }) as CommitResult)
+      this.#keepWritten(staged, since)
+      return result
     } catch (err) {
       // A commit refused for data collected meanwhile: what this process kept may be stale too.
       if (err instanceof DdsError && err.code === ErrorCodes.NOT_FOUND) this.#cache.clear()
@@ -271,6 +297,9 @@ export class SharedBackend implements Backend {
 
 /** The key spaces a follower keeps what it read of: blocks never change, and a memo answer stays valid. */
 const CACHED: ReadonlySet<Space> = new Set(['blocks', 'memo'])
+
+/** Largest value a follower keeps of what it wrote itself (larger ones are read back on demand). */
+const WRITE_THROUGH = 64 * 1024
 
 /** The cache key of a key in a space. */
 function cacheId (space: Space, key: Uint8Array): string {

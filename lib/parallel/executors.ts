@@ -49,6 +49,11 @@ export class Executors {
   }
 
   /** The executor for calls of `fn` that miss, or undefined for the event loop. */
+  /** True when `fn` runs elsewhere (by `runOn` or its annotation): only then is `for` needed. */
+  elsewhere (fn: Function, runOn: RunOn | undefined): boolean {
+    return (runOn ?? annotationsOf(fn)?.runOn) !== undefined
+  }
+
   async for (fn: Function, runOn: RunOn | undefined): Promise<Executor | undefined> {
     const where = runOn ?? annotationsOf(fn)?.runOn
     if (where === undefined) return undefined

@@ -47,8 +47,16 @@ export function claim (run: Run, parent: Frame | undefined, path: string, next: 
  * const c = claimOf(sig, hashed, hex(key)) // c.site === 'double@/src/a.ts:3:1'
  */
 export function claimOf (sig: CodeSignature, hashed: Hashed[], keyHex: string): Claim {
-  return { keyHex, site: `${sig.fn.name}@${sig.fn.file ?? ''}:${sig.fn.line ?? ''}:${sig.fn.column ?? ''}`, code: hex(sig.digest), inputs: hashed.map((h) => String(h.cid)) }
+  let made = described.get(sig)
+  if (made === undefined) {
+    made = { site: `${sig.fn.name}@${sig.fn.file ?? ''}:${sig.fn.line ?? ''}:${sig.fn.column ?? ''}`, code: hex(sig.digest) }
+    described.set(sig, made)
+  }
+  return { keyHex, site: made.site, code: made.code, inputs: hashed.map((h) => String(h.cid)) }
 }
+
+/** A signature's site and code as a claim compares them (a signature does not change once made). */
+const described = new WeakMap<CodeSignature, { site: string, code: string }>()
 
 /** DDS_PATH_CONFLICT, saying whether the function, its code or the arguments differ. */
 function conflict (path: string, prev: Claim, next: Claim): DdsError {

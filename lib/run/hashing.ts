@@ -20,6 +20,11 @@ function engine (): SignatureEngine {
   return sharedEngine
 }
 
+/** Entries kept per small cache before it starts again (the caches only save recomputation). */
+const CACHE_LIMIT = 4096
+/** Strings longer than this are hashed every time: caching them would hold large keys. */
+const SHORT_STRING = 256
+
 /** A call's signature, its arguments' identities and its memo key. */
 export interface Prepared {
   sig: CodeSignature
@@ -43,6 +48,12 @@ export class CallHasher {
   readonly #capturedCtx: HashContext
   readonly #emit: (event: DdsEvent) => void
   readonly #analyses: AnalysisStore | undefined
+  /** One hasher for captured values, the same on every call: the engine reuses a value's digest only for the same hasher. */
+  readonly #hashValue: (value: unknown, label: string) => Uint8Array
+  /** Identities of primitive arguments: a primitive's canonical form depends on its value alone. */
+  readonly #primitives = new Map<string | number | boolean, Hashed>()
+  /** Memo keys by code digest, then by the arguments' CIDs: a repeated call hashes nothing again. */
+  readonly #keys = new WeakMap<Uint8Array, Map<string, { key: Uint8Array, keyHex: string }>>()
 
   constructor (emit: (event: DdsEvent) => void, maxCapturedElements: number, analyses?: AnalysisStore) {
     this.#emit = emit
@@ -51,21 +62,51 @@ export class CallHasher {
     const hashFunction = (fn: Function, label: string): Uint8Array => this.#hashFunction(fn, label)
     this.#inputCtx = { mode: 'input', identityOf, givenIdentity: identityGiven, hashFunction }
     this.#capturedCtx = { mode: 'captured', identityOf, givenIdentity: identityGiven, hashFunction, maxElements: maxCapturedElements }
+    this.#hashValue = (value, label) => valueDigest(value, label, this.#capturedCtx)
   }
 
   /** The code signature of a call and its memo key. */
   prepare (path: string, fn: Function, args: unknown[]): Prepared {
     const sig = this.signature(fn, path)
-    const hashed = args.map((a, i) => hashValueBlock(a, `args[${i}]`, this.#inputCtx))
-    const key = memoKey(sig.digest, hashed.map((h) => h.cid))
-    return { sig, hashed, key, keyHex: hex(key) }
+    const hashed = args.map((a, i) => this.#hashArgument(a, i))
+    const { key, keyHex } = this.#memoKey(sig.digest, hashed)
+    return { sig, hashed, key, keyHex }
+  }
+
+  #hashArgument (a: unknown, i: number): Hashed {
+    // -0 shares a Map key with 0 but hashes differently; long strings are not worth holding.
+    const cacheable = typeof a === 'boolean' || (typeof a === 'number' && !Object.is(a, -0)) || (typeof a === 'string' && a.length <= SHORT_STRING)
+    if (!cacheable) return hashValueBlock(a, `args[${i}]`, this.#inputCtx)
+    const known = this.#primitives.get(a)
+    if (known !== undefined) return known
+    const h = hashValueBlock(a, `args[${i}]`, this.#inputCtx)
+    if (this.#primitives.size >= CACHE_LIMIT) this.#primitives.clear()
+    this.#primitives.set(a, h)
+    return h
+  }
+
+  #memoKey (code: Uint8Array, hashed: Hashed[]): { key: Uint8Array, keyHex: string } {
+    let byInputs = this.#keys.get(code)
+    if (byInputs === undefined) {
+      byInputs = new Map()
+      this.#keys.set(code, byInputs)
+    }
+    const inputs = hashed.map((h) => h.cid)
+    const id = inputs.join(' ')
+    const known = byInputs.get(id)
+    if (known !== undefined) return known
+    const key = memoKey(code, inputs)
+    const made = { key, keyHex: hex(key) }
+    if (byInputs.size >= CACHE_LIMIT) byInputs.clear()
+    byInputs.set(id, made)
+    return made
   }
 
   /** `fn`'s code signature; its warnings are emitted (for `path`, when given). */
   signature (fn: Function, path?: string): CodeSignature {
     const ann = annotationsOf(fn)
     const sig = engine().signature(fn, {
-      hashValue: (value, label) => valueDigest(value, label, this.#capturedCtx),
+      hashValue: this.#hashValue,
       ...(this.#analyses === undefined ? {} : { analyses: this.#analyses }),
       ...(ann?.version === undefined ? {} : { pin: ann.version }),
       ...(ann?.deps === undefined ? {} : { deps: ann.deps }),
