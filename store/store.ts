@@ -7,7 +7,7 @@
  * namespace and leases, implementing the same interfaces and falling back to
  * them; the other parts read through whichever is in front. Content is
  * always written before the entries that point at it, and entries that
- * belong together go in one atomic batch. One file over the usual length:
+ * belong together go in one atomic batch. One file over the usual length, and one part:
  * it is the façade, one short forwarding method per operation of its parts.
  */
 import type { CID } from 'multiformats/cid'
