@@ -85,7 +85,7 @@ export class LocalBlocks implements BlockReader, BlockWriter {
 
   /**
    * True when a stored block reads back whole. Storing content the store
-   * already has is the one chance to mend a damaged or missing chunk file:
+   * already has is the one chance to mend a damaged or missing chunk (its own file, or a new segment):
    * skipping it would leave the path computed again on every keep.
    */
   async #intact (cid: CID): Promise<boolean> {

@@ -21,7 +21,7 @@
  * `data.problem` saying what was wrong and, when a block is to blame,
  * `data.cid` (DDS_BUNDLE_UNTRUSTED for a signature a store does not accept);
  * the paths, heads, history and memo entries stay as they were (verified
- * chunk files left by a refused import are removed by gc). The manifest also
+ * files left by a refused import, chunk files or a segment, are removed by gc). The manifest also
  * counts the blocks, so that a bundle cut at a block boundary is refused too.
  */
 import type { FileHandle } from 'node:fs/promises'
