@@ -1,7 +1,8 @@
 /**
  * The artifacts part: a value's encoding over blocks. Up to the inline limit
  * an artifact is one dag-cbor root holding its payload; larger ones are raw
- * chunks of a fixed size under a root listing them, written and read as
+ * chunks of a fixed size under a root listing them (kept together in one
+ * segment file when the store has files), written and read as
  * streams (a read lands straight in the memory of the result). Roots of small
  * artifacts are decoded once per process.
  */
@@ -14,7 +15,7 @@ import { toArtifactRoot, type ArtifactRoot } from './records.js'
 import { remember } from './cache.js'
 import { Codecs } from './codecs.js'
 import type { Nodes } from './nodes.js'
-import type { BlockReader, BlockWriter, Codec, Staged } from './interface.js'
+import type { BlockReader, BlockWriter, ChunkSink, Codec, Staged } from './interface.js'
 
 /** A stored artifact: its root CID, payload size and codec. */
 export interface ArtifactInfo {
@@ -202,11 +203,13 @@ export class Artifacts {
     if (await this.#blocks.fillArtifact?.(rootCid, root, target) === true) return
     const chunks = root.chunks ?? []
     const chunkSize = root.chunkSize ?? 0
+    // Chunks kept together in segments come in a few large reads; the others one by one.
+    const rest = await this.#blocks.readChunksInto?.(chunks, chunkSize, target) ?? chunks.map((_, i) => i)
     // A few reads in flight keep the disk busy without holding more memory: reads land in `target`.
     let next = 0
     const worker = async (): Promise<void> => {
-      while (next < chunks.length) {
-        const i = next++
+      while (next < rest.length) {
+        const i = rest[next++] as number
         const cid = chunks[i] as CID
         const offset = i * chunkSize
         const expected = Math.min(chunkSize, root.size - offset)
@@ -215,7 +218,7 @@ export class Artifacts {
         if (n !== expected) throw new DdsError(ErrorCodes.INTEGRITY, `chunk ${cid} of artifact ${rootCid} has the wrong size`, { data: { cid: cid.toString(), artifact: rootCid.toString() } })
       }
     }
-    await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, chunks.length) }, worker))
+    await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, rest.length) }, worker))
   }
 
   /** The payload bytes of an artifact as a stream of verified chunks. */
@@ -246,18 +249,21 @@ class ChunkWriter {
   readonly #blocks: BlockWriter
   readonly #pending: Staged
   readonly #hash: number
+  /** The artifact's segment, when the store keeps them: one file for all its chunks. */
+  readonly #sink: ChunkSink | undefined
 
   constructor (blocks: BlockWriter, pending: Staged, hash: number) {
     this.#blocks = blocks
     this.#pending = pending
     this.#hash = hash
+    this.#sink = blocks.chunkSink?.()
   }
 
   /** Hash and start writing a chunk; waits while IN_FLIGHT writes are under way. */
   async add (chunk: Uint8Array): Promise<void> {
     const cid = cidOf(chunk, RAW_CODE, this.#hash)
     this.chunks.push(cid)
-    const p = this.#blocks.stageBlock(cid, chunk, this.#pending)
+    const p = this.#sink === undefined ? this.#blocks.stageBlock(cid, chunk, this.#pending) : this.#sink.stage(cid, chunk, this.#pending)
     // Handled in run; without this a failure seen while awaiting an earlier write counts as unhandled.
     p.catch(() => {})
     this.#inFlight.push(p)
@@ -269,8 +275,11 @@ class ChunkWriter {
     try {
       await fill()
       await Promise.all(this.#inFlight)
+      // Content first: the segment is flushed and closed before its index entries can be written.
+      await this.#sink?.close()
     } catch (err) {
       await Promise.allSettled(this.#inFlight)
+      await this.#sink?.close().catch(() => {})
       throw err
     }
   }

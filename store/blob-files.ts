@@ -12,7 +12,7 @@ import { lstat, mkdir, rmdir, open as fsOpen, readdir, stat, unlink, type FileHa
 import { mkdirSync, constants, type Stats } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { DdsError, ErrorCodes } from './errors.js'
-import type { BlobFiles } from './interface.js'
+import type { BlobFiles, BlobReadHandle, BlobWriteHandle } from './interface.js'
 import { fsFailure, openFailure } from './open-errors.js'
 
 const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK
@@ -172,6 +172,61 @@ export class DirectoryBlobs implements BlobFiles {
     }
   }
 
+  /**
+   * A new blob written at positions (a segment holding the chunks of one
+   * write). Its name is fresh, so an existing entry there (a file, a planted
+   * link) is refused rather than written through (O_EXCL, O_NOFOLLOW).
+   */
+  async create (name: string): Promise<BlobWriteHandle> {
+    const failed = (err: unknown): never => {
+      if (fsFailure(err) !== undefined) throw openFailure(dirname(this.directory), err, 'write to')
+      throw err
+    }
+    let opened: { fh: FileHandle, size: number } | undefined
+    try {
+      opened = await this.#open(name, WRITE_FLAGS | constants.O_EXCL)
+    } catch (err) {
+      failed(err)
+    }
+    if (opened === undefined) throw new Error(`blob file ${this.#path(name)} vanished while being created`)
+    const { fh } = opened
+    const sync = this.#sync
+    return {
+      async writeAt (bytes: Uint8Array, position: number): Promise<void> {
+        try {
+          let off = 0
+          while (off < bytes.byteLength) {
+            const { bytesWritten } = await fh.write(bytes, off, bytes.byteLength - off, position + off)
+            off += bytesWritten
+          }
+        } catch (err) {
+          failed(err)
+        }
+      },
+      async close (): Promise<void> {
+        try {
+          if (sync) await fh.datasync()
+        } catch (err) {
+          failed(err)
+        } finally {
+          await fh.close()
+        }
+      }
+    }
+  }
+
+  /** Open a blob for positioned reads (a regular file only, as `read`), or undefined when absent. */
+  async openRead (name: string): Promise<BlobReadHandle | undefined> {
+    const opened = await this.#open(name, READ_FLAGS)
+    if (opened === undefined) return undefined
+    const { fh, size } = opened
+    return {
+      size,
+      readAt: async (target: Uint8Array, position: number): Promise<number> => await readFully(fh, target, position),
+      close: async (): Promise<void> => { await fh.close() }
+    }
+  }
+
   async has (name: string): Promise<boolean> {
     try {
       await stat(this.#path(name))
@@ -213,11 +268,11 @@ export class DirectoryBlobs implements BlobFiles {
   }
 }
 
-/** Fill `target` from the start of the file, stopping at its end; returns the bytes read. */
-async function readFully (fh: FileHandle, target: Uint8Array): Promise<number> {
+/** Fill `target` from `position` in the file, stopping at its end; returns the bytes read. */
+async function readFully (fh: FileHandle, target: Uint8Array, position = 0): Promise<number> {
   let total = 0
   while (total < target.byteLength) {
-    const { bytesRead } = await fh.read(target, total, target.byteLength - total, total)
+    const { bytesRead } = await fh.read(target, total, target.byteLength - total, position + total)
     if (bytesRead === 0) break
     total += bytesRead
   }

@@ -1,23 +1,17 @@
 /**
  * The blocks part: blocks by CID in the `blocks` key space, small ones
- * inline, large ones as immutable chunk files beside the database (the index
- * entry then holds their size and crc32), and their integrity: every read is
+ * inline, large ones in files beside the database (one file per block, or
+ * the blocks of one write together in a segment, store/segments.ts; the
+ * index entry then holds their size and crc32), and their integrity: every read is
  * checked (inline blocks against their CID, files against their crc32, or
  * re-hashed with `verify: 'full'`). Knows nothing of artifacts or records.
  */
 import { CID } from 'multiformats/cid'
 import { DdsError, ErrorCodes } from './errors.js'
 import { verifyBlock } from './hash.js'
-import { BLOCK_FILE, BLOCK_INLINE, fileMarker, inlineBlock, parseFileMarker } from './keys.js'
-import { NOT_SYNC, type Backend, type BlobFiles, type BlockReadOptions, type BlockReader, type BlockWriter, type Space, type Staged } from './interface.js'
-
-/**
- * crc32 of a file block, from node:zlib taken on first use: only blocks kept as
- * files have one, and a fresh process importing dds-ts does not load zlib.
- */
-function crc32 (bytes: Uint8Array): number {
-  return process.getBuiltinModule('node:zlib').crc32(bytes)
-}
+import { BLOCK_FILE, BLOCK_INLINE, BLOCK_SEGMENT, fileMarker, inlineBlock, parseFileMarker } from './keys.js'
+import { crc32, readSegmentBlock, readSegmentChunks, segmentPlace, SegmentSink, type SegmentChunk } from './segments.js'
+import { NOT_SYNC, type Backend, type BlobFiles, type BlockReadOptions, type BlockReader, type BlockWriter, type ChunkSink, type Space, type Staged } from './interface.js'
 
 /** A read that takes the backend's synchronous path when it offers one now. */
 export async function quickGet (backend: Backend, space: Space, key: Uint8Array, fresh = false): Promise<Uint8Array | undefined> {
@@ -62,6 +56,21 @@ export class LocalBlocks implements BlockReader, BlockWriter {
     pending.add({ type: 'put', space: 'blocks', key, value: inlineBlock(bytes) }, dedup)
   }
 
+  /**
+   * A sink putting the large blocks of one write into one segment file, or
+   * undefined when the store keeps no files (or cannot create segments).
+   */
+  chunkSink (): ChunkSink | undefined {
+    const files = this.#backend.files
+    if (files?.create === undefined || files.openRead === undefined) return undefined
+    return new SegmentSink({
+      files: files as BlobFiles & Required<Pick<BlobFiles, 'create'>>,
+      threshold: this.#fileThreshold,
+      intact: async (cid) => await this.hasBlock(cid) && await this.#intact(cid),
+      stageBlock: async (cid, bytes, pending) => { await this.stageBlock(cid, bytes, pending) }
+    })
+  }
+
   /** Write a staged batch atomically. */
   async write (pending: Staged, options: { sync?: boolean } = {}): Promise<void> {
     this.#check()
@@ -76,7 +85,7 @@ export class LocalBlocks implements BlockReader, BlockWriter {
 
   /**
    * True when a stored block reads back whole. Storing content the store
-   * already has is the one chance to mend a damaged or missing chunk file:
+   * already has is the one chance to mend a damaged or missing chunk (its own file, or a new segment):
    * skipping it would leave the path computed again on every keep.
    */
   async #intact (cid: CID): Promise<boolean> {
@@ -112,7 +121,14 @@ export class LocalBlocks implements BlockReader, BlockWriter {
       const { crc, size } = parseFileMarker(raw)
       const bytes = await this.#files(cid).read(cid.toString(), size)
       if (bytes === undefined) throw missingFile(cid)
-      if (bytes.byteLength !== size || (crc32(bytes) >>> 0) !== crc) throw corruptBlock(cid)
+      if (bytes.byteLength !== size || crc32(bytes) !== crc) throw corruptBlock(cid)
+      if (options.verify === 'full') verifyBlock(cid, bytes)
+      return bytes
+    }
+    const place = segmentPlace(cid, raw)
+    if (place !== undefined) {
+      const bytes = new Uint8Array(place.size)
+      await readSegmentBlock(this.#files(cid), cid, place, bytes)
       if (options.verify === 'full') verifyBlock(cid, bytes)
       return bytes
     }
@@ -135,11 +151,40 @@ export class LocalBlocks implements BlockReader, BlockWriter {
       const view = target.subarray(offset, offset + size)
       const n = await this.#files(cid).readInto(cid.toString(), view, 0)
       if (n === -1) throw missingFile(cid)
-      if (n !== size || (crc32(view) >>> 0) !== crc) throw corruptBlock(cid)
+      if (n !== size || crc32(view) !== crc) throw corruptBlock(cid)
       if (options.verify === 'full') verifyBlock(cid, view)
       return size
     }
+    const place = segmentPlace(cid, raw)
+    if (place !== undefined) {
+      if (offset + place.size > target.byteLength) throw corruptBlock(cid)
+      const view = target.subarray(offset, offset + place.size)
+      await readSegmentBlock(this.#files(cid), cid, place, view)
+      if (options.verify === 'full') verifyBlock(cid, view)
+      return place.size
+    }
     throw corruptBlock(cid)
+  }
+
+  /**
+   * Read the chunks of an artifact that live in segments with a few large
+   * reads (see store/segments.ts); returns the indexes of the others (inline,
+   * one file each, absent), for readBlockInto.
+   */
+  async readChunksInto (chunks: readonly CID[], chunkSize: number, target: Uint8Array): Promise<number[]> {
+    this.#check()
+    const files = this.#backend.files
+    const rest: number[] = []
+    const placed: SegmentChunk[] = []
+    for (let index = 0; index < chunks.length; index++) {
+      const cid = chunks[index] as CID
+      const raw = files === undefined ? undefined : await this.#raw(cid)
+      const place = raw === undefined ? undefined : segmentPlace(cid, raw)
+      if (place === undefined) rest.push(index)
+      else placed.push({ index, cid, place })
+    }
+    if (placed.length > 0) await readSegmentChunks(files as BlobFiles, placed, chunkSize, target)
+    return rest
   }
 
   #files (cid: CID): BlobFiles {
@@ -160,7 +205,10 @@ export class LocalBlocks implements BlockReader, BlockWriter {
     }
   }
 
-  /** Delete blocks (index entries first, then their files). */
+  /**
+   * Delete blocks (index entries first, then their files). A segment stays
+   * until no index entry names it: gc removes it then (see store/gc.ts).
+   */
   async deleteBlocks (cids: CID[]): Promise<void> {
     this.#check()
     const files: CID[] = []
@@ -171,6 +219,17 @@ export class LocalBlocks implements BlockReader, BlockWriter {
     this.onDelete?.(cids)
     await this.#backend.batch(cids.map((cid) => ({ type: 'del' as const, space: 'blocks' as const, key: cid.bytes })))
     for (const cid of files) await this.#backend.files?.remove(cid.toString())
+  }
+}
+
+/** The segment a block's bytes are in (its index entry says), or undefined (inline, its own file, absent). */
+export async function segmentOf (backend: Backend, cid: CID): Promise<string | undefined> {
+  const raw = await quickGet(backend, 'blocks', cid.bytes)
+  if (raw === undefined || raw[0] !== BLOCK_SEGMENT) return undefined
+  try {
+    return segmentPlace(cid, raw)?.segment
+  } catch {
+    return undefined
   }
 }
 

@@ -21,7 +21,7 @@
  * `data.problem` saying what was wrong and, when a block is to blame,
  * `data.cid` (DDS_BUNDLE_UNTRUSTED for a signature a store does not accept);
  * the paths, heads, history and memo entries stay as they were (verified
- * chunk files left by a refused import are removed by gc). The manifest also
+ * files left by a refused import, chunk files or a segment, are removed by gc). The manifest also
  * counts the blocks, so that a bundle cut at a block boundary is refused too.
  */
 import type { FileHandle } from 'node:fs/promises'
@@ -150,8 +150,9 @@ async function importLocked (store: Store, fh: FileHandle, settings: Settings): 
     const car = new CarFile(fh, stats.size, settings.maxBlock)
     root = await car.header()
     let lastReport = 0
-    // A few files are written while the next blocks are read and hashed.
+    // A few blocks are written (to one segment, when the store keeps them) while the next are read and hashed.
     const writing = new Set<Promise<void>>()
+    const sink = files ? store.chunkSink() : undefined
     try {
       for (let b = await car.block(); b !== undefined; b = await car.block()) {
         const { cid, bytes, offset } = b
@@ -182,7 +183,8 @@ async function importLocked (store: Store, fh: FileHandle, settings: Settings): 
         if (files && bytes.byteLength >= store.fileThreshold) {
           const p = (async () => {
             const pending = new Pending()
-            await store.stageBlock(cid, bytes, pending)
+            if (sink === undefined) await store.stageBlock(cid, bytes, pending)
+            else await sink.stage(cid, bytes, pending)
             if (pending.ops.length > 0) staged.push({ cid, ops: pending.ops, size: bytes.byteLength })
           })()
           writing.add(p)
@@ -198,6 +200,8 @@ async function importLocked (store: Store, fh: FileHandle, settings: Settings): 
       }
     } finally {
       await Promise.allSettled(writing)
+      // Left behind by a refused import, a segment names no index entry: gc removes it.
+      if (sink !== undefined) await sink.close().catch(() => {})
     }
     await Promise.all(writing)
     onProgress?.({ phase: 'verify', bytes: car.size, total: car.size })

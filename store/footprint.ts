@@ -5,7 +5,7 @@
  * several values once.
  */
 import type { CID } from 'multiformats/cid'
-import { BLOCK_FILE, parseFileMarker } from './keys.js'
+import { BLOCK_FILE, BLOCK_SEGMENT, parseFileMarker, parseSegmentMarker } from './keys.js'
 import { walkStore, type Link } from './dag.js'
 import type { Backend } from './interface.js'
 import type { Store } from './store.js'
@@ -15,6 +15,13 @@ export async function storedSize (backend: Backend, cid: CID): Promise<number> {
   const raw = await backend.get('blocks', cid.bytes)
   if (raw === undefined) return 0
   if (raw[0] === BLOCK_FILE && raw.byteLength === 9) return parseFileMarker(raw).size
+  if (raw[0] === BLOCK_SEGMENT) {
+    try {
+      return parseSegmentMarker(raw).size
+    } catch {
+      return 0
+    }
+  }
   return raw.byteLength - 1
 }
 

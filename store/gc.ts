@@ -8,6 +8,7 @@ import type { CID } from 'multiformats/cid'
 import { ErrorCodes, isDdsError } from './errors.js'
 import { historyKey } from './keys.js'
 import { storedSize } from './footprint.js'
+import { segmentOf } from './blocks.js'
 import type { BatchOp } from './interface.js'
 import { GC_SWEEP_LOCK, type Store } from './store.js'
 import { entryLinks, linksOf, walkStore, type Link } from './dag.js'
@@ -45,7 +46,7 @@ export interface GcOptions {
 /** What gc freed (or, with `dryRun`, would free). */
 export interface GcReport {
   dryRun: boolean
-  /** Blocks deleted, and their payload bytes. */
+  /** Blocks deleted, and the payload bytes freed (a block in a segment that other kept blocks share frees its bytes when the last goes). */
   blocks: number
   bytes: number
   /** History entries dropped (only with `keepHistory`). */
@@ -160,6 +161,9 @@ export async function gc (store: Store, options: GcOptions = {}): Promise<GcRepo
       let bytes = 0
       let kept = 0
       const indexed = new Set<string>()
+      // Segments hold the chunks of several blocks: one goes when no kept block is in it.
+      const liveSegments = new Set<string>()
+      const doomedSegments = new Map<string, number>()
       let doomed: CID[] = []
       const flush = async (): Promise<void> => {
         if (!dryRun && doomed.length > 0) await store.deleteBlocks(doomed)
@@ -168,12 +172,17 @@ export async function gc (store: Store, options: GcOptions = {}): Promise<GcRepo
       for await (const cid of store.blockCIDs()) {
         const id = cid.toString()
         indexed.add(id)
+        const segment = await segmentOf(store.backend, cid)
         if (marked.has(id)) {
           kept++
+          if (segment !== undefined) liveSegments.add(segment)
           continue
         }
         blocks++
-        bytes += await storedSize(store.backend, cid)
+        const size = await storedSize(store.backend, cid)
+        // A block in a segment frees its bytes only with its segment (counted below).
+        if (segment === undefined) bytes += size
+        else doomedSegments.set(segment, (doomedSegments.get(segment) ?? 0) + size)
         doomed.push(cid)
         if (doomed.length >= BATCH) {
           await flush()
@@ -187,7 +196,15 @@ export async function gc (store: Store, options: GcOptions = {}): Promise<GcRepo
       const blobs = store.backend.files
       if (blobs !== undefined) {
         for await (const f of blobs.list()) {
-          if (indexed.has(f.name) || marked.has(f.name) || now - f.mtimeMs < grace) continue
+          if (indexed.has(f.name) || marked.has(f.name) || liveSegments.has(f.name)) continue
+          const freed = doomedSegments.get(f.name)
+          if (freed !== undefined) {
+            // Every block in it was just deleted: it was complete (its entries were committed), so no grace.
+            bytes += freed
+            if (!dryRun) await blobs.remove(f.name)
+            continue
+          }
+          if (now - f.mtimeMs < grace) continue
           files++
           fileBytes += f.size
           if (!dryRun) await blobs.remove(f.name)

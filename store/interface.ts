@@ -50,9 +50,29 @@ export interface BlobFiles {
   /** Read the file into `target` at `offset`; returns the number of bytes read, -1 when absent, or its size (reading nothing) when it would not fit. */
   readInto (name: string, target: Uint8Array, offset: number): Promise<number>
   has (name: string): Promise<boolean>
+  /** Create a new blob to be written at positions (a segment); fails when the name exists. Absent: one file per block. */
+  create?: (name: string) => Promise<BlobWriteHandle>
+  /** Open a blob for positioned reads, or undefined when absent (the same refusals as `read`). */
+  openRead?: (name: string) => Promise<BlobReadHandle | undefined>
   remove (name: string): Promise<void>
   /** Every blob name, with its size and modification time. */
   list (): AsyncIterable<{ name: string, size: number, mtimeMs: number }>
+}
+
+/** A blob opened for positioned reads. */
+export interface BlobReadHandle {
+  /** The file's size when opened. */
+  readonly size: number
+  /** Fill `target` from `position` in the file; returns the bytes read (fewer at its end). */
+  readAt (target: Uint8Array, position: number): Promise<number>
+  close (): Promise<void>
+}
+
+/** A new blob being written at positions. */
+export interface BlobWriteHandle {
+  writeAt (bytes: Uint8Array, position: number): Promise<void>
+  /** Flush (when the store syncs its files) and close. */
+  close (): Promise<void>
 }
 
 /** One path update of a commit. `evaluation: null` deletes the path. */
@@ -187,12 +207,30 @@ export interface BlockReader {
    * there is nothing to bring (the chunks are local, or there is no elsewhere).
    */
   fillArtifact?: (root: CID, artifact: ArtifactRoot, target?: Uint8Array) => Promise<boolean>
+  /**
+   * Read the chunks of an artifact that sit together in local segments into
+   * `target` (chunk `i` at `i * chunkSize`), each checked; returns the indexes
+   * of the chunks it left for `readBlockInto` (inline, single files, absent).
+   */
+  readChunksInto?: (chunks: readonly CID[], chunkSize: number, target: Uint8Array) => Promise<number[]>
+}
+
+/**
+ * Where the large blocks of one write go together (one segment file): each
+ * `stage` writes a block and adds its index entry to `pending` once written;
+ * `close` must be awaited before the batch holding those entries is written.
+ */
+export interface ChunkSink {
+  stage (cid: CID, bytes: Uint8Array, pending: Staged): Promise<void>
+  close (): Promise<void>
 }
 
 /** Writing blocks and index entries: stage them, then write the batch atomically. */
 export interface BlockWriter {
   /** Add a block to a batch (large blocks are written to their file now). */
   stageBlock (cid: CID, bytes: Uint8Array, pending: Staged): Promise<void>
+  /** A sink writing the large blocks of one artifact (or import) into one segment; absent: stageBlock per block. */
+  chunkSink?: () => ChunkSink | undefined
   /** Write a staged batch atomically (a remote tier then sends its memo answers up). */
   write (pending: Staged, options?: { sync?: boolean }): Promise<void>
 }

@@ -101,6 +101,35 @@ export function parseFileMarker (value: Uint8Array): { crc: number, size: number
   return { crc: dv.getUint32(1), size: dv.getUint32(5) }
 }
 
+/**
+ * A chunk inside a segment file (one file holding the chunks of one write, see
+ * store/segments.ts): crc32, size, the byte position in the segment, and the
+ * segment's name (ASCII).
+ */
+export const BLOCK_SEGMENT = 2
+const SEGMENT_HEAD = 17
+
+export function segmentMarker (crc: number, size: number, position: number, segment: string): Uint8Array {
+  const name = utf8.encode(segment)
+  const out = new Uint8Array(SEGMENT_HEAD + name.byteLength)
+  out[0] = BLOCK_SEGMENT
+  const dv = new DataView(out.buffer)
+  dv.setUint32(1, crc >>> 0)
+  dv.setUint32(5, size >>> 0)
+  dv.setBigUint64(9, BigInt(position))
+  out.set(name, SEGMENT_HEAD)
+  return out
+}
+
+/** The fields of a segment marker; malformed (a coded error) when it is not one. */
+export function parseSegmentMarker (value: Uint8Array): { crc: number, size: number, position: number, segment: string } {
+  if (value.byteLength <= SEGMENT_HEAD || value[0] !== BLOCK_SEGMENT) throw malformedKey('block segment marker', value)
+  const dv = new DataView(value.buffer, value.byteOffset, value.byteLength)
+  const position = dv.getBigUint64(9)
+  if (position > BigInt(Number.MAX_SAFE_INTEGER)) throw malformedKey('block segment marker', value)
+  return { crc: dv.getUint32(1), size: dv.getUint32(5), position: Number(position), segment: utf8d.decode(value.subarray(SEGMENT_HEAD)) }
+}
+
 export const text = { encode: (s: string): Uint8Array => utf8.encode(s), decode: (b: Uint8Array): string => utf8d.decode(b) }
 
 /**

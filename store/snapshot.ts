@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path'
 import { DdsError, ErrorCodes } from './errors.js'
 import { DirectoryBlobs, openLevelExclusive, type ClassicOptions, type LevelBackend } from './backend.js'
 import { openFailure } from './open-errors.js'
-import { NOT_SYNC, type Backend, type BatchOp, type BlobFiles, type CommitOptions, type CommitResult, type LeaseRequest, type LeaseResult, type OpenFailure, type PathUpdate, type RangeOptions, type Space } from './interface.js'
+import { NOT_SYNC, type Backend, type BatchOp, type BlobFiles, type BlobReadHandle, type BlobWriteHandle, type CommitOptions, type CommitResult, type LeaseRequest, type LeaseResult, type OpenFailure, type PathUpdate, type RangeOptions, type Space } from './interface.js'
 
 /** The files of a LevelDB directory that hold data (not its LOCK or its text log). */
 const DATA_FILE = /^(CURRENT|MANIFEST-\d+|\d+\.(log|ldb|sst))$/
@@ -54,6 +54,8 @@ class ReadOnlyBlobs implements BlobFiles {
   async read (name: string, maxBytes: number): Promise<Uint8Array | undefined> { return await this.#files.read(name, maxBytes) }
   async readInto (name: string, target: Uint8Array, offset: number): Promise<number> { return await this.#files.readInto(name, target, offset) }
   async has (name: string): Promise<boolean> { return await this.#files.has(name) }
+  async create (): Promise<BlobWriteHandle> { throw this.#refuse('write to') }
+  async openRead (name: string): Promise<BlobReadHandle | undefined> { return await this.#files.openRead(name) }
   list (): AsyncIterable<{ name: string, size: number, mtimeMs: number }> { return this.#files.list() }
 }
 

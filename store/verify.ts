@@ -9,6 +9,7 @@ import { decodeNode, toStoredHistoryEntry, toMemoEntry, type HistoryEntry, type 
 import { entryLinks, type Link } from './dag.js'
 import { BlockIndex, type Problem } from './block-index.js'
 import { historyRange, keyPath, parseHistoryKey } from './keys.js'
+import { segmentOf } from './blocks.js'
 import { readHead } from './commit.js'
 import { memoMismatch } from './memo.js'
 import { validatePath } from './paths.js'
@@ -78,6 +79,8 @@ export async function verifyStore (store: Store, options: VerifyOptions = {}): P
       continue
     }
     known.add(cid.toString())
+    const segment = await segmentOf(store.backend, cid)
+    if (segment !== undefined) known.add(segment)
     let data: Uint8Array | undefined
     try {
       data = await store.getBlock(cid, { verify: 'full' })

@@ -24,7 +24,7 @@ import { validatePath } from '../paths.js'
 import { BLOCK_INLINE } from '../keys.js'
 import { hex } from '../util.js'
 import type {
-  BatchOp, BlockReadOptions, CommitOptions, CommitResult, LeaseMode, Lock, LockOptions, Parts, PathUpdate, Staged
+  BatchOp, BlockReadOptions, ChunkSink, CommitOptions, CommitResult, LeaseMode, Lock, LockOptions, Parts, PathUpdate, Staged
 } from '../interface.js'
 import type { MemoPack, Remote } from './interface.js'
 import { isRemote, openRemoteUrl, type RemoteSpec } from './open.js'
@@ -116,6 +116,15 @@ export class RemoteLink implements Parts {
     await this.local.blocks.stageBlock(cid, bytes, pending)
   }
 
+  chunkSink (): ChunkSink | undefined {
+    return this.local.blocks.chunkSink?.()
+  }
+
+  /** The chunks held locally in segments (the others, local or not, are left to readBlockInto). */
+  async readChunksInto (chunks: readonly CID[], chunkSize: number, target: Uint8Array): Promise<number[]> {
+    return await this.local.blocks.readChunksInto?.(chunks, chunkSize, target) ?? chunks.map((_, i) => i)
+  }
+
   /** Write a batch locally, then send the memo answers it holds (with what they reach) to the remote. */
   async write (pending: Staged, options: { sync?: boolean } = {}): Promise<void> {
     await this.local.blocks.write(pending, options)
@@ -169,13 +178,15 @@ export class RemoteLink implements Parts {
     const first = chunks[0]
     if (first === undefined || await this.local.blocks.hasBlock(first)) return false
     const pending = new Pending()
-    // Chunk files are written while the next chunks come in; a bounded number at once.
+    // Chunks are written (to one segment, when the store keeps them) while the next ones come in; a bounded number at once.
     const writes = new Set<Promise<void>>()
+    const sink = this.local.blocks.chunkSink?.()
     let failed: unknown
     try {
       await this.remote.readPack(rootCid, root, async ({ index, bytes }) => {
         if (failed !== undefined) throw failed
-        const w: Promise<void> = this.local.blocks.stageBlock(chunks[index] as CID, bytes, pending)
+        const cid = chunks[index] as CID
+        const w: Promise<void> = (sink === undefined ? this.local.blocks.stageBlock(cid, bytes, pending) : sink.stage(cid, bytes, pending))
           .catch((err: unknown) => { failed ??= err })
           .finally(() => { writes.delete(w) })
         writes.add(w)
@@ -183,6 +194,7 @@ export class RemoteLink implements Parts {
       }, target === undefined ? {} : { into: target })
     } finally {
       await Promise.all(writes)
+      await sink?.close().catch((err: unknown) => { failed ??= err })
     }
     if (failed !== undefined) throw failed
     // The chunks become visible together, like the chunks of a run.

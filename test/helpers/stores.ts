@@ -3,6 +3,8 @@
  * fails on demand (to prove that failed writes leave nothing visible).
  */
 import type { Test } from 'tap'
+import { join } from 'node:path'
+import type { CID } from 'multiformats/cid'
 import { openStore, type Store, type StoreOptions } from '../../store/store.js'
 import { DdsError } from '../../store/errors.js'
 import {
@@ -45,8 +47,12 @@ export class FailingBackend implements Backend {
   readonly files: BlobFiles | undefined
   readonly getSync: ((space: Space, key: Uint8Array) => Uint8Array | undefined | typeof NOT_SYNC) | undefined
 
-  constructor (inner: Backend) {
+  /** True when the wrapped files offer no segments (each large block its own file, as stores of the first layout). */
+  readonly perBlockFiles: boolean
+
+  constructor (inner: Backend, options: { perBlockFiles?: boolean } = {}) {
     this.inner = inner
+    this.perBlockFiles = options.perBlockFiles === true
     this.kind = `failing-${inner.kind}`
     this.location = inner.location
     this.getSync = inner.getSync === undefined ? undefined : (space, key) => (inner.getSync as NonNullable<Backend['getSync']>)(space, key)
@@ -63,6 +69,25 @@ export class FailingBackend implements Backend {
             }
             await innerFiles.write(name, bytes)
           },
+          ...(innerFiles.create === undefined || innerFiles.openRead === undefined || this.perBlockFiles
+            ? {}
+            : {
+                create: async (name: string) => {
+                  const h = await (innerFiles.create as NonNullable<BlobFiles['create']>)(name)
+                  return {
+                    writeAt: async (bytes: Uint8Array, position: number) => {
+                      this.#fileWrites++
+                      if (this.failFileWriteAt !== 0 && this.#fileWrites === this.failFileWriteAt) {
+                        this.failFileWriteAt = 0
+                        throw Object.assign(new Error('injected write failure'), { code: 'EIO' })
+                      }
+                      await h.writeAt(bytes, position)
+                    },
+                    close: async () => { await h.close() }
+                  }
+                },
+                openRead: async (name: string) => await (innerFiles.openRead as NonNullable<BlobFiles['openRead']>)(name)
+              }),
           read: async (name, maxBytes) => await innerFiles.read(name, maxBytes),
           readInto: async (name, target, offset) => await innerFiles.readInto(name, target, offset),
           has: async (name) => await innerFiles.has(name),
@@ -124,4 +149,19 @@ export function testDir (t: Test): string {
     testDirs.set(t, dir)
   }
   return dir
+}
+
+/** Where a large block's bytes are on disk: its own file, or its range in a segment. */
+export async function blockPlace (store: Store, cid: CID): Promise<{ file: string, position: number, size: number, segment: boolean }> {
+  const { parseFileMarker, parseSegmentMarker, BLOCK_FILE, BLOCK_SEGMENT } = await import('../../store/keys.js')
+  const raw = await store.backend.get('blocks', cid.bytes)
+  const dir = store.backend.files?.directory
+  if (raw === undefined || dir === undefined) throw new Error(`block ${cid.toString()} is not kept as a file`)
+  const at = (name: string): string => join(dir, name.slice(-2), name)
+  if (raw[0] === BLOCK_FILE) return { file: at(cid.toString()), position: 0, size: parseFileMarker(raw).size, segment: false }
+  if (raw[0] === BLOCK_SEGMENT) {
+    const m = parseSegmentMarker(raw)
+    return { file: at(m.segment), position: m.position, size: m.size, segment: true }
+  }
+  throw new Error(`block ${cid.toString()} is inline`)
 }

@@ -1,5 +1,6 @@
 /**
- * Chunk files are untrusted: a FIFO, a symbolic link (to /dev/zero or to a
+ * Chunk files (one file per chunk, the layout of stores written before
+ * segments) are untrusted: a FIFO, a symbolic link (to /dev/zero or to a
  * file outside the store), a directory, or a huge sparse file planted in
  * place of a chunk is refused with DDS_INTEGRITY by load and verify, without
  * hanging, reading it whole or writing through it; storing the same content
@@ -14,13 +15,17 @@ import { openStore, type Store } from '../../store/store.js'
 import { verifyStore } from '../../store/verify.js'
 import { isDdsError } from '../../store/errors.js'
 import { SMALL } from '../cli/helpers/fake.js'
+import { openShared } from '../../store/shared.js'
+import { FailingBackend } from '../helpers/stores.js'
 
 const VALUE = new Float64Array(8_000).map((_, i) => i * 0.25)
 
 async function setup (t: Test): Promise<{ store: Store, dir: string, chunk: string, cid: Awaited<ReturnType<Store['putArtifact']>>['cid'] }> {
   const dir = t.testdir()
-  const store = await openStore({ ...SMALL, location: dir })
-  t.teardown(async () => { await store.close() })
+  // One file per chunk, as stores of the first layout keep them (segments: test/store/segments.test.ts).
+  const inner = await openShared(dir)
+  const store = await openStore({ ...SMALL, backend: new FailingBackend(inner.backend, { perBlockFiles: true }) })
+  t.teardown(async () => { await store.close(); await inner.release() })
   const { cid } = await store.putArtifact(VALUE)
   const blobs = join(dir, 'blobs')
   const sub = readdirSync(blobs).sort()[0] as string

@@ -9,7 +9,7 @@ import { openShared } from '../../store/shared.js'
 import { DdsError } from '../../store/errors.js'
 import { cidOf, RAW_CODE } from '../../store/hash.js'
 import type { CodeManifest } from '../../store/records.js'
-import { FailingBackend, collect, type BackendCase } from '../helpers/stores.js'
+import { FailingBackend, blockPlace, collect, type BackendCase } from '../helpers/stores.js'
 
 export const manifest: CodeManifest = {
   algorithm: 'test/1',
@@ -291,14 +291,14 @@ export function storeSuite (bc: BackendCase): void {
       const root = await store.getArtifactRoot(big.cid)
       const chunk = root.chunks?.[1] as CID
       const { readFile, writeFile } = await import('node:fs/promises')
-      const { join } = await import('node:path')
-      const file = join(store.backend.files.directory, chunk.toString().slice(-2), chunk.toString())
+      // Its own file, or its range of the artifact's segment.
+      const { file, position } = await blockPlace(store, chunk)
       const bytes = await readFile(file)
-      bytes[100] = (bytes[100] ?? 0) ^ 0x40
+      bytes[position + 100] = (bytes[position + 100] ?? 0) ^ 0x40
       await writeFile(file, bytes)
-      tt.equal(await code(async () => await store.readArtifact(big.cid)), 'DDS_INTEGRITY', 'flipped bit in a chunk file')
-      await writeFile(file, bytes.subarray(0, 10))
-      tt.equal(await code(async () => await store.readArtifact(big.cid)), 'DDS_INTEGRITY', 'truncated chunk file')
+      tt.equal(await code(async () => await store.readArtifact(big.cid)), 'DDS_INTEGRITY', 'flipped bit in a chunk')
+      await writeFile(file, bytes.subarray(0, position + 10))
+      tt.equal(await code(async () => await store.readArtifact(big.cid)), 'DDS_INTEGRITY', 'truncated chunk')
     }
   })
 
