@@ -7,7 +7,7 @@
  * namespace and leases, implementing the same interfaces and falling back to
  * them; the other parts read through whichever is in front. Content is
  * always written before the entries that point at it, and entries that
- * belong together go in one atomic batch. Over the usual length as one part:
+ * belong together go in one atomic batch. One file over the usual length, and one part:
  * it is the façade, one short forwarding method per operation of its parts.
  */
 import type { CID } from 'multiformats/cid'
@@ -26,7 +26,7 @@ import { LocalNamespace, pathNotFound } from './namespace.js'
 import { LocalLocks } from './locks.js'
 import { UsageLog } from './usage.js'
 import { checkBudget, type Budget } from './budget.js'
-import type { Backend, BlockReadOptions, BlockReader, BlockWriter, Codec, CommitOptions, CommitResult, LeaseMode, Lock, LockOptions, Parts, PathUpdate } from './interface.js'
+import type { Backend, BlockReadOptions, BlockReader, BlockWriter, ChunkSink, Codec, CommitOptions, CommitResult, LeaseMode, Lock, LockOptions, Parts, PathUpdate } from './interface.js'
 import { openBackend, type BackendOptions } from './open-backend.js'
 import { findStore } from './location.js'
 import type { RemoteLink, RemoteSpec } from './remote/link.js'
@@ -251,6 +251,11 @@ export class Store {
   /** Prepare a block for writing: large blocks are written to their file now, the index entry goes to `pending`. */
   async stageBlock (cid: CID, bytes: Uint8Array, pending: Pending): Promise<void> {
     await this.#front.blocks.stageBlock(cid, bytes, pending)
+  }
+
+  /** A sink putting the large blocks of one write into one segment file (undefined when the store keeps no files). */
+  chunkSink (): ChunkSink | undefined {
+    return this.local.blocks.chunkSink()
   }
 
   /** Store one block now; returns its CID. */
