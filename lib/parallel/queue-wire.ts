@@ -35,13 +35,35 @@ export function jobId (key: Uint8Array): string {
   return `keep-${hex(key)}`
 }
 
-/** The job for one call. */
-export function encodeJob (call: ExecCall, ref: ModuleRef): JobData {
+/**
+ * Most argument bytes a job carries by value (as base64 text). Redis holds
+ * every job in memory and each worker decodes it whole, so bigger values cross
+ * by reference: a value returned by `keep` or `load` travels as its CID.
+ */
+export const MAX_JOB_BYTES = 16 * 1024 * 1024
+/** Most arguments a job carries (a kept function of a map takes one). */
+export const MAX_JOB_ARGS = 64
+/** Longest module path, CID text, encoding name or type name a job may hold. */
+const MAX_FIELD = 1024
+
+/** The job for one call. Throws DDS_VALUE_TOO_LARGE for arguments by value over `maxBytes`. */
+export function encodeJob (call: ExecCall, ref: ModuleRef, maxBytes = MAX_JOB_BYTES): JobData {
+  if (call.args.length > MAX_JOB_ARGS) {
+    throw new DdsError(ErrorCodes.VALUE_TOO_LARGE, `${call.path}: a call on the queue takes at most ${MAX_JOB_ARGS} arguments, got ${call.args.length}`, { data: { path: call.path, args: call.args.length } })
+  }
+  let total = 0
   const args = call.args.map((a, i): WireArg => {
     const cid = call.identityOf(a)
     if (cid !== undefined) return { ref: cid.toString() }
     const p = encodeValue(a, `args[${i}]`)
-    return { enc: p.enc, ...(p.type === undefined ? {} : { type: p.type }), data: Buffer.from(p.bytes.buffer, p.bytes.byteOffset, p.bytes.byteLength).toString('base64') }
+    const data = Buffer.from(p.bytes.buffer, p.bytes.byteOffset, p.bytes.byteLength).toString('base64')
+    total += data.length
+    if (total > maxBytes) {
+      throw new DdsError(ErrorCodes.VALUE_TOO_LARGE,
+        `${call.path}: args[${i}] makes the job larger than ${maxBytes} bytes; keep the value first (a value returned by keep or load crosses the queue by its CID)`,
+        { data: { path: call.path, argument: i, limit: maxBytes } })
+    }
+    return { enc: p.enc, ...(p.type === undefined ? {} : { type: p.type }), data }
   })
   return { v: 1, path: call.path, module: ref.relative, exportName: ref.exportName, code: hex(call.code), key: hex(call.key), args }
 }
@@ -50,28 +72,51 @@ function bad (why: string): DdsError {
   return new DdsError(ErrorCodes.QUEUE_FAILED, `refusing a malformed job: ${why}`, { data: { why } })
 }
 
-const HEX64 = /^[0-9a-f]{64,}$/
-const NAME = /^[A-Za-z_$][\w$]*$/
+const HEX = /^[0-9a-f]{64,256}$/
+const NAME = /^[A-Za-z_$][\w$]{0,255}$/
 
-/** Check a job's data from the queue; throws DDS_QUEUE_FAILED for anything malformed. */
-export function checkJob (data: unknown): JobData {
-  if (data === null || typeof data !== 'object') throw bad('not an object')
+/** Limits a worker holds jobs to. */
+export interface JobLimits {
+  /** Most argument bytes by value (default MAX_JOB_BYTES). */
+  maxBytes?: number
+}
+
+/**
+ * Check a job's data from the queue; throws DDS_QUEUE_FAILED (`data.why`) for
+ * anything malformed: a wrong shape, a module that is not a script of the
+ * project itself (outside it, a dependency's, a hidden directory's), an export
+ * name that is not a plain identifier, a payload over the limits.
+ */
+export function checkJob (data: unknown, limits: JobLimits = {}): JobData {
+  const maxBytes = limits.maxBytes ?? MAX_JOB_BYTES
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) throw bad('not an object')
   const d = data as Record<string, unknown>
-  if (d.v !== 1) throw bad(`unknown job format ${String(d.v)}`)
-  if (typeof d.path !== 'string') throw bad('no path')
+  if (d.v !== 1) throw bad(`unknown job format ${String(d.v).slice(0, 40)}`)
+  if (typeof d.path !== 'string' || d.path.length > MAX_FIELD) throw bad('no path')
   validatePath(d.path)
-  if (typeof d.module !== 'string' || d.module === '' || d.module.startsWith('/') || d.module.split(/[\\/]/).some((s) => s === '..' || s === '') || /[\0\r\n]/.test(d.module)) {
-    throw bad(`module ${JSON.stringify(d.module)} is not a relative path inside the project`)
+  if (typeof d.module !== 'string' || d.module === '' || d.module.length > MAX_FIELD || d.module.startsWith('/') || /[\0\r\n:]/.test(d.module)) {
+    throw bad(`module ${JSON.stringify(String(d.module).slice(0, 80))} is not a relative path inside the project`)
+  }
+  // '..' and '.' climb or stay; node_modules and hidden directories (.git, .dds) hold no module of the project's own.
+  if (d.module.split(/[\\/]/).some((s) => s === '' || s.startsWith('.') || s === 'node_modules')) {
+    throw bad(`module ${JSON.stringify(d.module)} is not a module of the project itself`)
   }
   if (!/\.(m|c)?(j|t)sx?$/.test(d.module)) throw bad(`module ${JSON.stringify(d.module)} is not a script`)
   if (typeof d.exportName !== 'string' || !NAME.test(d.exportName)) throw bad('bad export name')
-  if (typeof d.code !== 'string' || !HEX64.test(d.code) || typeof d.key !== 'string' || !HEX64.test(d.key)) throw bad('bad code or key')
+  if (typeof d.code !== 'string' || !HEX.test(d.code) || typeof d.key !== 'string' || !HEX.test(d.key)) throw bad('bad code or key')
   if (!Array.isArray(d.args)) throw bad('no arguments')
+  if (d.args.length > MAX_JOB_ARGS) throw bad(`${d.args.length} arguments, more than ${MAX_JOB_ARGS}`)
+  let total = 0
   for (const a of d.args as unknown[]) {
-    if (a === null || typeof a !== 'object') throw bad('bad argument')
+    if (a === null || typeof a !== 'object' || Array.isArray(a)) throw bad('bad argument')
     const x = a as Record<string, unknown>
-    if (typeof x.ref === 'string') continue
-    if (typeof x.enc !== 'string' || typeof x.data !== 'string' || (x.type !== undefined && typeof x.type !== 'string')) throw bad('bad argument')
+    if (typeof x.ref === 'string') {
+      if (x.ref.length > MAX_FIELD) throw bad('bad argument reference')
+      continue
+    }
+    if (typeof x.enc !== 'string' || x.enc.length > MAX_FIELD || typeof x.data !== 'string' || (x.type !== undefined && (typeof x.type !== 'string' || x.type.length > MAX_FIELD))) throw bad('bad argument')
+    total += x.data.length
+    if (total > maxBytes) throw bad(`arguments of more than ${maxBytes} bytes`)
   }
   return d as unknown as JobData
 }

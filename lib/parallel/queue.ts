@@ -9,13 +9,14 @@
  * path. A worker that dies holding a job loses its lock, and BullMQ's stall
  * check hands the job to another worker.
  */
+import { realpathSync } from 'node:fs'
 import { resolve, sep } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { CID } from 'multiformats/cid'
 import { DdsError, ErrorCodes } from '../../store/errors.js'
 import type { ExecCall, Executor } from './interface.js'
 import { moduleOf } from './locate.js'
-import { checkJob, decodeArgs, encodeJob, failureOf, failureText, jobId, type JobData } from './queue-wire.js'
+import { MAX_JOB_BYTES, checkJob, decodeArgs, encodeJob, failureOf, failureText, jobId, type JobData } from './queue-wire.js'
 
 // The few BullMQ shapes used here: typed locally so the package stays optional.
 interface BullJob { data: unknown, isFailed: () => Promise<boolean>, isCompleted: () => Promise<boolean>, remove: () => Promise<void>, waitUntilFinished: (events: BullQueueEvents) => Promise<unknown> }
@@ -125,14 +126,41 @@ export interface QueueWorkerOptions {
   onJob?: (report: { path: string, status: 'computed' | 'hit' | 'failed', ms: number, error?: Error }) => void
   /** Called when a well-formed job starts (`onJob` follows when it ends). */
   onStart?: (path: string) => void
+  /**
+   * The only modules jobs may name, as paths relative to `root`: a directory
+   * (`src/`) allows every module under it, a file itself (default: every module
+   * of the project outside node_modules and hidden directories). Loading a
+   * module runs its top-level code, so a worker that anyone else can reach
+   * through Redis should allow only the modules of its kept functions.
+   */
+  modules?: string[]
+  /** Most argument bytes a job may carry by value (default 16 MiB). */
+  maxJobBytes?: number
 }
 
-async function functionOf (root: string, job: JobData): Promise<(...args: unknown[]) => unknown> {
+/** Whether `module` (relative, `/`-separated) is one of `allowed`: a directory (ending in `/`) or a file. */
+export function allowedModule (module: string, allowed: readonly string[] | undefined): boolean {
+  if (allowed === undefined) return true
+  return allowed.some((a) => {
+    const p = a.replace(/\\/g, '/').replace(/^\.\//, '')
+    return p.endsWith('/') ? module.startsWith(p) : module === p
+  })
+}
+
+async function functionOf (root: string, job: JobData, allowed: readonly string[] | undefined): Promise<(...args: unknown[]) => unknown> {
+  if (!allowedModule(job.module, allowed)) {
+    throw new DdsError(ErrorCodes.QUEUE_FAILED, `refusing a job whose module ${job.module} is not one this worker allows (${(allowed ?? []).join(', ')})`, { data: { module: job.module, why: 'module not allowed' } })
+  }
   const file = resolve(root, job.module)
-  if (!file.startsWith(root + sep)) throw new DdsError(ErrorCodes.QUEUE_FAILED, `refusing a job whose module ${job.module} is outside ${root}`, { data: { module: job.module } })
+  // A symbolic link inside the project may point anywhere: what counts is where the file really is.
+  let real: string
+  try { real = realpathSync(file) } catch (err) {
+    throw new DdsError(ErrorCodes.NOT_EXPORTED, `cannot load ${job.module} in this worker: no such module`, { cause: err, data: { module: job.module } })
+  }
+  if (!real.startsWith(root + sep)) throw new DdsError(ErrorCodes.QUEUE_FAILED, `refusing a job whose module ${job.module} is outside ${root}`, { data: { module: job.module, why: 'module outside the project' } })
   let mod: Record<string, unknown>
   try {
-    mod = await import(pathToFileURL(file).href) as Record<string, unknown>
+    mod = await import(pathToFileURL(real).href) as Record<string, unknown>
   } catch (err) {
     throw new DdsError(ErrorCodes.NOT_EXPORTED, `cannot load ${job.module} in this worker (${(err as Error).message})`, { cause: err, data: { module: job.module } })
   }
@@ -151,7 +179,10 @@ async function functionOf (root: string, job: JobData): Promise<(...args: unknow
  */
 export async function startQueueWorker (options: QueueWorkerOptions): Promise<{ close: () => Promise<void> }> {
   const { Worker } = await bullmq()
-  const root = resolve(options.root ?? process.cwd())
+  // Compared with real paths of modules, so a root reached through a symbolic link still contains its files.
+  const root = realpathSync(resolve(options.root ?? process.cwd()))
+  const maxBytes = options.maxJobBytes ?? MAX_JOB_BYTES
+  if (!Number.isInteger(maxBytes) || maxBytes < 1) throw new RangeError(`maxJobBytes must be a positive integer, got ${String(options.maxJobBytes)}`)
   const lockDuration = options.lockMs ?? 30_000
   if (!Number.isInteger(lockDuration) || lockDuration < 100) throw new RangeError(`lockMs must be an integer of at least 100, got ${String(options.lockMs)}`)
   const concurrency = options.concurrency ?? 1
@@ -160,10 +191,10 @@ export async function startQueueWorker (options: QueueWorkerOptions): Promise<{ 
     const t0 = performance.now()
     let path = '(malformed job)'
     try {
-      const data = checkJob(job.data)
+      const data = checkJob(job.data, { maxBytes })
       path = data.path
       options.onStart?.(path)
-      const fn = await functionOf(root, data)
+      const fn = await functionOf(root, data, options.modules)
       const { values, known } = await decodeArgs(data.args, async (cid) => await options.engine.store.readArtifact(cid))
       const r = await options.engine.computeFor(data.path, fn, values, { code: Buffer.from(data.code, 'hex'), key: Buffer.from(data.key, 'hex') }, known)
       options.onJob?.({ path, status: r.hit ? 'hit' : 'computed', ms: performance.now() - t0 })

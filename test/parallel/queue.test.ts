@@ -1,13 +1,16 @@
 // The job queue against a real redis-server ($DDS_TEST_REDIS, started by .ci/run) and the file:// remote:
-// worker processes and callers on one queue, identical calls once, a killed worker's job finished by
-// another, code that differs refused, hostile jobs refused. Skipped without Redis, failing under CI=true.
+// worker processes and callers on one queue, identical calls once, the same results and re-run sets as
+// the event loop, a killed worker's job finished by another, a worker that always crashes a coded error,
+// code that differs refused, hostile jobs and forged results refused. Skipped without Redis, failing
+// under CI=true.
 import t from 'tap'
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { startNode, type Exit } from '../helpers/spawn.js'
 import { QUEUE_NAME, connectionOf } from '../../lib/parallel/queue.js'
+import { open } from '../../dist/lib/index.js'
 
 const redis = process.env.DDS_TEST_REDIS
 if (redis === undefined || redis === '') {
@@ -52,9 +55,10 @@ function run (redisBase: string): void {
     })
     return { pid: w.child.pid as number, done: w.done, out: () => out }
   }
-  const call = async (s: ReturnType<typeof setup>, id: string, inputs: unknown[]): Promise<{ values?: unknown[], error?: { code: string, message: string } }> => {
+  type Result = { values?: unknown[], error?: { code: string, message: string }, events: string[] }
+  const call = async (s: ReturnType<typeof setup>, id: string, inputs: unknown[], queue: string = s.url): Promise<Result> => {
     const result = join(s.dir, `result-${id}.json`)
-    const e = await startNode(caller, [join(s.dir, `caller-${id}`), s.url, JSON.stringify(inputs), result], { env: s.env, cwd: repo }).done
+    const e = await startNode(caller, [join(s.dir, `caller-${id}`), queue, JSON.stringify(inputs), result], { env: s.env, cwd: repo }).done
     if (!existsSync(result)) throw new Error(`caller ${id} wrote no result: ${e.stderr}`)
     return JSON.parse(readFileSync(result, 'utf8'))
   }
@@ -73,13 +77,15 @@ function run (redisBase: string): void {
     const inputs = Array.from({ length: 12 }, (_, i) => i + 1)
     const [r1, r2] = await Promise.all([call(s, '1', inputs), call(s, '2', inputs)])
     const expected = inputs.map((x) => x * x * x)
-    t.same(r1, { values: expected })
-    t.same(r2, { values: expected })
+    t.same(r1.values, expected)
+    t.same(r2.values, expected)
     const c = counts(s)
     t.same([...c.keys()].sort(), inputs.map(String).sort())
     t.ok([...c.values()].every((pids) => pids.length === 1), 'no input computed twice')
     // A third caller finds everything computed: no job runs the function again.
-    t.same(await call(s, '3', inputs), { values: expected })
+    const r3 = await call(s, '3', inputs)
+    t.same(r3.values, expected)
+    t.ok(r3.events.every((e) => e.startsWith('hit ')), 'the third caller only hits')
     t.equal([...counts(s).values()].flat().length, 12)
   })
 
@@ -96,9 +102,42 @@ function run (redisBase: string): void {
     process.kill(holder, 'SIGKILL')
     await (holder === w1.pid ? w1 : w2).done
     unlinkSync(s.env.DDS_TEST_HOLD)
-    t.same(await pending, { values: ['hold!', 8] })
+    t.same((await pending).values, ['hold!', 8])
     const other = holder === w1.pid ? w2.pid : w1.pid
     t.same(counts(s).get('hold'), [String(other)], 'finished once, by the other worker')
+  })
+
+  t.test('results and re-run sets are the same on the queue as on the event loop', async (t) => {
+    const loop = setup('same-loop')
+    const queued = setup('same-queue')
+    await Promise.all(['a', 'b'].map(async (id) => await startWorker(queued, id)))
+    const seen: Record<string, Result[]> = {}
+    for (const [name, s, queue] of [['loop', loop, '-'], ['queue', queued, queued.url]] as const) {
+      // One caller store, run twice: the second run adds an input.
+      seen[name] = [await call(s, '1', [1, 2, 3], queue), await call(s, '1', [1, 2, 3, 4], queue)]
+      t.same([...counts(s).keys()].sort(), ['1', '2', '3', '4'], `${name}: every input computed`)
+      t.ok([...counts(s).values()].every((pids) => pids.length === 1), `${name}: none twice`)
+    }
+    t.same(seen.queue, seen.loop)
+    t.same(seen.loop?.[1]?.events, ['computed /q/3', 'hit /q/0', 'hit /q/1', 'hit /q/2', 'miss /q/3'])
+    t.same(seen.loop?.[1]?.values, [1, 8, 27, 64])
+  })
+
+  t.test('a job that kills every worker it runs on fails with a coded error after its retries; nothing is lost or run twice', async (t) => {
+    const s = setup('crash')
+    const ws = await Promise.all(['a', 'b', 'c', 'd'].map(async (id) => await startWorker(s, id)))
+    const r = await call(s, '1', [1, 'crash', 2, 3])
+    t.equal(r.error?.code, 'DDS_QUEUE_FAILED')
+    const exits = await Promise.all(ws.map(async (w) => await Promise.race([w.done.then((e) => e.code), new Promise((resolve) => setTimeout(() => { resolve('alive') }, 200))])))
+    t.equal(exits.filter((c) => c === 9).length, 3, 'tried on three workers (the first try and two retries), then failed')
+    t.equal(exits.filter((c) => c === 'alive').length, 1)
+    t.same([...counts(s).keys()].sort(), ['1', '2', '3'])
+    t.ok([...counts(s).values()].every((pids) => pids.length === 1), 'the other inputs computed once')
+    // What was computed before the failure is in the shared store: a re-run only hits.
+    const again = await call(s, '2', [1, 2, 3])
+    t.same(again.values, [1, 8, 27])
+    t.same(again.events, ['hit /q/0', 'hit /q/1', 'hit /q/2'])
+    t.equal([...counts(s).values()].flat().length, 3)
   })
 
   t.test('a worker whose code differs refuses the job; one with the same code in another checkout runs it', async (t) => {
@@ -120,33 +159,95 @@ function run (redisBase: string): void {
     // The same code under another directory hashes the same: the job runs there.
     await startWorker(s, 'same', [], make('same', (text) => text))
     process.kill(w.pid, 'SIGKILL')
-    t.same(await call(s, '2', [3]), { values: [27] })
+    t.same((await call(s, '2', [3])).values, [27])
   })
 
-  t.test('hostile jobs are refused: modules outside the project, malformed fields', async (t) => {
-    const s = setup('hostile')
-    await startWorker(s, 'a')
+  const rawQueue = async (t: { teardown: (fn: () => Promise<void>) => void }, url: string) => {
     const { Queue, QueueEvents } = await import('bullmq')
-    const connection = connectionOf(s.url)
+    const connection = connectionOf(url)
     const queue = new Queue(QUEUE_NAME, { connection })
     const events = new QueueEvents(QUEUE_NAME, { connection })
     t.teardown(async () => { await events.close(); await queue.close() })
     await events.waitUntilReady()
-    const good = { v: 1, path: '/q/0', module: 'test/fixtures/parallel/queue-fns.mjs', exportName: 'cube', code: 'a'.repeat(64), key: 'b'.repeat(64), args: [] }
+    return { queue, events }
+  }
+  const good = { v: 1, path: '/q/0', module: 'test/fixtures/parallel/queue-fns.mjs', exportName: 'cube', code: 'a'.repeat(64), key: 'b'.repeat(64), args: [] }
+
+  t.test('hostile jobs are refused with a coded error and run nothing: shapes, modules, exports, sizes', async (t) => {
+    const s = setup('hostile')
+    // A project of its own, with a symbolic link to a module outside it.
+    const root = join(s.dir, 'project')
+    mkdirSync(join(root, 'test/fixtures/parallel'), { recursive: true })
+    mkdirSync(join(s.dir, 'outside'), { recursive: true })
+    copyFileSync(join(repo, 'package.json'), join(root, 'package.json'))
+    copyFileSync(join(repo, 'test/fixtures/parallel/queue-fns.mjs'), join(root, 'test/fixtures/parallel/queue-fns.mjs'))
+    copyFileSync(join(repo, 'test/fixtures/parallel/side-effect.mjs'), join(s.dir, 'outside', 'evil.mjs'))
+    symlinkSync(join(s.dir, 'outside', 'evil.mjs'), join(root, 'evil.mjs'))
+    mkdirSync(join(root, 'node_modules', 'dep'), { recursive: true })
+    copyFileSync(join(repo, 'test/fixtures/parallel/side-effect.mjs'), join(root, 'node_modules', 'dep', 'index.mjs'))
+    await startWorker(s, 'a', ['--max-job-bytes', '4096'], root)
+    const { queue, events } = await rawQueue(t, s.url)
+    const arg = { enc: 'cbor-x/1', data: 'oA==' }
     const hostile: Array<[string, unknown, RegExp]> = [
       ['traversal', { ...good, module: '../../../../etc/passwd.mjs' }, /DDS_QUEUE_FAILED/],
       ['absolute', { ...good, module: '/etc/x.mjs' }, /DDS_QUEUE_FAILED/],
+      ['backslash traversal', { ...good, module: 'test\\..\\..\\x.mjs' }, /DDS_QUEUE_FAILED/],
       ['not a script', { ...good, module: 'package.json' }, /DDS_QUEUE_FAILED/],
+      ['a dependency', { ...good, module: 'node_modules/dep/index.mjs', exportName: 'harmless' }, /DDS_QUEUE_FAILED/],
+      ['a hidden directory', { ...good, module: '.git/hooks/x.mjs' }, /DDS_QUEUE_FAILED/],
+      ['a link out of the project', { ...good, module: 'evil.mjs', exportName: 'harmless' }, /DDS_QUEUE_FAILED/],
+      ['no such module', { ...good, module: 'test/fixtures/parallel/none.mjs' }, /DDS_NOT_EXPORTED/],
       ['bad export', { ...good, exportName: 'constructor.prototype' }, /DDS_QUEUE_FAILED/],
+      ['not exported', { ...good, exportName: 'secret' }, /DDS_NOT_EXPORTED/],
+      ['an export that is no function', { ...good, exportName: 'notAFunction' }, /DDS_NOT_EXPORTED/],
+      ['inherited', { ...good, exportName: 'toString' }, /DDS_NOT_EXPORTED/],
       ['bad path', { ...good, path: '/q/../../x' }, /DDS_PATH_INVALID/],
       ['bad argument', { ...good, args: [{ enc: 'cbor-x/1', data: '!!!' }] }, /DDS_(QUEUE_FAILED|CODE_MISMATCH)/],
+      ['unknown encoding', { ...good, args: [{ enc: 'pickle', data: 'oA==' }] }, /DDS_QUEUE_FAILED/],
+      ['bad reference', { ...good, args: [{ ref: 'not-a-cid' }] }, /DDS_CID_INVALID/],
+      ['a huge argument', { ...good, args: [{ enc: 'cbor-x/1', data: 'A'.repeat(8192) }] }, /DDS_QUEUE_FAILED/],
+      ['many arguments', { ...good, args: Array.from({ length: 1000 }, () => arg) }, /DDS_QUEUE_FAILED/],
+      ['a long key', { ...good, key: 'b'.repeat(100_000) }, /DDS_QUEUE_FAILED/],
       ['wrong code', good, /DDS_CODE_MISMATCH/],
+      ['an array', [good], /DDS_QUEUE_FAILED/],
       ['not an object', 'rm -rf /', /DDS_QUEUE_FAILED/]
     ]
     for (const [name, data, code] of hostile) {
       const job = await queue.add('keep', data, { jobId: `hostile-${name.replace(/\W/g, '-')}` })
       await t.rejects(job.waitUntilFinished(events), code, name)
     }
-    t.equal(counts(s).size, 0, 'nothing ran')
+    t.equal(counts(s).size, 0, 'nothing ran and no module outside the project was imported')
+  })
+
+  t.test('a worker given --modules imports no other module', async (t) => {
+    const s = setup('modules')
+    await startWorker(s, 'a', ['--modules', 'test/fixtures/parallel/queue-fns.mjs'])
+    const { queue, events } = await rawQueue(t, s.url)
+    const job = await queue.add('keep', { ...good, module: 'test/fixtures/parallel/side-effect.mjs', exportName: 'harmless' }, { jobId: 'not-allowed' })
+    await t.rejects(job.waitUntilFinished(events), /DDS_QUEUE_FAILED/)
+    t.equal(counts(s).size, 0, 'the module was not imported')
+    // The allowed module's jobs still run.
+    t.same((await call(s, '1', [2])).values, [8])
+  })
+
+  t.test('a forged "done" naming a result that is not in the store is refused, and nothing is committed', async (t) => {
+    const s = setup('forged')
+    const { Worker } = await import('bullmq')
+    let forged = 0
+    // Anyone with access to Redis can take jobs and report them done with any result.
+    const forger = new Worker(QUEUE_NAME, async () => { forged++; return { evaluation: 'bafyreigw6v5xesfwodneqsimub2m7icor5bagwxiibbz2pydw3mpzdbgdq', hit: false } }, { connection: connectionOf(s.url) })
+    await forger.waitUntilReady()
+    const r = await call(s, '1', [4, 5])
+    t.equal(r.error?.code, 'DDS_QUEUE_FAILED')
+    t.ok(forged >= 1, 'the forger answered')
+    t.notOk(r.events.some((e) => e.startsWith('computed')), 'no result taken from the forger')
+    await forger.close()
+    const dds = await open({ store: join(s.dir, 'caller-1'), remote: s.env.DDS_REMOTE })
+    await t.rejects(dds.load('/q/0'), { code: 'DDS_PATH_NOT_FOUND' }, 'the failed run committed no path')
+    await dds.close()
+    // A real worker computes the same calls; the forger's earlier answers change nothing.
+    await startWorker(s, 'a')
+    t.same((await call(s, '2', [4, 5])).values, [64, 125])
+    t.equal(counts(s).size, 2)
   })
 }

@@ -12,15 +12,19 @@ function positiveInt (value: string | undefined, name: string, fallback: number)
 }
 
 export const command: Command = {
-  usage: 'dds worker --queue redis://HOST:PORT [--concurrency N] [--root DIR]',
+  usage: 'dds worker --queue redis://HOST:PORT [--concurrency N] [--root DIR] [--modules LIST]',
   description: `
 Take kept calls from a job queue (BullMQ on Redis) and compute them into the
 store: the store given by --store, in front of the team's remote ($DDS_REMOTE),
 which the callers share. The caller's run commits the paths. Each job names an
 exported function of a module under --root (default: the working directory);
 a job whose code hashes differently here (another version of the project) is
-refused, not run. Run any number of workers on any number of machines; a
-worker that dies loses its jobs' locks and other workers take them over.
+refused, not run. --modules limits the modules jobs may name (loading a module
+runs its top-level code): give it to a worker whose Redis others can reach.
+Jobs that are malformed, name a module outside the project, or carry more
+than --max-job-bytes of arguments are refused with DDS_QUEUE_FAILED. Run any
+number of workers on any number of machines; a worker that dies loses its
+jobs' locks and other workers take them over.
 Prints one line per job: status, path, milliseconds; on a terminal, a status line
 below them shows the jobs running now and the counts so far. Stops on SIGINT or
 SIGTERM.`,
@@ -29,14 +33,18 @@ SIGTERM.`,
     concurrency: { type: 'string' },
     root: { type: 'string' },
     'lock-ms': { type: 'string' },
-    'lease-ms': { type: 'string' }
+    'lease-ms': { type: 'string' },
+    modules: { type: 'string' },
+    'max-job-bytes': { type: 'string' }
   },
   optionHelp: [
     ['--queue URL', 'the Redis of the queue (default: $DDS_QUEUE)'],
     ['--concurrency N', 'jobs run at once (default 1)'],
     ['--root DIR', 'the project the jobs\' modules are relative to (default: the working directory)'],
     ['--lock-ms MS', 'how soon a dead worker\'s job goes to another (default 30000)'],
-    ['--lease-ms MS', 'how long this worker\'s leases on the remote outlive it (default 30000)']
+    ['--lease-ms MS', 'how long this worker\'s leases on the remote outlive it (default 30000)'],
+    ['--modules LIST', 'comma-separated modules (src/tiles.ts) or directories (src/) jobs may name (default: any of the project)'],
+    ['--max-job-bytes N', 'most argument bytes a job may carry by value (default 16777216)']
   ],
   example: `
 $ dds worker --queue redis://10.0.0.5:6379 --store /var/cache/dds
@@ -53,6 +61,9 @@ hit	/tiles/3	4`,
     const leaseTtl = ctx.string('lease-ms') === undefined ? undefined : positiveInt(ctx.string('lease-ms'), 'lease-ms', 30_000)
     const engine = await open({ store: ctx.location, ...(remote === undefined || remote === '' || leaseTtl === undefined ? {} : { remote: { url: remote, leaseTtl } }) })
     const root = ctx.string('root')
+    const modules = ctx.string('modules')?.split(',').map((m) => m.trim()).filter((m) => m !== '')
+    if (modules !== undefined && modules.length === 0) throw new UsageError('--modules needs at least one module or directory')
+    const maxJobBytes = positiveInt(ctx.string('max-job-bytes'), 'max-job-bytes', 16 * 1024 * 1024)
     const status = new StatusLine()
     const started = new Map<string, number[]>()
     const worker = await startQueueWorker({
@@ -60,7 +71,9 @@ hit	/tiles/3	4`,
       engine,
       concurrency,
       lockMs,
+      maxJobBytes,
       ...(root === undefined ? {} : { root }),
+      ...(modules === undefined ? {} : { modules }),
       onStart: (path) => {
         const ids = started.get(path) ?? []
         ids.push(status.start(path))
