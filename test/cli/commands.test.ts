@@ -293,7 +293,7 @@ t.test('rm: a deletion entry; the path is gone from ls, its history stays', asyn
   t.match(again.stderr, /DDS_PATH_NOT_FOUND/)
 })
 
-t.test('verify: clean after real runs; a damaged chunk file is named', async (t) => {
+t.test('verify: clean after real runs; a damaged chunk is named', async (t) => {
   const store = storeCopy(t)
   const r = await dds(['verify'], { store })
   t.equal(r.code, 0)
@@ -303,7 +303,7 @@ t.test('verify: clean after real runs; a damaged chunk file is named', async (t)
   t.equal(json.ok, true)
   t.same(json.steps.map((s) => [s.name, s.problems]), [['blocks', 0], ['links', 0], ['paths', 0], ['memo', 0]])
 
-  // Flip one byte in one chunk file of /data/big.
+  // Flip one byte in the segment file holding /data/big's chunks.
   const blobs = join(store, 'blobs')
   const dir = readdirSync(blobs).sort()[0] as string
   const name = readdirSync(join(blobs, dir)).sort()[0] as string
@@ -314,7 +314,8 @@ t.test('verify: clean after real runs; a damaged chunk file is named', async (t)
   const bad = await dds(['verify'], { store })
   t.equal(bad.code, 1)
   const problems = rows(bad.stdout)
-  t.same(problems[0]?.slice(0, 3), ['blocks', 'integrity', name])
+  t.same(problems[0]?.slice(0, 2), ['blocks', 'integrity'], `a damaged chunk of ${name}`)
+  t.match(problems[0]?.[2], /^bafk/, 'named by its CID (chunks live inside a segment file)')
   t.ok(problems.some((p) => p[1] === 'incomplete' && p[3]?.startsWith('/data/big@')), 'the path it breaks')
 })
 

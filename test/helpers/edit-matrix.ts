@@ -89,7 +89,7 @@ async function planOf (location: string, root: string, env: Record<string, strin
  * `src/main.ts` under both runners on their own stores (and, with `cross`,
  * tsc on the tsx store, which must be all hits: the same signatures).
  */
-export function editSteps (t: Test, project: TempProject, options: { cross?: boolean } = {}): (name: string, expected: string[], env?: Record<string, string>) => Promise<void> {
+export function editSteps (t: Test, project: TempProject, options: { cross?: boolean, plan?: boolean } = {}): (name: string, expected: string[], env?: Record<string, string>) => Promise<void> {
   symlinkSync(repoRoot, join(project.root, 'node_modules', 'dds-ts'), 'dir')
   const stores = { tsx: join(project.root, 'store-tsx'), tsc: join(project.root, 'store-tsc') }
   let n = 0
@@ -100,7 +100,7 @@ export function editSteps (t: Test, project: TempProject, options: { cross?: boo
   }
   return async (name, expected, env = {}) => {
     await project.build()
-    const planned = await planOf(stores.tsx, project.root, env)
+    const planned = options.plan === false ? undefined : await planOf(stores.tsx, project.root, env)
     for (const runner of ['tsx', 'tsc'] as const) {
       const out = await run(runner, stores[runner], env)
       if (runner === 'tsx' && planned !== undefined) {
