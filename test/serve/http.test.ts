@@ -226,9 +226,13 @@ t.test('off loopback the token is required on every request', async (t) => {
   t.match(open.token, /^[\w-]{32}$/)
   t.match(open.url, new RegExp(`\\?token=${open.token as string}$`))
   const base = `http://127.0.0.1:${open.port}`
+  // One character changed: the last one, to a character it is not.
+  const token = open.token as string
+  const wrong = token.slice(0, -1) + (token.endsWith('A') ? 'B' : 'A')
+  t.not(wrong, token)
   for (const p of ['/', '/app.js', '/vendor/uplot.js', '/api/paths', '/raw?target=/data/records']) {
     t.equal((await fetch(base + p)).status, 401, p)
-    t.equal((await fetch(`${base}${p}${p.includes('?') ? '&' : '?'}token=${(open.token as string).slice(0, -1)}A`)).status, 401, `${p} with a wrong token`)
+    t.equal((await fetch(`${base}${p}${p.includes('?') ? '&' : '?'}token=${wrong}`)).status, 401, `${p} with a wrong token`)
   }
   t.equal((await fetch(`${base}/api/paths?token=${open.token as string}`)).status, 200)
   t.equal((await fetch(`${base}/api/paths`, { headers: { authorization: `Bearer ${open.token as string}` } })).status, 200)
