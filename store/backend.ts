@@ -76,11 +76,20 @@ export class LevelBackend implements Backend {
 
   async batch (ops: BatchOp[], options: { sync?: boolean } = {}): Promise<void> {
     if (ops.length === 0) return
-    const levelOps = ops.map((op) => op.type === 'put'
-      ? { type: 'put' as const, sublevel: this.#sub(op.space), key: op.key, value: op.value }
-      : { type: 'del' as const, sublevel: this.#sub(op.space), key: op.key })
+    // A chained batch: abstract-level's array form copies and re-checks every
+    // operation, several times slower for the many entries of a large import.
+    const batch = this.#db.batch()
     try {
-      await this.#db.batch(levelOps as never, { sync: options.sync === true } as never)
+      for (const op of ops) {
+        if (op.type === 'put') batch.put(op.key, op.value, { sublevel: this.#sub(op.space) } as never)
+        else batch.del(op.key, { sublevel: this.#sub(op.space) } as never)
+      }
+    } catch (err) {
+      await batch.close()
+      throw err
+    }
+    try {
+      await batch.write({ sync: options.sync === true } as never)
     } catch (err) {
       // A full disk or a filesystem gone read-only is said as such, not as LevelDB's IO error.
       if (this.location !== undefined && fsFailure(err) !== undefined) throw openFailure(this.location, err, 'write to')

@@ -160,7 +160,9 @@ async function importLocked (store: Store, fh: FileHandle, settings: Settings): 
         if (!matches(cid, bytes)) throw invalid('hash-mismatch', `block ${id} does not match its CID`, { cid: id, offset })
         if (seen.has(id)) throw invalid('duplicate', `block ${id} appears twice`, { cid: id, offset })
         seen.add(id)
+        let isManifest = false
         if (cid.equals(root)) {
+          isManifest = true
           const r = readRoot(root, bytes, now)
           if (r.kind === 'envelope') {
             // Checked at once: an untrusted bundle is refused before its blocks are written.
@@ -171,6 +173,7 @@ async function importLocked (store: Store, fh: FileHandle, settings: Settings): 
           manifest = r.manifest
           count = r.count
         } else if (envelope?.manifest.equals(cid) === true) {
+          isManifest = true
           const r = readRoot(cid, bytes, now)
           if (r.kind !== 'manifest') throw invalid('manifest', 'a signed envelope signs another envelope', { cid: id })
           manifest = r.manifest
@@ -178,7 +181,9 @@ async function importLocked (store: Store, fh: FileHandle, settings: Settings): 
         }
         // A signed bundle's envelope comes first: a store that trusts keys refuses the rest unread.
         if (blocks === 0 && envelope === undefined) await checkSigner(undefined, settings.trusted)
-        index.add(cid, bytes)
+        // The manifest is not indexed: no block it reaches can link back to it (its CID hashes
+        // theirs), and decoding a manifest of many paths a second time costs as much as the first.
+        if (!isManifest) index.add(cid, bytes)
         blocks++
         if (files && bytes.byteLength >= store.fileThreshold) {
           const p = (async () => {

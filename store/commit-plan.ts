@@ -34,7 +34,7 @@ export interface PlannedEntry {
   path: string
   seq: number
   entry: HistoryEntry
-  bytes: Uint8Array
+  readonly bytes: Uint8Array
 }
 
 /** What a commit will do. */
@@ -119,10 +119,24 @@ export function planCommit (state: CommitState, updates: readonly PathUpdate[], 
     const entry = historyEntry(u, time)
     const seq = (head?.seq ?? 0) + 1
     heads.set(u.path, { seq, entry })
-    plan.entries.push({ path: u.path, seq, entry, bytes: encodeNode(entry) })
+    plan.entries.push(planned(u.path, seq, entry))
     plan.result.appended.push({ path: u.path, seq })
   }
   return plan
+}
+
+/** A planned entry whose bytes are encoded when first asked for: a plan made only to learn what a commit would do never needs them. */
+function planned (path: string, seq: number, entry: HistoryEntry): PlannedEntry {
+  let bytes: Uint8Array | undefined
+  return {
+    path,
+    seq,
+    entry,
+    get bytes () {
+      bytes ??= encodeNode(entry)
+      return bytes
+    }
+  }
 }
 
 /** No two live paths of one batch overlap (only the last update of each path counts). */
@@ -161,9 +175,16 @@ export function commonDirectory (paths: readonly string[]): string {
 
 /** The live paths a scan found, grouped by the paths of `under` they are strictly below. */
 export function groupUnder (under: readonly string[], live: Iterable<string>): Map<string, string[]> {
-  const out = new Map<string, string[]>(under.map((u) => [u, []]))
+  // Only the paths that have some: an import of many new paths finds none under most.
+  const wanted = new Set(under)
+  const out = new Map<string, string[]>()
   for (const p of live) {
-    for (const a of ancestors(p)) out.get(a)?.push(p)
+    for (const a of ancestors(p)) {
+      if (!wanted.has(a)) continue
+      const list = out.get(a)
+      if (list === undefined) out.set(a, [p])
+      else list.push(p)
+    }
   }
   return out
 }

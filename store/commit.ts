@@ -63,7 +63,9 @@ export async function applyCommit (kv: CommitKV, updates: PathUpdate[], staged: 
   const plan = planCommit({ head: (p) => heads.get(p), liveUnder: (p) => under.get(p) ?? [] }, updates, options, Date.now())
   const stagedBlocks = new Set<string>()
   for (const op of staged) if (op.type === 'put' && op.space === 'blocks') stagedBlocks.add(hex(op.key))
-  for (const e of plan.entries) await checkPresent(kv, stagedBlocks, e.path, e.entry)
+  // Checked once per block: the entries of a large import often share their evaluations and outputs.
+  const present = new Set<string>()
+  for (const e of plan.entries) await checkPresent(kv, stagedBlocks, present, e.path, e.entry)
   const ops = [...staged, ...commitOps(plan)]
   if (ops.length > 0) await kv.batch(ops, { sync: true })
   return plan.result
@@ -75,10 +77,12 @@ export async function applyCommit (kv: CommitKV, updates: PathUpdate[], staged: 
  * be missing only when a garbage collection removed them after the caller
  * looked them up; the caller then runs again.
  */
-async function checkPresent (kv: CommitKV, stagedBlocks: ReadonlySet<string>, path: string, u: Pick<PathUpdate, 'evaluation' | 'output'>): Promise<void> {
+async function checkPresent (kv: CommitKV, stagedBlocks: ReadonlySet<string>, present: Set<string>, path: string, u: Pick<PathUpdate, 'evaluation' | 'output'>): Promise<void> {
   for (const cid of pointsAt(u)) {
+    const k = hex(cid.bytes)
     // A set of the batch's block keys: a bundle of many paths commits many entries with a large batch.
-    if (stagedBlocks.has(hex(cid.bytes))) continue
+    if (stagedBlocks.has(k) || present.has(k)) continue
+    present.add(k)
     if (await kv.get('blocks', cid.bytes) === undefined) {
       throw new DdsError(ErrorCodes.NOT_FOUND, `${path} cannot point at ${cid}: it is no longer in the store (collected meanwhile); run again`, { data: { path, cid: cid.toString() } })
     }
