@@ -9,7 +9,7 @@
 import * as dagCbor from '@ipld/dag-cbor'
 import type { CID } from 'multiformats/cid'
 import { DAG_CBOR_CODE } from './hash.js'
-import { isMoment, toBundleManifest, type BundleManifest } from './records.js'
+import { isMoment, MAX_CLOCK_SKEW, toBundleManifest, type BundleManifest } from './records.js'
 import { validatePath } from './paths.js'
 import { entryLinks, type Link } from './dag.js'
 import { invalid, type BundleProblem } from './bundle-car.js'
@@ -17,8 +17,7 @@ import { asEnvelope, type SignedEnvelope } from './bundle-sign.js'
 import { readBundleTags } from './bundle-tags.js'
 import type { BlockIndex } from './block-index.js'
 
-/** How far ahead of this machine's clock a history time may be (clocks of two machines disagree a little). */
-export const MAX_CLOCK_SKEW = 24 * 3600 * 1000
+export { MAX_CLOCK_SKEW }
 
 /** A bundle's root block: a manifest, or the envelope that signs one. */
 export type BundleRoot = { kind: 'manifest', manifest: BundleManifest, count: number | undefined } | { kind: 'envelope', envelope: SignedEnvelope }

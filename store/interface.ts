@@ -9,6 +9,7 @@
  */
 import type { CID } from 'multiformats/cid'
 import type { ArtifactRoot, MemoEntry, PathEntry } from './records.js'
+import type { DdsError } from './errors.js'
 
 /** The key spaces of a store. */
 export type Space = 'meta' | 'blocks' | 'memo' | 'paths' | 'history' | 'leases'
@@ -248,7 +249,20 @@ export interface NamespaceReader {
   /** A path's history, newest first. */
   history (path: string, options?: { limit?: number }): AsyncIterable<PathEntry>
   /** The head of every path under `prefix` (deleted ones only with `deleted`), in key order. */
-  paths (options?: { prefix?: string, deleted?: boolean }): AsyncIterable<PathEntry>
+  paths (options?: PathsOptions): AsyncIterable<PathEntry>
+}
+
+/** Options of a listing of paths. */
+export interface PathsOptions {
+  /** Only paths equal to or under this one. */
+  prefix?: string
+  /** Also deleted paths. */
+  deleted?: boolean
+  /**
+   * Told about a head that cannot be read (a garbled key or value, DDS_INTEGRITY),
+   * which is then left out and the listing goes on; without it, the listing throws.
+   */
+  onDamaged?: (path: string, error: DdsError) => void
 }
 
 /** Writing the path namespace: one atomic commit of several paths, with the batch staged before it. */

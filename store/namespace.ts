@@ -4,7 +4,7 @@
  * backend where the database lives). Decoded heads are reused while the
  * stored bytes are the same.
  */
-import { DdsError, ErrorCodes } from './errors.js'
+import { DdsError, ErrorCodes, isDdsError } from './errors.js'
 import { decodeNode, toStoredHistoryEntry, type PathEntry } from './records.js'
 import { historyRange, keyPath, parseHistoryKey, pathKey } from './keys.js'
 import { validatePath } from './paths.js'
@@ -12,8 +12,8 @@ import { quickGet } from './blocks.js'
 import { remember } from './cache.js'
 import { readHead } from './commit.js'
 import { commitReads, commonDirectory, groupUnder, ONE_SCAN, planCommit, type CommitPlan, type Head } from './commit-plan.js'
-import { sameBytes } from './util.js'
-import type { Backend, CommitOptions, CommitResult, NamespaceReader, NamespaceWriter, PathUpdate, Staged } from './interface.js'
+import { hex, sameBytes } from './util.js'
+import type { Backend, CommitOptions, CommitResult, NamespaceReader, NamespaceWriter, PathsOptions, PathUpdate, Staged } from './interface.js'
 
 /** The local path namespace of a store. */
 export class LocalNamespace implements NamespaceReader, NamespaceWriter {
@@ -52,15 +52,25 @@ export class LocalNamespace implements NamespaceReader, NamespaceWriter {
   }
 
   /** Every path with a value (or, with `deleted`, also deleted ones), in order, under `prefix`. */
-  async * paths (options: { prefix?: string, deleted?: boolean } = {}): AsyncIterable<PathEntry> {
+  async * paths (options: PathsOptions = {}): AsyncIterable<PathEntry> {
     this.#check()
     const prefix = options.prefix
     if (prefix !== undefined && prefix !== '/') validatePath(prefix, 'prefix')
     const range = prefix === undefined || prefix === '/' ? {} : { gte: pathKey(prefix), lt: pathKey(prefix + '0') }
     for await (const [key, value] of this.#backend.entries('paths', range)) {
-      const path = keyPath(key)
-      if (prefix !== undefined && prefix !== '/' && path !== prefix && !path.startsWith(prefix + '/')) continue
-      const { seq, entry } = readHead(value)
+      let path: string | undefined
+      let head: Head
+      try {
+        path = keyPath(key)
+        if (prefix !== undefined && prefix !== '/' && path !== prefix && !path.startsWith(prefix + '/')) continue
+        head = readHead(value)
+      } catch (err) {
+        // One garbled head is that path's problem: a listing that is told goes on without it.
+        if (options.onDamaged === undefined || !isDdsError(err)) throw err
+        options.onDamaged(path ?? `(path key ${hex(key).slice(0, 64)})`, err)
+        continue
+      }
+      const { seq, entry } = head
       if (entry.evaluation === null && options.deleted !== true) continue
       yield { path, seq, ...entry }
     }

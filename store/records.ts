@@ -343,6 +343,9 @@ export function toMemoEntry (v: unknown): MemoEntry {
 /** The latest moment a Date can hold, in ms after 1970. */
 export const MAX_TIME = 8.64e15
 
+/** How far ahead of this machine's clock a history time from elsewhere may be (clocks of two machines disagree a little). */
+export const MAX_CLOCK_SKEW = 24 * 3600 * 1000
+
 /**
  * True for a history time: a whole number of ms from 1970 that a Date can
  * hold. Anything else cannot be shown as a date (toISOString throws) and

@@ -26,7 +26,7 @@ import { LocalNamespace, pathNotFound } from './namespace.js'
 import { LocalLocks } from './locks.js'
 import { UsageLog } from './usage.js'
 import { checkBudget, type Budget } from './budget.js'
-import type { Backend, BlockReadOptions, BlockReader, BlockWriter, ChunkSink, Codec, CommitOptions, CommitResult, LeaseMode, Lock, LockOptions, Parts, PathUpdate } from './interface.js'
+import type { Backend, BlockReadOptions, BlockReader, BlockWriter, ChunkSink, Codec, CommitOptions, CommitResult, LeaseMode, Lock, LockOptions, Parts, PathsOptions, PathUpdate } from './interface.js'
 import { openBackend, type BackendOptions } from './open-backend.js'
 import { findStore } from './location.js'
 import type { RemoteLink, RemoteSpec } from './remote/link.js'
@@ -403,7 +403,7 @@ export class Store {
   }
 
   /** Every path with a value (or, with `deleted`, also deleted ones), in order, under `prefix`. */
-  paths (options: { prefix?: string, deleted?: boolean } = {}): AsyncIterable<PathEntry> {
+  paths (options: PathsOptions = {}): AsyncIterable<PathEntry> {
     return this.#front.namespace.paths(options)
   }
 

@@ -7,7 +7,8 @@
 import type { Store } from '../../store/store.js'
 import { footprint, storeBytes, sum, type Footprint } from '../../store/footprint.js'
 import { validatePath } from '../../store/paths.js'
-import type { DiskRow, DiskUsage } from './interface.js'
+import type { DdsError } from '../../store/errors.js'
+import type { DiskRow, DiskUsage, ProblemView } from './interface.js'
 
 /**
  * The disk usage of the paths under `prefix` (all paths without one), in
@@ -24,8 +25,11 @@ export async function diskUsage (store: Store, options: { prefix?: string } = {}
   const older: Footprint = new Map()
   const add = (into: Footprint, fp: Footprint): void => { for (const [id, n] of fp) into.set(id, n) }
   const rows: DiskRow[] = []
+  const problems: ProblemView[] = []
   const ns = store.local.namespace
-  for await (const head of ns.paths({ deleted: true, ...(options.prefix === undefined ? {} : { prefix: options.prefix }) })) {
+  // A head that cannot be read is reported and left out; the other paths are counted.
+  const onDamaged = (where: string, err: DdsError): void => { problems.push({ where, code: err.code, message: err.message }) }
+  for await (const head of ns.paths({ deleted: true, onDamaged, ...(options.prefix === undefined ? {} : { prefix: options.prefix }) })) {
     const now = head.output === null ? new Map<string, number>() : await footprint(store, [{ cid: head.output, role: 'artifact' }], sizes)
     const past: Footprint = new Map()
     let entries = 0
@@ -41,5 +45,5 @@ export async function diskUsage (store: Store, options: { prefix?: string } = {}
   let all = 0
   for (const [id, n] of older) if (!current.has(id)) all += n
   const currentBytes = [...current].reduce((n, id) => n + (sizes.get(id) ?? 0), 0)
-  return { paths: rows, total: { current: currentBytes, history: all, all: currentBytes + all }, store: await storeBytes(store) }
+  return { paths: rows, total: { current: currentBytes, history: all, all: currentBytes + all }, store: await storeBytes(store), problems }
 }

@@ -17,7 +17,8 @@ import { evaluationOf, inputValue, parseTarget, type Target } from './target.js'
 /** The paths whose current value is each artifact (to name kept values passed as arguments). */
 async function holders (store: Store, options: SourceOptions): Promise<Map<string, string>> {
   const out = new Map<string, string>()
-  for await (const e of namespaceOf(store, options).paths()) if (e.output !== null) out.set(e.output.toString(), e.path)
+  // Only names for the arguments: a head that cannot be read names nothing, and the description goes on.
+  for await (const e of namespaceOf(store, options).paths({ onDamaged: () => {} })) if (e.output !== null) out.set(e.output.toString(), e.path)
   return out
 }
 

@@ -307,4 +307,6 @@ export interface DiskUsage {
   }
   /** Bytes of every block in the store (records, values, and garbage gc would free): what a gc budget measures. */
   store: number
+  /** Paths whose head could not be read (DDS_INTEGRITY): left out of the rows and totals. */
+  problems: ProblemView[]
 }

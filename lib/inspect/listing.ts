@@ -95,9 +95,9 @@ export interface PathListOptions extends SourceOptions {
 export async function * pathRows (store: Store, options: PathListOptions = {}): AsyncIterable<PathRow> {
   const ns = namespaceOf(store, options)
   const tags = await tagsByPath(store)
-  for await (const e of ns.paths({ ...(options.prefix === undefined ? {} : { prefix: options.prefix }), deleted: options.deleted === true })) {
-    yield await pathRow(store, e, tags, options.onProblem)
-  }
+  const onProblem = options.onProblem
+  const listing = ns.paths({ ...(options.prefix === undefined ? {} : { prefix: options.prefix }), deleted: options.deleted === true, ...(onProblem === undefined ? {} : { onDamaged: onProblem }) })
+  for await (const e of listing) yield await pathRow(store, e, tags, onProblem)
 }
 
 /**
@@ -113,9 +113,15 @@ export async function listPaths (store: Store, options: PathListOptions & PageOp
   const after = options.cursor
   if (after !== undefined) validatePath(after, 'cursor')
   const ns = namespaceOf(store, options)
-  const source = ns.paths({ ...(options.prefix === undefined ? {} : { prefix: options.prefix }), deleted: options.deleted === true })
-  const { items, more } = await take(source, (e) => after === undefined || e.path > after, limit, offset)
   const problems: ProblemView[] = []
+  // A head that cannot be read is reported among the page's problems when it falls in the page's range.
+  const onDamaged = (where: string, err: DdsError): void => {
+    if (after !== undefined && where <= after) return
+    problems.push(problemOf(where, err))
+    options.onProblem?.(where, err)
+  }
+  const source = ns.paths({ ...(options.prefix === undefined ? {} : { prefix: options.prefix }), deleted: options.deleted === true, onDamaged })
+  const { items, more } = await take(source, (e) => after === undefined || e.path > after, limit, offset)
   const rows: PathRow[] = []
   const tags = items.length === 0 ? new Map<string, TagRef[]>() : await tagsByPath(store)
   for (const e of items) rows.push(await pathRow(store, e, tags, (where, err) => { problems.push(problemOf(where, err)); options.onProblem?.(where, err) }))

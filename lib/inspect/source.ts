@@ -7,10 +7,11 @@ import { DdsError, ErrorCodes } from '../../store/errors.js'
 import type { Store } from '../../store/store.js'
 import type { PathEntry } from '../../store/records.js'
 import type { SourceOptions } from './interface.js'
+import type { PathsOptions } from '../../store/interface.js'
 
 /** The namespace reads the queries need. */
 export interface Namespace {
-  paths: (options?: { prefix?: string, deleted?: boolean }) => AsyncIterable<PathEntry>
+  paths: (options?: PathsOptions) => AsyncIterable<PathEntry>
   history: (path: string, options?: { limit?: number }) => AsyncIterable<PathEntry>
 }
 

@@ -7,7 +7,7 @@
  */
 import type { CID } from 'multiformats/cid'
 import type { S3Client } from '@aws-sdk/client-s3'
-import type { CommitOptions, CommitResult, Lock, PathUpdate } from '../interface.js'
+import type { CommitOptions, CommitResult, Lock, PathsOptions, PathUpdate } from '../interface.js'
 import type { ArtifactRoot, BundleTag, PathEntry } from '../records.js'
 import type { Layout } from './layout.js'
 
@@ -128,7 +128,7 @@ export interface Remote {
   /** A path's log, newest first. */
   history (path: string, options?: { limit?: number }): AsyncIterable<PathEntry>
   /** The head of every path under `prefix` (deleted ones only with `deleted`), in key order. */
-  paths (options?: { prefix?: string, deleted?: boolean }): AsyncIterable<PathEntry>
+  paths (options?: PathsOptions): AsyncIterable<PathEntry>
   /** Append entries to path logs (same rules as a local commit: same-evaluation skip, `force`, `onlyIfNewer`). */
   append (updates: RemoteUpdate[], options?: CommitOptions): Promise<CommitResult>
   /** Take a lease shared by every machine using the remote; waits for it. */

@@ -24,7 +24,7 @@ import { validatePath } from '../paths.js'
 import { BLOCK_INLINE } from '../keys.js'
 import { hex } from '../util.js'
 import type {
-  BatchOp, BlockReadOptions, ChunkSink, CommitOptions, CommitResult, LeaseMode, Lock, LockOptions, Parts, PathUpdate, Staged
+  BatchOp, BlockReadOptions, ChunkSink, CommitOptions, CommitResult, LeaseMode, Lock, LockOptions, Parts, PathsOptions, PathUpdate, Staged
 } from '../interface.js'
 import type { MemoPack, Remote } from './interface.js'
 import { isRemote, openRemoteUrl, type RemoteSpec } from './open.js'
@@ -372,7 +372,7 @@ export class RemoteLink implements Parts {
     return this.local.namespace.history(path, options)
   }
 
-  paths (options: { prefix?: string, deleted?: boolean } = {}): AsyncIterable<PathEntry> {
+  paths (options: PathsOptions = {}): AsyncIterable<PathEntry> {
     return this.local.namespace.paths(options)
   }
 

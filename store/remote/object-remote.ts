@@ -5,7 +5,7 @@
  * is decided by the URL (see open.ts).
  */
 import type { CID } from 'multiformats/cid'
-import type { CommitOptions, CommitResult, Lock } from '../interface.js'
+import type { CommitOptions, CommitResult, Lock, PathsOptions } from '../interface.js'
 import type { ArtifactRoot, BundleTag, PathEntry } from '../records.js'
 import { RemoteBlocks } from './blocks.js'
 import { Layout } from './layout.js'
@@ -61,7 +61,7 @@ export class ObjectRemote implements Remote {
 
   async head (path: string): Promise<RemoteHead | undefined> { return await this.#logs.head(path) }
   history (path: string, options?: { limit?: number }): AsyncIterable<PathEntry> { return this.#logs.history(path, options) }
-  paths (options?: { prefix?: string, deleted?: boolean }): AsyncIterable<PathEntry> { return this.#logs.paths(options) }
+  paths (options?: PathsOptions): AsyncIterable<PathEntry> { return this.#logs.paths(options) }
   async append (updates: RemoteUpdate[], options?: CommitOptions): Promise<CommitResult> { return await this.#logs.append(updates, options) }
 
   async tags (): Promise<BundleTag[]> { return await this.#tags.tags() }

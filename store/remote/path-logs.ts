@@ -13,12 +13,12 @@
  *   that the usual remote hit costs the one request that reads the head.
  */
 import * as dagCbor from '@ipld/dag-cbor'
-import { DdsError, ErrorCodes } from '../errors.js'
+import { DdsError, ErrorCodes, isDdsError } from '../errors.js'
 import { decodeNode, toStoredHistoryEntry, type HistoryEntry, type PathEntry } from '../records.js'
 import { ancestors, validatePath } from '../paths.js'
 import { planCommit, type CommitState } from '../commit-plan.js'
 import { sameBytes } from '../util.js'
-import type { CommitOptions, CommitResult } from '../interface.js'
+import type { CommitOptions, CommitResult, PathsOptions } from '../interface.js'
 import { backoff } from './helpers.js'
 import { corruptMemo, encodeMemoPack, toMemoPack } from './memo.js'
 import type { Condition, MemoPack, RemoteHead, RemotePlace, RemoteUpdate } from './interface.js'
@@ -105,7 +105,7 @@ export class PathLogs {
     }
   }
 
-  async * paths (options: { prefix?: string, deleted?: boolean } = {}): AsyncIterable<PathEntry> {
+  async * paths (options: PathsOptions = {}): AsyncIterable<PathEntry> {
     const prefix = options.prefix
     if (prefix !== undefined && prefix !== '/') validatePath(prefix, 'prefix')
     const base = this.#at.layout.heads()
@@ -120,6 +120,11 @@ export class PathLogs {
         if (h === undefined) return undefined
         const { memo: _memo, ...entry } = h
         return entry
+      }, (err: unknown) => {
+        // A garbled head is that path's problem: a listing that is told goes on without it.
+        if (options.onDamaged === undefined || !isDdsError(err) || err.code !== ErrorCodes.INTEGRITY) throw err
+        options.onDamaged(path, err)
+        return undefined
       })
       p.catch(() => {})
       ahead.push(p)

@@ -8,7 +8,7 @@
  */
 import type { CID } from 'multiformats/cid'
 import { DdsError, ErrorCodes } from '../errors.js'
-import { decodeNode, toArtifactRoot, type PathEntry } from '../records.js'
+import { decodeNode, MAX_CLOCK_SKEW, toArtifactRoot, type PathEntry } from '../records.js'
 import { validatePath } from '../paths.js'
 import { entryLinks, linksOf, required, travelRole, type Link } from '../dag.js'
 import { pathNotFound } from '../namespace.js'
@@ -66,6 +66,10 @@ export async function pull (link: RemoteLink, paths: string[], options: { onProg
     validatePath(path)
     const head = await link.headEntry(path)
     if (head === undefined || head.evaluation === null) throw pathNotFound(path, `remote ${link.remote.url}`)
+    // As at a bundle's import: a time far ahead would pin the local path (every later local value "older").
+    if (head.time > Date.now() + MAX_CLOCK_SKEW) {
+      throw new DdsError(ErrorCodes.INTEGRITY, `the head of ${path} in remote ${link.remote.url} is dated ${head.time} ms after 1970, in the future: not pulled`, { data: { problem: 'time', path, time: head.time, remote: link.remote.url } })
+    }
     entries.push(head)
   }
   // The gc lock keeps a collection from sweeping the fetched blocks before the commit names them.

@@ -25,9 +25,12 @@ dds du: 3125 B in values listed; the store holds 9.1 KiB`,
     const store = await ctx.store()
     const prefix = ctx.args[0]
     const du = await diskUsage(store, prefix === undefined ? {} : { prefix })
+    // Like verify: every readable path is counted, each damaged one said on stderr, and the exit code is 1.
+    for (const p of du.problems) ctx.note(`${p.where}: ${p.code}: ${p.message}`)
+    const code = du.problems.length > 0 ? 1 : 0
     if (ctx.json) {
       await ctx.writeJson(du)
-      return
+      return code
     }
     const entries = du.paths.reduce((n, r) => n + r.entries, 0)
     if (ctx.stdout.isTTY === true) {
@@ -41,5 +44,6 @@ dds du: 3125 B in values listed; the store holds 9.1 KiB`,
       await ctx.line(['total', du.total.current, du.total.history, entries])
     }
     ctx.note(`${size(du.total.all)} in values listed; the store holds ${size(du.store)}`)
+    return code
   }
 }
