@@ -32,7 +32,7 @@ const BENCHES = [
   ['files', 'recording the files a kept function reads: hits, 100 MiB reads'],
   ['serve', 'the web view\'s first pages on 10,000 paths and a 5,000-entry history'],
   ['arrow', 'store and load of a 10M-row, 8-column Arrow table'],
-  ['parallel', 'keepEach per-item overhead; a CPU-bound map on 1, 2, 4 worker threads'],
+  ['parallel', 'keepEach per-item overhead; a CPU-bound map on 1, 2, 4 worker threads, raw Workers, cold, on the queue'],
   ['plan', 'dds plan on a pipeline reaching 100 files, before and after an edit']
 ]
 

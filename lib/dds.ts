@@ -29,6 +29,7 @@ import { Executors } from './parallel/executors.js'
 import type { Frame, InstanceOptions, Outcome, Run, RunContext } from './run/interface.js'
 import { openFromOptions } from './run/options.js'
 import { CallHasher, type Prepared } from './run/hashing.js'
+import type { CodeSignature } from './signature/index.js'
 import { claim, claimOf, newRun } from './run/claims.js'
 import { adoptChildren, lookup, reuse } from './run/lookup.js'
 import { compute, computeElsewhere } from './run/compute.js'
@@ -121,16 +122,24 @@ export class DdsInstance implements Dds {
    * input order. At top level the map is one run; inside a run it is part of it.
    */
   async keepEach<F extends (input: any) => unknown>(path: string, fn: F, inputs: Iterable<Parameters<F>[0]>, options: EachOptions<Parameters<F>[0]> = {}): Promise<Array<Kept<F>>> {
+    // The signature is taken once for the whole map (values fn captures are read when the map starts), not per input.
+    let sig: CodeSignature | undefined
     const host = {
-      keepOne: async (p: string, f: Function, input: unknown, runOn: RunOn | undefined) => await this.#keep(p, f as AnyFunction, [input], runOn),
+      keepOne: async (p: string, f: Function, input: unknown, runOn: RunOn | undefined) => {
+        sig ??= this.#hasher.signature(f, path)
+        return await this.#keep(p, f as AnyFunction, [input], runOn, sig)
+      },
       emit: (e: DdsEvent) => { this.#emit(e) }
     }
     return await this.evaluate(async () => await keepEachIn(host, path, fn, inputs, options)) as Array<Kept<F>>
   }
 
-  async #keep (path: string, fn: AnyFunction, args: unknown[], runOn: RunOn | undefined): Promise<Outcome> {
-    validatePath(path)
-    if (typeof fn !== 'function') throw new TypeError(`keep(${JSON.stringify(path)}): the second argument must be a function, got ${typeof fn}`)
+  /** One keep; `mapped` is the signature of a map's function, whose child paths were checked already. */
+  async #keep (path: string, fn: AnyFunction, args: unknown[], runOn: RunOn | undefined, mapped?: CodeSignature): Promise<Outcome> {
+    if (mapped === undefined) {
+      validatePath(path)
+      if (typeof fn !== 'function') throw new TypeError(`keep(${JSON.stringify(path)}): the second argument must be a function, got ${typeof fn}`)
+    }
     const parent = this.#als.getStore()
     const run: Run = parent?.run ?? newRun()
     // The head the commit compares with is read while the call is looked up: a process that reaches the
@@ -139,7 +148,7 @@ export class DdsInstance implements Dds {
     const ahead = parent === undefined ? { path, head: this.store.headEntry(path) } : undefined
     ahead?.head.catch(() => {})
 
-    const prepared = this.#hasher.prepare(path, fn, args)
+    const prepared = this.#hasher.prepare(path, fn, args, mapped)
     claim(run, parent, path, claimOf(prepared.sig, prepared.hashed, prepared.keyHex))
     // Most calls run here: no promise to wait for on the hit path.
     const via = this.#executors.elsewhere(fn, runOn) ? await this.#executors.for(fn, runOn) : undefined

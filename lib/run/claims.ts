@@ -11,7 +11,7 @@ import type { Claim, Frame, Hashed, Run } from './interface.js'
 
 /** A run with nothing claimed, updated or written yet. */
 export function newRun (): Run {
-  return { claims: new Map(), updates: new Map(), written: new Map() }
+  return { claims: new Map(), under: new Map(), updates: new Map(), written: new Map() }
 }
 
 /**
@@ -30,13 +30,15 @@ export function claim (run: Run, parent: Frame | undefined, path: string, next: 
     }
   }
   if (prev === undefined) {
-    for (const a of ancestors(path)) {
+    const dirs = ancestors(path)
+    for (const a of dirs) {
       if (run.claims.has(a)) throw overlapError(a, path)
     }
-    for (const other of run.claims.keys()) {
-      if (other.startsWith(path + '/')) throw overlapError(path, other)
-    }
+    // Looked up rather than scanned: a map of n inputs claims n paths in one run.
+    const other = run.under.get(path)
+    if (other !== undefined) throw overlapError(path, other)
     run.claims.set(path, next)
+    for (const a of dirs) if (!run.under.has(a)) run.under.set(a, path)
   }
 }
 

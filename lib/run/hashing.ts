@@ -65,9 +65,9 @@ export class CallHasher {
     this.#hashValue = (value, label) => valueDigest(value, label, this.#capturedCtx)
   }
 
-  /** The code signature of a call and its memo key. */
-  prepare (path: string, fn: Function, args: unknown[]): Prepared {
-    const sig = this.signature(fn, path)
+  /** The code signature of a call (unless given: a map takes it once for all its inputs) and its memo key. */
+  prepare (path: string, fn: Function, args: unknown[], given?: CodeSignature): Prepared {
+    const sig = given ?? this.signature(fn, path)
     const hashed = args.map((a, i) => this.#hashArgument(a, i))
     const { key, keyHex } = this.#memoKey(sig.digest, hashed)
     return { sig, hashed, key, keyHex }

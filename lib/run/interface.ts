@@ -32,6 +32,8 @@ export interface Claim {
 export interface Run {
   /** Path -> the keep that claimed it in this run. */
   claims: Map<string, Claim>
+  /** Directory of a claimed path -> one path claimed under it. */
+  under: Map<string, string>
   updates: Map<string, PathUpdate>
   written: Map<string, Written>
 }

@@ -294,6 +294,9 @@ export function keepSuite (bc: BackendCase): void {
     tt.equal(await codeOf(dds.evaluate(async () => { await dds.keep('/p', double, 1); await dds.keep('/p', double, 1) })), 'no error', 'the same keep twice is fine')
     tt.equal(await codeOf(dds.evaluate(async () => { await dds.keep('/f', double, 1); await dds.keep('/f/g', double, 2) })), 'DDS_OVERLAPPING_PATH')
     tt.equal(await codeOf(dds.evaluate(async () => { await dds.keep('/h/i', double, 1); await dds.keep('/h', double, 2) })), 'DDS_OVERLAPPING_PATH')
+    tt.equal(await codeOf(dds.evaluate(async () => { await dds.keep('/u/v/w', double, 1); await dds.keep('/u', double, 2) })), 'DDS_OVERLAPPING_PATH', 'a path two levels down')
+    tt.equal(await codeOf(dds.evaluate(async () => { await dds.keep('/x/y/z', double, 1); await dds.keep('/x/y', double, 2) })), 'DDS_OVERLAPPING_PATH', 'its parent directory')
+    tt.equal(await codeOf(dds.evaluate(async () => { await dds.keep('/k/a', double, 1); await dds.keep('/k/b', double, 2); await dds.keep('/kk', double, 3) })), 'no error', 'siblings, and a name that only starts like a directory')
     tt.equal(await codeOf(dds.keep('/p/q', double, 3)), 'DDS_OVERLAPPING_PATH', 'overlap with a committed path')
     async function self (): Promise<number> { return await dds.keep('/self', self) }
     tt.equal(await codeOf(dds.keep('/self', self)), 'DDS_CIRCULAR_CALL')

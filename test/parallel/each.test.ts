@@ -95,3 +95,30 @@ t.test('inside a run the map is part of it; a failure commits nothing and the re
   t.equal(events.filter((e) => e.type === 'commit').length, 1, 'one commit for the whole run')
   await dds.close()
 })
+
+// A captured value is part of the function's signature: read once per map, when it starts.
+let factor = 2
+function scaled (x: number): number {
+  ran.push(x)
+  const out = x * factor
+  factor = 100 // what the next inputs of this map see, but not their signature
+  return out
+}
+annotate(scaled, { ignore: ['ran'] })
+
+t.test('one signature per map, taken when it starts; the next map sees a changed captured value', async (t) => {
+  const dds = await memory()
+  factor = 2
+  ran.length = 0
+  t.same(await dds.keepEach('/s', scaled, [1, 2, 3], { concurrency: 1 }), [2, 200, 300], 'every input ran with the value of its call')
+  t.same(ran, [1, 2, 3])
+  ran.length = 0
+  factor = 2
+  t.same(await dds.keepEach('/s', scaled, [1, 2, 3], { concurrency: 1 }), [2, 200, 300], 'the same signature as the first map: every input hits')
+  t.same(ran, [])
+  ran.length = 0
+  factor = 5
+  t.same(await dds.keepEach('/s', scaled, [1], { concurrency: 1 }), [5], 'a changed captured value misses')
+  t.same(ran, [1])
+  await dds.close()
+})
