@@ -10,7 +10,7 @@ import { sha256Digest } from '../../store/hash.js'
 import { encodeNode, type CodeManifest, type FunctionInfo } from '../../store/records.js'
 import { sameBytes } from '../../store/util.js'
 import { ALGORITHM, SignatureEngine } from '../signature/engine.js'
-import type { ValueNeed } from '../signature/interface.js'
+import type { AnalysisStore, ValueNeed } from '../signature/interface.js'
 import { valueDigest } from '../value-hash.js'
 import { literalValue, NOT_STATIC } from './literal.js'
 import { compareManifests, type Change } from '../why.js'
@@ -25,6 +25,8 @@ export interface CodeOutlook {
   changes: Change[]
   /** The run-time values the signature holds (their values only a run can read). */
   runtime: string[]
+  /** The digest was taken from the recorded manifest's CID (the manifests are equal), not computed. */
+  fromRecord?: boolean
 }
 
 /**
@@ -38,14 +40,18 @@ export interface CodeOutlook {
 export class CodeReader {
   readonly #engine = new SignatureEngine({ inspector: false })
 
-  constructor (readonly root: string) {}
+  /** `analyses`: where persisted analyses are read and kept (a file whose bytes did not change is then not parsed again). */
+  constructor (readonly root: string, readonly analyses?: AnalysisStore) {}
 
-  /** The manifest a run of `fn` would compute now, against `recorded`. */
-  outlook (fn: FunctionInfo, recorded: CodeManifest): CodeOutlook {
+  /**
+   * The manifest a run of `fn` would compute now, against `recorded`;
+   * `recordedDigest`: the SHA-256 of the recorded manifest's block, when its CID says it.
+   */
+  outlook (fn: FunctionInfo, recorded: CodeManifest, recordedDigest?: Uint8Array): CodeOutlook {
     // A pinned version replaces the code; the pin itself is read when the code runs.
     if (recorded.pinned !== undefined) return { manifest: recorded, digest: sha256Digest(encodeNode(recorded)), changes: [], runtime: Object.keys(recorded.values) }
     if (fn.file === undefined || fn.line === undefined || fn.column === undefined || fn.file.includes(':')) return notFound()
-    const part = this.#engine.staticAt(join(this.root, fn.file), fn.line, fn.column, fn.name, recorded.entry)
+    const part = this.#engine.staticAt(join(this.root, fn.file), fn.line, fn.column, fn.name, recorded.entry, this.analyses)
     if (part === undefined) return notFound()
     const values: Record<string, Uint8Array> = {}
     const unavailable = new Set(part.unavailable)
@@ -75,8 +81,10 @@ export class CodeReader {
       packages: Object.fromEntries(part.packages),
       unavailable: [...unavailable].sort()
     }
-    const changes = compareManifests(recorded, manifest)
-    return { manifest, digest: Object.values(values).includes(NEW_VALUE) ? undefined : sha256Digest(encodeNode(manifest)), changes, runtime: runtime.sort() }
+    if (Object.values(values).includes(NEW_VALUE)) return { manifest, digest: undefined, changes: compareManifests(recorded, manifest), runtime: runtime.sort() }
+    // The same manifest as recorded encodes to the recorded block (dag-cbor is canonical): its digest is the CID's, when that is SHA-256.
+    if (recordedDigest !== undefined && sameManifest(recorded, manifest)) return { manifest, digest: recordedDigest, changes: [], runtime: runtime.sort(), fromRecord: true }
+    return { manifest, digest: sha256Digest(encodeNode(manifest)), changes: compareManifests(recorded, manifest), runtime: runtime.sort() }
   }
 
   /**
@@ -102,6 +110,25 @@ export class CodeReader {
     if (recorded === undefined || sameBytes(digest, recorded)) return digest
     return edited ? digest : undefined
   }
+}
+
+function sameEntries<T> (a: Record<string, T>, b: Record<string, T>, same: (x: T, y: T) => boolean): boolean {
+  const keys = Object.keys(a)
+  if (keys.length !== Object.keys(b).length) return false
+  for (const k of keys) {
+    const y = b[k]
+    if (y === undefined || !same(a[k] as T, y)) return false
+  }
+  return true
+}
+
+/** Whether two manifests hold the same fields and values (then they encode to the same bytes). */
+export function sameManifest (a: CodeManifest, b: CodeManifest): boolean {
+  return a.algorithm === b.algorithm && a.entry === b.entry && a.pinned === b.pinned &&
+    a.unavailable.length === b.unavailable.length && a.unavailable.every((u, i) => u === b.unavailable[i]) &&
+    sameEntries(a.packages, b.packages, (x, y) => x === y) &&
+    sameEntries(a.values, b.values, sameBytes) &&
+    sameEntries(a.declarations, b.declarations, sameBytes)
 }
 
 /** The placeholder of a value the recorded run did not read: its digest is unknown, so is the signature's. */

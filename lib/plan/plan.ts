@@ -8,11 +8,12 @@
  */
 import type { CID } from 'multiformats/cid'
 import { DdsError, ErrorCodes } from '../../store/errors.js'
-import { sha256Digest } from '../../store/hash.js'
+import { sha256Digest, SHA256_CODE } from '../../store/hash.js'
 import { encodeNode, type EvaluationRecord, type PathEntry } from '../../store/records.js'
 import type { Store } from '../../store/store.js'
 import { sameBytes } from '../../store/util.js'
 import { validatePath } from '../../store/paths.js'
+import { StoreAnalyses } from '../analyses.js'
 import { downstreamIn, valueEdges } from '../downstream.js'
 import { ABSENT, fileHolds, currentDigest, projectRoot } from '../files/digest.js'
 import { forceFromEnv, pathGlob } from '../force.js'
@@ -64,7 +65,7 @@ async function judge (store: Store, answers: Answers, reader: CodeReader, args: 
   const evaluation = head.evaluation as CID
   const record = await store.getEvaluation(evaluation)
   const manifest = await store.getManifest(record.code)
-  const code = reader.outlook(record.fn, manifest)
+  const code = reader.outlook(record.fn, manifest, record.code.multihash.code === SHA256_CODE ? record.code.multihash.digest : undefined)
   const base = { path: head.path, evaluation: evaluation.toString(), duration: record.duration }
   const done = (status: PlanStatus, reasons: PlanReason[], changes: boolean, answer?: CID): Judged =>
     ({ plan: { ...base, status, reasons, ...(answer === undefined ? {} : { answer: answer.toString() }) }, head, code, changes })
@@ -83,7 +84,12 @@ async function judge (store: Store, answers: Answers, reader: CodeReader, args: 
     // A value the recorded run did not read is part of the signature now: it differs, whatever its value.
     return done('will-run', reasons, true)
   }
-  const key = memoKey(code.digest, inputs)
+  let key = memoKey(code.digest, inputs)
+  if (code.fromRecord === true && changes.length === 0 && !sameBytes(key, record.signature) && code.manifest !== undefined) {
+    // A block not in canonical form has another digest than the run's: compute it.
+    code.digest = sha256Digest(encodeNode(code.manifest))
+    key = memoKey(code.digest, inputs)
+  }
   // Nothing differs, so a run would compute the recorded signature: if this one is another, the analysis here is not the run's.
   if (changes.length === 0 && !sameBytes(key, record.signature)) return done('unknown', [{ kind: 'signature', change: 'not-reproduced' }, ...runtime], true)
   const answer = await answers.find(head.path, key)
@@ -129,7 +135,8 @@ export async function plan (store: Store, options: PlanOptions = {}): Promise<Pl
   const forced: Array<[string, RegExp]> = (options.force ?? forceFromEnv()).map((g) => [g, pathGlob(g)])
   const root = options.root ?? projectRoot()
   if (typeof root !== 'string' || root === '') throw new TypeError('root must be a non-empty path')
-  const reader = new CodeReader(root)
+  const analyses = new StoreAnalyses(store.backend)
+  const reader = new CodeReader(root, analyses)
   const answers = new Answers(store, root)
   const args = staticArguments(root, heads.map((h) => h.path))
   const judged = new Map<string, Judged>()
@@ -151,6 +158,8 @@ export async function plan (store: Store, options: PlanOptions = {}): Promise<Pl
       }
     }
   }
+  // The analyses kept for the next plan are written before the caller closes the store.
+  await analyses.settle()
   const paths = [...judged.values()].map((j) => j.plan).filter((p) => selected(p.path))
   const counts = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<PlanStatus, number>
   for (const p of paths) counts[p.status]++

@@ -40,7 +40,7 @@ const BUILD = ((): string => {
 })()
 
 /** What a record depends on. `files`: path and SHA-256 of its bytes, or `null` for a file that must not exist. */
-interface Witnesses {
+export interface Witnesses {
   files: Array<[string, string | null]>
   dirs: Array<[string, number]>
   /** The project's modules loaded in the process, when the analysis asked for them (writers from outside). */
@@ -69,6 +69,32 @@ export function persistKey (file: string, line: number, column: number, optionsK
     return undefined
   }
   const key = sha256(JSON.stringify([FORMAT, version, BUILD, file, hex(sha256(bytes)), line, column, optionsKey, root ?? null]))
+  const prefix = new TextEncoder().encode('analysis/')
+  const out = new Uint8Array(prefix.length + key.length)
+  out.set(prefix)
+  out.set(key, prefix.length)
+  return { key: out, file, bytes }
+}
+
+/**
+ * The store key of the analysis of the function that starts at 1-based
+ * `line`/`column` of `file` (as a record's `FunctionInfo` says) with entry
+ * key `entry`, as the file is now on disk: what `dds plan` looks up, and
+ * what a run writes beside its own record, so that a plan in a fresh process
+ * reuses the run's analysis. `undefined` when the file cannot be read.
+ *
+ * @example
+ * const k = sourceKey('/p/src/a.ts', 3, 1, 'train', 'src/a.ts#train', undefined, '1.0.0')
+ */
+export function sourceKey (file: string, line: number, column: number, name: string, entry: string, root: string | undefined, version: string, bytes?: Uint8Array): PersistKey | undefined {
+  if (bytes === undefined) {
+    try {
+      bytes = readFileSync(file)
+    } catch {
+      return undefined
+    }
+  }
+  const key = sha256(JSON.stringify([FORMAT, 'source', version, BUILD, file, hex(sha256(bytes)), line, column, name, entry, root ?? null]))
   const prefix = new TextEncoder().encode('analysis/')
   const out = new Uint8Array(prefix.length + key.length)
   out.set(prefix)
@@ -171,19 +197,33 @@ export function witnessesOf (files: SourceFiles, resolver: ProjectResolver, seen
  * Whether every witness still holds: files hashed again (and checked against
  * the code loaded from them), directories unchanged, the same modules loaded.
  */
-function holds (files: SourceFiles, w: Witnesses, key: PersistKey): boolean {
+function holds (files: SourceFiles, w: Witnesses, key: PersistKey, seen?: DigestMemo): boolean {
   for (const [file, digest] of w.files) {
-    let bytes: Uint8Array
+    let bytes: Uint8Array | undefined
     let mtimeMs: number
+    let size: number
+    let now: string | undefined
     try {
-      mtimeMs = statSync(file).mtimeMs
-      bytes = file === key.file ? key.bytes : readFileSync(file)
+      const st = statSync(file)
+      mtimeMs = st.mtimeMs
+      size = st.size
+      // A file loaded in this process is compared with the loaded code, so its text is read.
+      const known = files.isCode(file) && files.isLoaded(file) ? undefined : seen?.get(file)
+      if (known !== undefined && known.mtimeMs === mtimeMs && known.size === size) {
+        now = known.digest
+      } else {
+        bytes = file === key.file ? key.bytes : readFileSync(file)
+      }
     } catch {
       if (digest === null) continue
       return false
     }
-    if (digest === null || hex(sha256(bytes)) !== digest) return false
-    if (files.isCode(file) && files.loadedState(file, mtimeMs, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')).kind !== 'same') return false
+    if (bytes !== undefined) {
+      now = hex(sha256(bytes))
+      seen?.set(file, { mtimeMs, size, digest: now })
+    }
+    if (digest === null || now !== digest) return false
+    if (bytes !== undefined && files.isCode(file) && files.loadedState(file, mtimeMs, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')).kind !== 'same') return false
   }
   for (const [dir, mtimeMs] of w.dirs) if (mtimeOf(dir) !== mtimeMs) return false
   if (w.loaded !== null) {
@@ -222,7 +262,14 @@ export function persistPart (store: AnalysisStore, key: PersistKey, part: Static
  * The persisted part for a key when its record is well-formed and every
  * witness holds; otherwise `undefined` (then the caller analyses afresh).
  */
-export function persistedPart (store: AnalysisStore, key: PersistKey, files: SourceFiles): StaticPart | undefined {
+/**
+ * Digests of files already hashed by one caller (`dds plan`: one plan), by
+ * path, with the mtime and size they were read at: a file seen again with
+ * both unchanged is not read again.
+ */
+export type DigestMemo = Map<string, { mtimeMs: number, size: number, digest: string }>
+
+export function persistedPart (store: AnalysisStore, key: PersistKey, files: SourceFiles, seen?: DigestMemo): StaticPart | undefined {
   const raw = store.get(key.key)
   if (raw === undefined) return undefined
   let parsed: { part: StaticPart, w: Witnesses } | undefined
@@ -231,7 +278,7 @@ export function persistedPart (store: AnalysisStore, key: PersistKey, files: Sou
   } catch {
     parsed = undefined
   }
-  if (parsed === undefined || !holds(files, parsed.w, key)) return undefined
+  if (parsed === undefined || !holds(files, parsed.w, key, seen)) return undefined
   return parsed.part
 }
 
