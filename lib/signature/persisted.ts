@@ -26,12 +26,15 @@ import type { ProjectResolver, ResolvedImport } from './resolve.js'
 /** The record format; bumped with any change to what the analysis computes. */
 const FORMAT = 'dds-analysis/1'
 
+/** Set by the bundler: the package version and a digest of the compiled code (the library's bundle and the CLI's share it). */
+declare const __DDS_BUILD__: string | undefined
+
 /**
  * The code that computes analyses: records written by another build of it
- * are not used (the package version and this file's mtime; in the bundle,
- * this file is the whole library).
+ * are not used (in the bundles, the build id; else this file's mtime).
  */
 const BUILD = ((): string => {
+  if (typeof __DDS_BUILD__ === 'string') return __DDS_BUILD__
   try {
     return String(statSync(fileURLToPath(import.meta.url)).mtimeMs)
   } catch {

@@ -75,6 +75,8 @@ export class StaticParts {
   private loadedAsked: string[] | undefined
   /** The function the analysis running now located (a run's record is also written under its recorded place). */
   private located: Located | undefined
+  /** Whether the analysis running now took in a writer from outside. */
+  private wrote = false
   /** Files hashed by {@link StaticParts.atSource}, for the life of these parts (one plan). */
   private readonly sourceDigests: DigestMemo = new Map()
 
@@ -87,7 +89,8 @@ export class StaticParts {
         const list = files.loadedFiles()
         this.loadedAsked = list
         return list
-      }
+      },
+      wrote: () => { this.wrote = true }
     }
   }
 
@@ -225,6 +228,7 @@ export class StaticParts {
     this.resolver.track()
     this.loadedAsked = undefined
     this.located = undefined
+    this.wrote = false
     let part: P
     let seen: Map<string, LoadedFile>
     let asked: ResolvedImport[]
@@ -248,19 +252,21 @@ export class StaticParts {
    * A run's analysis written again under the key `dds plan` looks up (the
    * function's recorded place and entry), when a plan would analyse exactly
    * this: no pin or ignored names (a plan analyses without them), and the
-   * recorded place finds this very function.
+   * recorded place finds this very function, and no writer from outside
+   * was taken in (a plan, which loads no module, sees none).
    */
   private persistAtSource (store: AnalysisStore, part: StaticPart, seen: Map<string, LoadedFile>, w: Witnesses, optionsKey: string): void {
     const a = part.analysis
     const located = this.located
     const info = part.info
-    if (a === undefined || located === undefined || optionsKey !== DEFAULT_OPTIONS || info.line === undefined || info.column === undefined) return
+    if (a === undefined || located === undefined || this.wrote || optionsKey !== DEFAULT_OPTIONS || info.line === undefined || info.column === undefined) return
     const loaded = seen.get(a.entryFile)
     if (loaded?.kind !== 'code') return
     const index = loaded.index
     if (functionAt(index.program, new LineIndex(index.text).offset(info.line - 1, info.column - 1))?.node !== located.node) return
     const key = sourceKey(a.entryFile, info.line, info.column, info.name, part.entry, this.host.root, this.resolver.libraryVersion(), Buffer.from(index.text, 'utf8'))
-    if (key !== undefined) persistPart(store, key, part, w)
+    // A plan loads no module, so it sees no writer from outside: with none taken in, the analysis is the same whatever was loaded.
+    if (key !== undefined) persistPart(store, key, part, { ...w, loaded: null })
   }
 
   /** Analyse the function found at an offset of a file, or fall back to its text. */
