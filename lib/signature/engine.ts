@@ -24,6 +24,7 @@ import type { CodeManifest } from '../../store/records.js'
 import { sha256 } from './canonical.js'
 import { SourceFiles } from './files.js'
 import { InspectorBridge } from './inspector.js'
+import { ALGORITHM } from './manifest.js'
 import type { FunctionDetails } from './inspector.js'
 import type { AnalysisStore, CodeSignature, EngineOptions, SignatureOptions, ValueNeed } from './interface.js'
 import type { ModuleIndex } from './module-index.js'
@@ -34,8 +35,7 @@ import type { StaticPart } from './static-part.js'
 import { ValueReader } from './values.js'
 import type { ReadPlan } from './values.js'
 
-/** The signature algorithm version, folded into every manifest. */
-export const ALGORITHM = 'dds-sig/1'
+export { ALGORITHM }
 
 interface CachedValue {
   label: string

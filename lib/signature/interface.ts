@@ -162,4 +162,6 @@ export interface StaticPart {
   unavailable: Set<string>
   warnings: string[]
   analysis: StaticAnalysis | undefined
+  /** The digest of the manifest of this part alone (see manifest.ts), when a persisted record holds it. */
+  bare?: Uint8Array
 }

@@ -18,6 +18,7 @@ import { dirname, isAbsolute, join, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { hex } from '../../store/util.js'
 import { sha256 } from './canonical.js'
+import { bareDigest } from './manifest.js'
 import type { SourceFiles } from './files.js'
 import type { AnalysisStore, HandleSite, LoadedFile, StaticAnalysis, StaticPart, ValueNeed, ValueSite } from './interface.js'
 import { packageNameOf } from './resolve.js'
@@ -103,6 +104,22 @@ export function sourceKey (file: string, line: number, column: number, name: str
   out.set(prefix)
   out.set(key, prefix.length)
   return { key: out, file, bytes }
+}
+
+/**
+ * A store key for a record derived from `parts` by this build of the code
+ * (other builds do not find it), in the key space of persisted analyses.
+ *
+ * @example
+ * const key = recordKey(['dds-plan-args/1', hex(sha256(bytes))])
+ */
+export function recordKey (parts: unknown[]): Uint8Array {
+  const key = sha256(JSON.stringify([FORMAT, BUILD, ...parts]))
+  const prefix = new TextEncoder().encode('analysis/')
+  const out = new Uint8Array(prefix.length + key.length)
+  out.set(prefix)
+  out.set(key, prefix.length)
+  return out
 }
 
 /** The ancestors of `from` up to `to` (both included); `undefined` when `to` is not above `from`. */
@@ -202,33 +219,36 @@ export function witnessesOf (files: SourceFiles, resolver: ProjectResolver, seen
  */
 function holds (files: SourceFiles, w: Witnesses, key: PersistKey, seen?: DigestMemo): boolean {
   for (const [file, digest] of w.files) {
-    let bytes: Uint8Array | undefined
+    // A file loaded in this process is compared with the loaded code, so it is read every time.
+    const loaded = files.isCode(file) && files.isLoaded(file)
+    const known = loaded ? undefined : seen?.files.get(file)
+    if (known !== undefined) {
+      if (known === UNREADABLE ? digest !== null : known !== digest) return false
+      continue
+    }
+    let bytes: Uint8Array
     let mtimeMs: number
-    let size: number
-    let now: string | undefined
     try {
-      const st = statSync(file)
-      mtimeMs = st.mtimeMs
-      size = st.size
-      // A file loaded in this process is compared with the loaded code, so its text is read.
-      const known = files.isCode(file) && files.isLoaded(file) ? undefined : seen?.get(file)
-      if (known !== undefined && known.mtimeMs === mtimeMs && known.size === size) {
-        now = known.digest
-      } else {
-        bytes = file === key.file ? key.bytes : readFileSync(file)
-      }
+      mtimeMs = statSync(file).mtimeMs
+      bytes = file === key.file ? key.bytes : readFileSync(file)
     } catch {
+      if (!loaded) seen?.files.set(file, UNREADABLE)
       if (digest === null) continue
       return false
     }
-    if (bytes !== undefined) {
-      now = hex(sha256(bytes))
-      seen?.set(file, { mtimeMs, size, digest: now })
-    }
+    const now = hex(sha256(bytes))
+    if (!loaded) seen?.files.set(file, now)
     if (digest === null || now !== digest) return false
-    if (bytes !== undefined && files.isCode(file) && files.loadedState(file, mtimeMs, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')).kind !== 'same') return false
+    if (loaded && files.loadedState(file, mtimeMs, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')).kind !== 'same') return false
   }
-  for (const [dir, mtimeMs] of w.dirs) if (mtimeOf(dir) !== mtimeMs) return false
+  for (const [dir, mtimeMs] of w.dirs) {
+    let now = seen?.dirs.get(dir)
+    if (now === undefined) {
+      now = mtimeOf(dir) ?? null
+      seen?.dirs.set(dir, now)
+    }
+    if (now !== mtimeMs) return false
+  }
   if (w.loaded !== null) {
     const now = files.loadedFiles().sort()
     if (now.length !== w.loaded.length || now.some((f, i) => f !== w.loaded![i])) return false
@@ -243,6 +263,8 @@ function holds (files: SourceFiles, w: Witnesses, key: PersistKey, seen?: Digest
 export function persistPart (store: AnalysisStore, key: PersistKey, part: StaticPart, w: Witnesses): void {
   const a = part.analysis
   if (a === undefined) return
+  part.bare ??= bareDigest(part)
+  const bare = part.bare
   const record = {
     f: FORMAT,
     part: {
@@ -254,7 +276,8 @@ export function persistPart (store: AnalysisStore, key: PersistKey, part: Static
       unavailable: [...part.unavailable],
       warnings: part.warnings,
       entryFile: a.entryFile,
-      handles: [...a.handles]
+      handles: [...a.handles],
+      ...(bare === undefined ? {} : { bare: hex(bare) })
     },
     w
   }
@@ -265,12 +288,18 @@ export function persistPart (store: AnalysisStore, key: PersistKey, part: Static
  * The persisted part for a key when its record is well-formed and every
  * witness holds; otherwise `undefined` (then the caller analyses afresh).
  */
+/** A witnessed file that could not be read (absent, or not readable). */
+const UNREADABLE = 0
+
 /**
- * Digests of files already hashed by one caller (`dds plan`: one plan), by
- * path, with the mtime and size they were read at: a file seen again with
- * both unchanged is not read again.
+ * The files and directories one caller (`dds plan`: one plan, a snapshot of
+ * the working tree) has already checked: each file is read and hashed once,
+ * each directory's mtime read once, however many records name them.
  */
-export type DigestMemo = Map<string, { mtimeMs: number, size: number, digest: string }>
+export interface DigestMemo {
+  files: Map<string, string | typeof UNREADABLE>
+  dirs: Map<string, number | null>
+}
 
 export function persistedPart (store: AnalysisStore, key: PersistKey, files: SourceFiles, seen?: DigestMemo): StaticPart | undefined {
   const raw = store.get(key.key)
@@ -316,6 +345,17 @@ const pairs = <T>(v: unknown, second: (x: unknown) => x is T): Array<[string, T]
   isArr(v) && v.every((p) => isArr(p) && p.length === 2 && isStr(p[0]) && second(p[1])) ? v as Array<[string, T]> : undefined
 const HEX32 = /^[0-9a-f]{64}$/
 
+/** The bytes of lowercase hex already checked against HEX32 (faster than Buffer.from and a copy, for thousands of digests). */
+function fromHex (h: string): Uint8Array {
+  const out = new Uint8Array(h.length >> 1)
+  for (let i = 0; i < out.length; i++) {
+    const a = h.charCodeAt(2 * i)
+    const b = h.charCodeAt(2 * i + 1)
+    out[i] = ((a < 97 ? a - 48 : a - 87) << 4) | (b < 97 ? b - 48 : b - 87)
+  }
+  return out
+}
+
 function isSite (s: unknown): s is ValueSite {
   if (!isObj(s)) return false
   switch (s.kind) {
@@ -353,13 +393,15 @@ function decodeRecord (r: unknown): { part: StaticPart, w: Witnesses } | undefin
     entry: p.entry,
     info: fnInfo,
     entryFile: p.entryFile,
-    declarations: new Map(declarations.map(([k, v]) => [k, Uint8Array.from(Buffer.from(v, 'hex'))])),
+    declarations: new Map(declarations.map(([k, v]) => [k, fromHex(v)])),
     packages: new Map(packages),
     values: p.needs,
     handles: new Map(handles),
     unavailable: new Set(p.unavailable),
     warnings: p.warnings
   }
+  if (!(p.bare === undefined || (isStr(p.bare) && HEX32.test(p.bare)))) return undefined
   const part = partOf(analysis, p.warnings)
+  if (p.bare !== undefined) part.bare = fromHex(p.bare as string)
   return { part, w: { files, dirs, loaded: w.loaded as string[] | null } }
 }

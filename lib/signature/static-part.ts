@@ -78,7 +78,7 @@ export class StaticParts {
   /** Whether the analysis running now took in a writer from outside. */
   private wrote = false
   /** Files hashed by {@link StaticParts.atSource}, for the life of these parts (one plan). */
-  private readonly sourceDigests: DigestMemo = new Map()
+  private readonly sourceDigests: DigestMemo = { files: new Map(), dirs: new Map() }
 
   constructor (private readonly files: SourceFiles, private readonly resolver: ProjectResolver, private readonly maps: SourceMaps, root: string | undefined) {
     this.host = {
