@@ -24,7 +24,8 @@ import { quick, tempDir, isMain, compare, figure, report, progress, runNode, sin
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const url = (rel) => pathToFileURL(join(repo, rel)).href
 const tscBin = join(repo, 'node_modules', 'typescript', 'bin', 'tsc')
-const cli = join(repo, 'dist', 'lib', 'cli', 'main.js')
+// The `dds` binary as installed (package.json's bin).
+const cli = join(repo, JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')).bin.dds)
 
 const FILES = 100
 const STEPS = 10

@@ -6,13 +6,19 @@
  * about 10 modules instead of 120. Entry points share chunks (code splitting),
  * so both entries see one DdsError, one Store, one CID class. Packages with
  * native bindings or loaded on demand stay external: they are loaded by Node,
- * lazily, as before. The tsc output in dist/lib and dist/store stays as it is
- * (the CLI and the tests use it).
+ * lazily, as before. The `dds` binary is built the same way on its own
+ * (dist/bundle/cli.js, each command a chunk loaded when used, every chunk
+ * named cli-*), so that a command starts without resolving a hundred modules
+ * and the library's entries keep their chunks. Both builds carry one build id
+ * (a digest of the compiled code): analyses persisted by a run through the
+ * library are the ones `dds plan` finds. The tsc output in dist/lib and
+ * dist/store stays as it is (the tests use it).
  *
  * Run after `tsc` (npm run build does both).
  */
 import { build } from 'esbuild'
-import { readFileSync, rmSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -23,8 +29,19 @@ const external = [...Object.keys(pkg.dependencies), ...Object.keys(pkg.optionalD
   .filter((name) => !inline.has(name))
   .flatMap((name) => [name, `${name}/*`])
 
+/** A digest of the compiled code both builds hold (what persisted analyses are tied to). */
+function buildId () {
+  const h = createHash('sha256')
+  for (const top of ['dist/lib', 'dist/store']) {
+    const files = readdirSync(join(root, top), { recursive: true }).map(String).filter((f) => f.endsWith('.js')).sort()
+    for (const f of files) h.update(f).update('\0').update(readFileSync(join(root, top, f))).update('\0')
+  }
+  return h.digest('hex')
+}
+
 const outdir = join(root, 'dist', 'bundle')
 rmSync(outdir, { recursive: true, force: true })
+const define = { __DDS_BUILD__: JSON.stringify(`${pkg.version}+${buildId()}`) }
 await build({
   absWorkingDir: root,
   entryPoints: {
@@ -41,5 +58,23 @@ await build({
   target: 'node20',
   external,
   logLevel: 'warning',
-  legalComments: 'inline'
+  legalComments: 'inline',
+  define
+})
+
+// Beside the library's files, so that what is found next to a module (thread-worker.js, the web view's files) is found from either.
+await build({
+  absWorkingDir: root,
+  entryPoints: { cli: 'dist/lib/cli/main.js' },
+  outdir,
+  chunkNames: 'cli-[name]-[hash]',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  external,
+  logLevel: 'warning',
+  legalComments: 'inline',
+  define
 })

@@ -123,7 +123,9 @@ async function main (argv: string[]): Promise<number> {
   }
   if (name === '--version') {
     const { readFile } = await import('node:fs/promises')
-    const pkg = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
+    // dist/lib/cli/main.js, or the bundle's dist/bundle/cli.js.
+    const here = new URL('.', import.meta.url).pathname.endsWith('/dist/bundle/') ? '../../package.json' : '../../../package.json'
+    const pkg = JSON.parse(await readFile(new URL(here, import.meta.url), 'utf8')) as { version: string }
     process.stdout.write(`${pkg.version}\n`)
     return 0
   }

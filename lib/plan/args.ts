@@ -6,7 +6,11 @@
  */
 import { readdirSync, readFileSync } from 'node:fs'
 import { extname, join } from 'node:path'
-import type { CID } from 'multiformats/cid'
+import { CID } from 'multiformats/cid'
+import { hex } from '../../store/util.js'
+import { sha256 } from '../signature/canonical.js'
+import type { AnalysisStore } from '../signature/interface.js'
+import { recordKey } from '../signature/persisted.js'
 import { literalString } from '../signature/ast.js'
 import { children } from '../signature/locate.js'
 import { parseSource, parserAvailable, type AstNode } from '../signature/parse.js'
@@ -59,35 +63,67 @@ function sourceFiles (root: string): string[] {
  * @example
  * staticArguments('/p', ['/weather/clean']) // Map { '/weather/clean' => [CID(bafyrei…)] }
  */
-export function staticArguments (root: string, paths: Iterable<string>): Map<string, CID[]> {
+export function staticArguments (root: string, paths: Iterable<string>, analyses?: AnalysisStore): Map<string, CID[]> {
   const wanted = new Set(paths)
   const sites = new Map<string, Array<CID[] | undefined>>()
-  if (wanted.size === 0 || !parserAvailable()) return new Map()
+  if (wanted.size === 0) return new Map()
   for (const file of sourceFiles(root)) {
-    let text: string
+    let bytes: Buffer
     try {
-      text = readFileSync(file, 'utf8')
+      bytes = readFileSync(file)
     } catch {
       continue
     }
-    if (!text.includes('keep')) continue
-    const parsed = parseSource(file, text)
-    if (parsed.errors.length > 0) continue
+    if (!bytes.includes('keep')) continue
+    const found = keepSites(file, bytes, analyses)
+    if (found === undefined) return new Map()
+    for (const [path, ids] of found) {
+      if (!wanted.has(path)) continue
+      const list = sites.get(path) ?? []
+      sites.set(path, list)
+      list.push(ids)
+    }
+  }
+  const out = new Map<string, CID[]>()
+  for (const [path, list] of sites) if (list.length === 1 && list[0] !== undefined) out.set(path, list[0])
+  return out
+}
+
+/**
+ * The keep calls of one file naming a path by a literal, with the identities
+ * of their arguments (undefined where one is not a literal); kept by the
+ * file's content digest, so an unchanged file is not parsed again. Undefined
+ * when no parser is available.
+ */
+function keepSites (file: string, bytes: Buffer, analyses: AnalysisStore | undefined): Array<[string, CID[] | undefined]> | undefined {
+  const key = recordKey(['plan-args', hex(sha256(bytes))])
+  const kept = analyses?.get(key)
+  if (kept !== undefined) {
+    try {
+      const list = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(kept)) as unknown
+      if (Array.isArray(list) && list.every((x) => Array.isArray(x) && x.length === 2 && typeof x[0] === 'string' && (x[1] === null || (Array.isArray(x[1]) && x[1].every((c) => typeof c === 'string'))))) {
+        return (list as Array<[string, string[] | null]>).map(([path, ids]) => [path, ids === null ? undefined : ids.map((c) => CID.parse(c))])
+      }
+    } catch {
+      // A malformed record is a miss: the file is parsed again.
+    }
+  }
+  if (!parserAvailable()) return undefined
+  const parsed = parseSource(file, bytes.toString('utf8'))
+  const out: Array<[string, CID[] | undefined]> = []
+  if (parsed.errors.length === 0) {
     const stack: AstNode[] = [parsed.program]
     while (stack.length > 0) {
       const node = stack.pop() as AstNode
       stack.push(...children(node))
       if (node.type !== 'CallExpression' || !isKeepCallee(node.callee)) continue
       const path = literalString(node.arguments[0])
-      if (path === undefined || !wanted.has(path)) continue
-      const list = sites.get(path) ?? []
-      sites.set(path, list)
+      if (path === undefined) continue
       const args = (node.arguments as AstNode[]).slice(2)
       const values = args.map((a) => (a.type === 'SpreadElement' ? NOT_STATIC : literalValue(a)))
-      list.push(values.includes(NOT_STATIC) ? undefined : identities(values))
+      out.push([path, values.includes(NOT_STATIC) ? undefined : identities(values)])
     }
   }
-  const out = new Map<string, CID[]>()
-  for (const [path, list] of sites) if (list.length === 1 && list[0] !== undefined) out.set(path, list[0])
+  analyses?.put(key, new TextEncoder().encode(JSON.stringify(out.map(([path, ids]) => [path, ids === undefined ? null : ids.map(String)]))))
   return out
 }

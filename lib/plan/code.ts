@@ -9,8 +9,9 @@ import { join } from 'node:path'
 import { sha256Digest } from '../../store/hash.js'
 import { encodeNode, type CodeManifest, type FunctionInfo } from '../../store/records.js'
 import { sameBytes } from '../../store/util.js'
-import { ALGORITHM, SignatureEngine } from '../signature/engine.js'
-import type { ValueNeed } from '../signature/interface.js'
+import { SignatureEngine } from '../signature/engine.js'
+import { ALGORITHM, bareManifest } from '../signature/manifest.js'
+import type { AnalysisStore, StaticPart, ValueNeed } from '../signature/interface.js'
 import { valueDigest } from '../value-hash.js'
 import { literalValue, NOT_STATIC } from './literal.js'
 import { compareManifests, type Change } from '../why.js'
@@ -25,6 +26,8 @@ export interface CodeOutlook {
   changes: Change[]
   /** The run-time values the signature holds (their values only a run can read). */
   runtime: string[]
+  /** The digest was taken from the recorded manifest's CID (the manifests are equal), not computed. */
+  fromRecord?: boolean
 }
 
 /**
@@ -38,14 +41,43 @@ export interface CodeOutlook {
 export class CodeReader {
   readonly #engine = new SignatureEngine({ inspector: false })
 
-  constructor (readonly root: string) {}
+  /** Static parts by function place and entry, for this plan. */
+  readonly #parts = new Map<string, StaticPart | undefined>()
 
-  /** The manifest a run of `fn` would compute now, against `recorded`. */
-  outlook (fn: FunctionInfo, recorded: CodeManifest): CodeOutlook {
+  /** `analyses`: where persisted analyses are read and kept (a file whose bytes did not change is then not parsed again). */
+  constructor (readonly root: string, readonly analyses?: AnalysisStore) {}
+
+  #part (fn: FunctionInfo, entry: string): StaticPart | undefined {
+    if (fn.file === undefined || fn.line === undefined || fn.column === undefined || fn.file.includes(':')) return undefined
+    const key = JSON.stringify([fn.file, fn.line, fn.column, fn.name, entry])
+    if (this.#parts.has(key)) return this.#parts.get(key)
+    const part = this.#engine.staticAt(join(this.root, fn.file), fn.line, fn.column, fn.name, entry, this.analyses)
+    this.#parts.set(key, part)
+    return part
+  }
+
+  /**
+   * The outlook of `fn` when a run would compute, with no run-time value,
+   * exactly the recorded manifest: told from the recorded manifest's entry
+   * and its CID's SHA-256 digest, without decoding it. Undefined otherwise
+   * (then {@link CodeReader.outlook} compares field by field).
+   */
+  unchanged (fn: FunctionInfo, entry: string, recordedDigest: Uint8Array): CodeOutlook | undefined {
+    const part = this.#part(fn, entry)
+    if (part?.bare === undefined || !sameBytes(part.bare, recordedDigest)) return undefined
+    // The manifest itself is built only if asked for (thousands of declarations make an object slow to build).
+    let manifest: CodeManifest | undefined
+    return { get manifest () { return (manifest ??= bareManifest(part)) }, digest: recordedDigest, changes: [], runtime: [] }
+  }
+
+  /**
+   * The manifest a run of `fn` would compute now, against `recorded`;
+   * `recordedDigest`: the SHA-256 of the recorded manifest's block, when its CID says it.
+   */
+  outlook (fn: FunctionInfo, recorded: CodeManifest, recordedDigest?: Uint8Array): CodeOutlook {
     // A pinned version replaces the code; the pin itself is read when the code runs.
     if (recorded.pinned !== undefined) return { manifest: recorded, digest: sha256Digest(encodeNode(recorded)), changes: [], runtime: Object.keys(recorded.values) }
-    if (fn.file === undefined || fn.line === undefined || fn.column === undefined || fn.file.includes(':')) return notFound()
-    const part = this.#engine.staticAt(join(this.root, fn.file), fn.line, fn.column, fn.name, recorded.entry)
+    const part = this.#part(fn, recorded.entry)
     if (part === undefined) return notFound()
     const values: Record<string, Uint8Array> = {}
     const unavailable = new Set(part.unavailable)
@@ -75,8 +107,10 @@ export class CodeReader {
       packages: Object.fromEntries(part.packages),
       unavailable: [...unavailable].sort()
     }
-    const changes = compareManifests(recorded, manifest)
-    return { manifest, digest: Object.values(values).includes(NEW_VALUE) ? undefined : sha256Digest(encodeNode(manifest)), changes, runtime: runtime.sort() }
+    if (Object.values(values).includes(NEW_VALUE)) return { manifest, digest: undefined, changes: compareManifests(recorded, manifest), runtime: runtime.sort() }
+    // The same manifest as recorded encodes to the recorded block (dag-cbor is canonical): its digest is the CID's, when that is SHA-256.
+    if (recordedDigest !== undefined && sameManifest(recorded, manifest)) return { manifest, digest: recordedDigest, changes: [], runtime: runtime.sort(), fromRecord: true }
+    return { manifest, digest: sha256Digest(encodeNode(manifest)), changes: compareManifests(recorded, manifest), runtime: runtime.sort() }
   }
 
   /**
@@ -102,6 +136,60 @@ export class CodeReader {
     if (recorded === undefined || sameBytes(digest, recorded)) return digest
     return edited ? digest : undefined
   }
+}
+
+/**
+ * The entry key of a code manifest from its block, without decoding the
+ * rest: dag-cbor orders map keys by length, so `entry` is the first field.
+ * Undefined when the block does not start so (then it is decoded whole).
+ *
+ * @example
+ * manifestEntry(block) // 'src/a.ts#train'
+ */
+export function manifestEntry (bytes: Uint8Array): string | undefined {
+  let at = 0
+  const head = (major: number): number | undefined => {
+    const b = bytes[at++]
+    if (b === undefined || b >> 5 !== major) return undefined
+    const info = b & 31
+    if (info < 24) return info
+    if (info === 24 && at + 1 <= bytes.length) return bytes[at++]
+    if (info === 25 && at + 2 <= bytes.length) { const n = (bytes[at]! << 8) | bytes[at + 1]!; at += 2; return n }
+    if (info === 26 && at + 4 <= bytes.length) { const n = ((bytes[at]! << 24) >>> 0) + (bytes[at + 1]! << 16) + (bytes[at + 2]! << 8) + bytes[at + 3]!; at += 4; return n }
+    return undefined
+  }
+  const text = (): string | undefined => {
+    const n = head(3)
+    if (n === undefined || at + n > bytes.length) return undefined
+    const s = at
+    at += n
+    try {
+      return new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(s, at))
+    } catch {
+      return undefined
+    }
+  }
+  if (head(5) === undefined || text() !== 'entry') return undefined
+  return text()
+}
+
+function sameEntries<T> (a: Record<string, T>, b: Record<string, T>, same: (x: T, y: T) => boolean): boolean {
+  const keys = Object.keys(a)
+  if (keys.length !== Object.keys(b).length) return false
+  for (const k of keys) {
+    const y = b[k]
+    if (y === undefined || !same(a[k] as T, y)) return false
+  }
+  return true
+}
+
+/** Whether two manifests hold the same fields and values (then they encode to the same bytes). */
+export function sameManifest (a: CodeManifest, b: CodeManifest): boolean {
+  return a.algorithm === b.algorithm && a.entry === b.entry && a.pinned === b.pinned &&
+    a.unavailable.length === b.unavailable.length && a.unavailable.every((u, i) => u === b.unavailable[i]) &&
+    sameEntries(a.packages, b.packages, (x, y) => x === y) &&
+    sameEntries(a.values, b.values, sameBytes) &&
+    sameEntries(a.declarations, b.declarations, sameBytes)
 }
 
 /** The placeholder of a value the recorded run did not read: its digest is unknown, so is the signature's. */

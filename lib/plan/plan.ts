@@ -8,11 +8,12 @@
  */
 import type { CID } from 'multiformats/cid'
 import { DdsError, ErrorCodes } from '../../store/errors.js'
-import { sha256Digest } from '../../store/hash.js'
-import { encodeNode, type EvaluationRecord, type PathEntry } from '../../store/records.js'
+import { DAG_CBOR_CODE, sha256Digest, SHA256_CODE } from '../../store/hash.js'
+import { encodeNode, type CodeManifest, type EvaluationRecord, type PathEntry } from '../../store/records.js'
 import type { Store } from '../../store/store.js'
 import { sameBytes } from '../../store/util.js'
 import { validatePath } from '../../store/paths.js'
+import { StoreAnalyses } from '../analyses.js'
 import { downstreamIn, valueEdges } from '../downstream.js'
 import { ABSENT, fileHolds, currentDigest, projectRoot } from '../files/digest.js'
 import { forceFromEnv, pathGlob } from '../force.js'
@@ -22,7 +23,7 @@ import { memoKey } from '../value-hash.js'
 import { compareInputs, type Change } from '../why.js'
 import { Answers, under } from './answers.js'
 import { staticArguments } from './args.js'
-import { CodeReader, type CodeOutlook } from './code.js'
+import { CodeReader, manifestEntry, type CodeOutlook } from './code.js'
 import type { PathPlan, Plan, PlanOptions, PlanReason, PlanStatus } from './interface.js'
 
 /** A path judged alone, with what the propagation needs. */
@@ -63,8 +64,13 @@ function selection (globs: string[] | undefined, paths: Set<string>): (path: str
 async function judge (store: Store, answers: Answers, reader: CodeReader, args: Map<string, CID[]>, forced: Array<[string, RegExp]>, head: PathEntry): Promise<Judged> {
   const evaluation = head.evaluation as CID
   const record = await store.getEvaluation(evaluation)
-  const manifest = await store.getManifest(record.code)
-  const code = reader.outlook(record.fn, manifest)
+  const recordedDigest = record.code.code === DAG_CBOR_CODE && record.code.multihash.code === SHA256_CODE ? record.code.multihash.digest : undefined
+  // Most functions did not change: their manifest is the recorded one, known from its CID without decoding it.
+  const block = recordedDigest === undefined ? undefined : await store.getBlock(record.code)
+  const entry = block === undefined ? undefined : manifestEntry(block)
+  let code = entry === undefined || recordedDigest === undefined ? undefined : reader.unchanged(record.fn, entry, recordedDigest)
+  const manifest = code === undefined ? await store.getManifest(record.code) : undefined
+  if (code === undefined) code = reader.outlook(record.fn, manifest as CodeManifest, recordedDigest)
   const base = { path: head.path, evaluation: evaluation.toString(), duration: record.duration }
   const done = (status: PlanStatus, reasons: PlanReason[], changes: boolean, answer?: CID): Judged =>
     ({ plan: { ...base, status, reasons, ...(answer === undefined ? {} : { answer: answer.toString() }) }, head, code, changes })
@@ -73,8 +79,9 @@ async function judge (store: Store, answers: Answers, reader: CodeReader, args: 
   const inputs = args.get(head.path) ?? record.inputs
   const changes: Change[] = [...code.changes, ...compareInputs(record.inputs, inputs), ...changedFiles(record, reader.root)]
   const reasons: PlanReason[] = changes.map(changeView)
-  if (manifest.pinned !== undefined) reasons.push({ kind: 'pinned', change: 'unknown', version: manifest.pinned })
-  if (code.manifest === undefined) {
+  if (manifest?.pinned !== undefined) reasons.push({ kind: 'pinned', change: 'unknown', version: manifest.pinned })
+  // (digest first: a manifest known from its CID is built only when asked for)
+  if (code.digest === undefined && code.manifest === undefined) {
     return done('unknown', [...reasons, { kind: 'function', change: 'not-found', name: record.fn.name, file: record.fn.file ?? null }], true)
   }
   if (glob !== undefined) return done('will-run', [{ kind: 'forced', change: 'forced', glob: glob[0] }, ...reasons], true)
@@ -83,7 +90,12 @@ async function judge (store: Store, answers: Answers, reader: CodeReader, args: 
     // A value the recorded run did not read is part of the signature now: it differs, whatever its value.
     return done('will-run', reasons, true)
   }
-  const key = memoKey(code.digest, inputs)
+  let key = memoKey(code.digest, inputs)
+  if (code.fromRecord === true && changes.length === 0 && !sameBytes(key, record.signature) && code.manifest !== undefined) {
+    // A block not in canonical form has another digest than the run's: compute it.
+    code.digest = sha256Digest(encodeNode(code.manifest))
+    key = memoKey(code.digest, inputs)
+  }
   // Nothing differs, so a run would compute the recorded signature: if this one is another, the analysis here is not the run's.
   if (changes.length === 0 && !sameBytes(key, record.signature)) return done('unknown', [{ kind: 'signature', change: 'not-reproduced' }, ...runtime], true)
   const answer = await answers.find(head.path, key)
@@ -95,7 +107,7 @@ async function judge (store: Store, answers: Answers, reader: CodeReader, args: 
     return done('will-run', reasons, true)
   }
   // An answer found with run-time values assumed unchanged holds only if they are.
-  if (runtime.length > 0 || manifest.pinned !== undefined) return done('unknown', [...reasons, ...runtime], true)
+  if (runtime.length > 0 || manifest?.pinned !== undefined) return done('unknown', [...reasons, ...runtime], true)
   if (answer.evaluation.equals(evaluation)) return done('up-to-date', reasons, false)
   return done('revert-hit', reasons, !answer.output.equals(head.output as CID), answer.evaluation)
 }
@@ -129,9 +141,10 @@ export async function plan (store: Store, options: PlanOptions = {}): Promise<Pl
   const forced: Array<[string, RegExp]> = (options.force ?? forceFromEnv()).map((g) => [g, pathGlob(g)])
   const root = options.root ?? projectRoot()
   if (typeof root !== 'string' || root === '') throw new TypeError('root must be a non-empty path')
-  const reader = new CodeReader(root)
+  const analyses = new StoreAnalyses(store.backend)
+  const reader = new CodeReader(root, analyses)
   const answers = new Answers(store, root)
-  const args = staticArguments(root, heads.map((h) => h.path))
+  const args = staticArguments(root, heads.map((h) => h.path), analyses)
   const judged = new Map<string, Judged>()
   for (const head of heads) judged.set(head.path, await judge(store, answers, reader, args, forced, head))
 
@@ -151,6 +164,8 @@ export async function plan (store: Store, options: PlanOptions = {}): Promise<Pl
       }
     }
   }
+  // The analyses kept for the next plan are written before the caller closes the store.
+  await analyses.settle()
   const paths = [...judged.values()].map((j) => j.plan).filter((p) => selected(p.path))
   const counts = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<PlanStatus, number>
   for (const p of paths) counts[p.status]++

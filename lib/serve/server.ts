@@ -36,10 +36,12 @@ const VENDOR: Record<string, { module: string, type: string }> = {
   '/vendor/svg-pan-zoom.js': { module: 'svg-pan-zoom/dist/svg-pan-zoom.min.js', type: 'text/javascript; charset=utf-8' }
 }
 
-/** The page's own files: beside this module in the sources, or under lib/ when it runs from dist/. */
+/** The page's own files: beside this module in the sources, or under lib/ when it runs from dist/lib/serve or the bundle in dist/bundle. */
 function clientDir (): string {
   const here = new URL('./client/', import.meta.url)
   if (existsSync(here)) return fileURLToPath(here)
+  const bundled = new URL('../../lib/serve/client/', import.meta.url)
+  if (new URL('.', import.meta.url).pathname.endsWith('/dist/bundle/') && existsSync(bundled)) return fileURLToPath(bundled)
   return fileURLToPath(new URL('../../../lib/serve/client/', import.meta.url))
 }
 

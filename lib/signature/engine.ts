@@ -24,8 +24,9 @@ import type { CodeManifest } from '../../store/records.js'
 import { sha256 } from './canonical.js'
 import { SourceFiles } from './files.js'
 import { InspectorBridge } from './inspector.js'
+import { ALGORITHM } from './manifest.js'
 import type { FunctionDetails } from './inspector.js'
-import type { CodeSignature, EngineOptions, SignatureOptions, ValueNeed } from './interface.js'
+import type { AnalysisStore, CodeSignature, EngineOptions, SignatureOptions, ValueNeed } from './interface.js'
 import type { ModuleIndex } from './module-index.js'
 import { ProjectResolver } from './resolve.js'
 import { SourceMaps } from './sourcemap.js'
@@ -34,8 +35,7 @@ import type { StaticPart } from './static-part.js'
 import { ValueReader } from './values.js'
 import type { ReadPlan } from './values.js'
 
-/** The signature algorithm version, folded into every manifest. */
-export const ALGORITHM = 'dds-sig/1'
+export { ALGORITHM }
 
 interface CachedValue {
   label: string
@@ -142,14 +142,15 @@ export class SignatureEngine {
    * The static part of a signature for the function a record names, from its
    * source as it is now, without running anything (see
    * `StaticParts.atSource`). `file` is absolute. Undefined when the source
-   * holds no analysable function with that entry key.
+   * holds no analysable function with that entry key. With `analyses`, a
+   * persisted analysis whose witnesses hold is used, and a new one is kept.
    *
    * @example
    * const part = new SignatureEngine({ inspector: false }).staticAt('/p/src/a.ts', 3, 1, 'train', 'src/a.ts#train')
    * part?.declarations // Map { 'src/a.ts#train' => ..., 'src/util.ts#scale' => ... }
    */
-  staticAt (file: string, line: number, column: number, name: string, entry: string): StaticPart | undefined {
-    return this.parts.atSource(file, line, column, name, entry)
+  staticAt (file: string, line: number, column: number, name: string, entry: string, analyses?: AnalysisStore): StaticPart | undefined {
+    return this.parts.atSource(file, line, column, name, entry, analyses)
   }
 
   /**

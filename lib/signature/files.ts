@@ -182,6 +182,17 @@ export class SourceFiles {
   }
 
   /**
+   * Whether code was loaded in this process from `file` (then what is on
+   * disk is checked against it).
+   *
+   * @example
+   * files.isLoaded('/p/src/a.ts') // false in a process that did not import it
+   */
+  isLoaded (file: string): boolean {
+    return this.loadedSources().has(file)
+  }
+
+  /**
    * Whether a file is code the analysis would parse (by its extension).
    *
    * @example

@@ -18,6 +18,7 @@ import { dirname, isAbsolute, join, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { hex } from '../../store/util.js'
 import { sha256 } from './canonical.js'
+import { bareDigest } from './manifest.js'
 import type { SourceFiles } from './files.js'
 import type { AnalysisStore, HandleSite, LoadedFile, StaticAnalysis, StaticPart, ValueNeed, ValueSite } from './interface.js'
 import { packageNameOf } from './resolve.js'
@@ -26,12 +27,15 @@ import type { ProjectResolver, ResolvedImport } from './resolve.js'
 /** The record format; bumped with any change to what the analysis computes. */
 const FORMAT = 'dds-analysis/1'
 
+/** Set by the bundler: the package version and a digest of the compiled code (the library's bundle and the CLI's share it). */
+declare const __DDS_BUILD__: string | undefined
+
 /**
  * The code that computes analyses: records written by another build of it
- * are not used (the package version and this file's mtime; in the bundle,
- * this file is the whole library).
+ * are not used (in the bundles, the build id; else this file's mtime).
  */
 const BUILD = ((): string => {
+  if (typeof __DDS_BUILD__ === 'string') return __DDS_BUILD__
   try {
     return String(statSync(fileURLToPath(import.meta.url)).mtimeMs)
   } catch {
@@ -40,7 +44,7 @@ const BUILD = ((): string => {
 })()
 
 /** What a record depends on. `files`: path and SHA-256 of its bytes, or `null` for a file that must not exist. */
-interface Witnesses {
+export interface Witnesses {
   files: Array<[string, string | null]>
   dirs: Array<[string, number]>
   /** The project's modules loaded in the process, when the analysis asked for them (writers from outside). */
@@ -74,6 +78,48 @@ export function persistKey (file: string, line: number, column: number, optionsK
   out.set(prefix)
   out.set(key, prefix.length)
   return { key: out, file, bytes }
+}
+
+/**
+ * The store key of the analysis of the function that starts at 1-based
+ * `line`/`column` of `file` (as a record's `FunctionInfo` says) with entry
+ * key `entry`, as the file is now on disk: what `dds plan` looks up, and
+ * what a run writes beside its own record, so that a plan in a fresh process
+ * reuses the run's analysis. `undefined` when the file cannot be read.
+ *
+ * @example
+ * const k = sourceKey('/p/src/a.ts', 3, 1, 'train', 'src/a.ts#train', undefined, '1.0.0')
+ */
+export function sourceKey (file: string, line: number, column: number, name: string, entry: string, root: string | undefined, version: string, bytes?: Uint8Array): PersistKey | undefined {
+  if (bytes === undefined) {
+    try {
+      bytes = readFileSync(file)
+    } catch {
+      return undefined
+    }
+  }
+  const key = sha256(JSON.stringify([FORMAT, 'source', version, BUILD, file, hex(sha256(bytes)), line, column, name, entry, root ?? null]))
+  const prefix = new TextEncoder().encode('analysis/')
+  const out = new Uint8Array(prefix.length + key.length)
+  out.set(prefix)
+  out.set(key, prefix.length)
+  return { key: out, file, bytes }
+}
+
+/**
+ * A store key for a record derived from `parts` by this build of the code
+ * (other builds do not find it), in the key space of persisted analyses.
+ *
+ * @example
+ * const key = recordKey(['dds-plan-args/1', hex(sha256(bytes))])
+ */
+export function recordKey (parts: unknown[]): Uint8Array {
+  const key = sha256(JSON.stringify([FORMAT, BUILD, ...parts]))
+  const prefix = new TextEncoder().encode('analysis/')
+  const out = new Uint8Array(prefix.length + key.length)
+  out.set(prefix)
+  out.set(key, prefix.length)
+  return out
 }
 
 /** The ancestors of `from` up to `to` (both included); `undefined` when `to` is not above `from`. */
@@ -171,21 +217,38 @@ export function witnessesOf (files: SourceFiles, resolver: ProjectResolver, seen
  * Whether every witness still holds: files hashed again (and checked against
  * the code loaded from them), directories unchanged, the same modules loaded.
  */
-function holds (files: SourceFiles, w: Witnesses, key: PersistKey): boolean {
+function holds (files: SourceFiles, w: Witnesses, key: PersistKey, seen?: DigestMemo): boolean {
   for (const [file, digest] of w.files) {
+    // A file loaded in this process is compared with the loaded code, so it is read every time.
+    const loaded = files.isCode(file) && files.isLoaded(file)
+    const known = loaded ? undefined : seen?.files.get(file)
+    if (known !== undefined) {
+      if (known === UNREADABLE ? digest !== null : known !== digest) return false
+      continue
+    }
     let bytes: Uint8Array
     let mtimeMs: number
     try {
       mtimeMs = statSync(file).mtimeMs
       bytes = file === key.file ? key.bytes : readFileSync(file)
     } catch {
+      if (!loaded) seen?.files.set(file, UNREADABLE)
       if (digest === null) continue
       return false
     }
-    if (digest === null || hex(sha256(bytes)) !== digest) return false
-    if (files.isCode(file) && files.loadedState(file, mtimeMs, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')).kind !== 'same') return false
+    const now = hex(sha256(bytes))
+    if (!loaded) seen?.files.set(file, now)
+    if (digest === null || now !== digest) return false
+    if (loaded && files.loadedState(file, mtimeMs, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')).kind !== 'same') return false
   }
-  for (const [dir, mtimeMs] of w.dirs) if (mtimeOf(dir) !== mtimeMs) return false
+  for (const [dir, mtimeMs] of w.dirs) {
+    let now = seen?.dirs.get(dir)
+    if (now === undefined) {
+      now = mtimeOf(dir) ?? null
+      seen?.dirs.set(dir, now)
+    }
+    if (now !== mtimeMs) return false
+  }
   if (w.loaded !== null) {
     const now = files.loadedFiles().sort()
     if (now.length !== w.loaded.length || now.some((f, i) => f !== w.loaded![i])) return false
@@ -200,6 +263,8 @@ function holds (files: SourceFiles, w: Witnesses, key: PersistKey): boolean {
 export function persistPart (store: AnalysisStore, key: PersistKey, part: StaticPart, w: Witnesses): void {
   const a = part.analysis
   if (a === undefined) return
+  part.bare ??= bareDigest(part)
+  const bare = part.bare
   const record = {
     f: FORMAT,
     part: {
@@ -211,7 +276,8 @@ export function persistPart (store: AnalysisStore, key: PersistKey, part: Static
       unavailable: [...part.unavailable],
       warnings: part.warnings,
       entryFile: a.entryFile,
-      handles: [...a.handles]
+      handles: [...a.handles],
+      ...(bare === undefined ? {} : { bare: hex(bare) })
     },
     w
   }
@@ -222,7 +288,20 @@ export function persistPart (store: AnalysisStore, key: PersistKey, part: Static
  * The persisted part for a key when its record is well-formed and every
  * witness holds; otherwise `undefined` (then the caller analyses afresh).
  */
-export function persistedPart (store: AnalysisStore, key: PersistKey, files: SourceFiles): StaticPart | undefined {
+/** A witnessed file that could not be read (absent, or not readable). */
+const UNREADABLE = 0
+
+/**
+ * The files and directories one caller (`dds plan`: one plan, a snapshot of
+ * the working tree) has already checked: each file is read and hashed once,
+ * each directory's mtime read once, however many records name them.
+ */
+export interface DigestMemo {
+  files: Map<string, string | typeof UNREADABLE>
+  dirs: Map<string, number | null>
+}
+
+export function persistedPart (store: AnalysisStore, key: PersistKey, files: SourceFiles, seen?: DigestMemo): StaticPart | undefined {
   const raw = store.get(key.key)
   if (raw === undefined) return undefined
   let parsed: { part: StaticPart, w: Witnesses } | undefined
@@ -231,7 +310,7 @@ export function persistedPart (store: AnalysisStore, key: PersistKey, files: Sou
   } catch {
     parsed = undefined
   }
-  if (parsed === undefined || !holds(files, parsed.w, key)) return undefined
+  if (parsed === undefined || !holds(files, parsed.w, key, seen)) return undefined
   return parsed.part
 }
 
@@ -265,6 +344,17 @@ const optStr = (v: unknown): boolean => v === undefined || isStr(v)
 const pairs = <T>(v: unknown, second: (x: unknown) => x is T): Array<[string, T]> | undefined =>
   isArr(v) && v.every((p) => isArr(p) && p.length === 2 && isStr(p[0]) && second(p[1])) ? v as Array<[string, T]> : undefined
 const HEX32 = /^[0-9a-f]{64}$/
+
+/** The bytes of lowercase hex already checked against HEX32 (faster than Buffer.from and a copy, for thousands of digests). */
+function fromHex (h: string): Uint8Array {
+  const out = new Uint8Array(h.length >> 1)
+  for (let i = 0; i < out.length; i++) {
+    const a = h.charCodeAt(2 * i)
+    const b = h.charCodeAt(2 * i + 1)
+    out[i] = ((a < 97 ? a - 48 : a - 87) << 4) | (b < 97 ? b - 48 : b - 87)
+  }
+  return out
+}
 
 function isSite (s: unknown): s is ValueSite {
   if (!isObj(s)) return false
@@ -303,13 +393,15 @@ function decodeRecord (r: unknown): { part: StaticPart, w: Witnesses } | undefin
     entry: p.entry,
     info: fnInfo,
     entryFile: p.entryFile,
-    declarations: new Map(declarations.map(([k, v]) => [k, Uint8Array.from(Buffer.from(v, 'hex'))])),
+    declarations: new Map(declarations.map(([k, v]) => [k, fromHex(v)])),
     packages: new Map(packages),
     values: p.needs,
     handles: new Map(handles),
     unavailable: new Set(p.unavailable),
     warnings: p.warnings
   }
+  if (!(p.bare === undefined || (isStr(p.bare) && HEX32.test(p.bare)))) return undefined
   const part = partOf(analysis, p.warnings)
+  if (p.bare !== undefined) part.bare = fromHex(p.bare as string)
   return { part, w: { files, dirs, loaded: w.loaded as string[] | null } }
 }

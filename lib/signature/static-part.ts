@@ -16,8 +16,8 @@ import { allFunctions, callSiteFrames, functionAt, LineIndex, nestedPath, nodeNa
 import type { Located } from './locate.js'
 import type { ModuleIndex } from './module-index.js'
 import { parseFunctionText, parserAvailable } from './parse.js'
-import { partOf, persistedPart, persistKey, persistPart, witnessesOf } from './persisted.js'
-import type { PersistKey } from './persisted.js'
+import { partOf, persistedPart, persistKey, persistPart, sourceKey, witnessesOf } from './persisted.js'
+import type { DigestMemo, PersistKey, Witnesses } from './persisted.js'
 import type { AstNode } from './parse.js'
 import { inNodeModules, NODE_MAJOR } from './resolve.js'
 import type { ProjectResolver, ResolvedImport } from './resolve.js'
@@ -39,6 +39,9 @@ function withoutFile (fn: Function, url: string): string {
   const where = url === '' ? 'eval or new Function' : script.startsWith('REPL') ? 'the REPL' : `node -e, ${script}`
   return `${name} is defined in code without a source file (${where}): it is hashed by its own text and the run-time values of the names it uses`
 }
+
+/** The options key of a signature without pin or ignored names (as the engine computes it). */
+const DEFAULT_OPTIONS = JSON.stringify([null, []])
 
 /** Markers bundlers leave in their output. */
 const BUNDLE_MARKERS = /__webpack_require__|__commonJS\(|__esm\(|\/\/ node_modules\/|System\.register\(|parcelRequire|__toESM\(/
@@ -70,6 +73,12 @@ export class StaticParts {
   private readonly host: GraphHost
   /** The loaded modules handed to the analysis running now, if it asked (a persisted analysis depends on them). */
   private loadedAsked: string[] | undefined
+  /** The function the analysis running now located (a run's record is also written under its recorded place). */
+  private located: Located | undefined
+  /** Whether the analysis running now took in a writer from outside. */
+  private wrote = false
+  /** Files hashed by {@link StaticParts.atSource}, for the life of these parts (one plan). */
+  private readonly sourceDigests: DigestMemo = { files: new Map(), dirs: new Map() }
 
   constructor (private readonly files: SourceFiles, private readonly resolver: ProjectResolver, private readonly maps: SourceMaps, root: string | undefined) {
     this.host = {
@@ -80,7 +89,8 @@ export class StaticParts {
         const list = files.loadedFiles()
         this.loadedAsked = list
         return list
-      }
+      },
+      wrote: () => { this.wrote = true }
     }
   }
 
@@ -106,8 +116,17 @@ export class StaticParts {
    * functions of that name or path are tried. Undefined when the file cannot
    * be analysed or holds no such function.
    */
-  atSource (file: string, line: number, column: number, name: string, entry: string): StaticPart | undefined {
+  atSource (file: string, line: number, column: number, name: string, entry: string, store?: AnalysisStore): StaticPart | undefined {
     this.files.fresh()
+    const key = store === undefined ? undefined : sourceKey(file, line, column, name, entry, this.host.root, this.resolver.libraryVersion())
+    if (store === undefined || key === undefined) return this.sourcePart(file, line, column, name, entry)
+    // A record (written by a run, or by an earlier plan) whose witnesses all hold: nothing is parsed.
+    const kept = persistedPart(store, key, this.files, this.sourceDigests)
+    if (kept !== undefined) return kept
+    return this.analyzeAndPersist(store, key, () => this.sourcePart(file, line, column, name, entry))
+  }
+
+  private sourcePart (file: string, line: number, column: number, name: string, entry: string): StaticPart | undefined {
     const loaded = this.files.load(file)
     if (loaded.kind !== 'code' || loaded.index.errors.length > 0) return undefined
     const index = loaded.index
@@ -200,15 +219,17 @@ export class StaticParts {
     if (store === undefined || key === undefined) return analyze()
     const kept = persistedPart(store, key, this.files)
     if (kept !== undefined) return kept
-    return this.analyzeAndPersist(store, key, analyze)
+    return this.analyzeAndPersist(store, key, analyze, optionsKey)
   }
 
   /** Analyse while recording what the analysis reads, and persist the result when it is pinned down. */
-  private analyzeAndPersist (store: AnalysisStore, key: PersistKey, analyze: () => StaticPart): StaticPart {
+  private analyzeAndPersist<P extends StaticPart | undefined> (store: AnalysisStore, key: PersistKey, analyze: () => P, optionsKey?: string): P {
     this.files.track()
     this.resolver.track()
     this.loadedAsked = undefined
-    let part: StaticPart
+    this.located = undefined
+    this.wrote = false
+    let part: P
     let seen: Map<string, LoadedFile>
     let asked: ResolvedImport[]
     try {
@@ -217,11 +238,35 @@ export class StaticParts {
       seen = this.files.untrack()
       asked = this.resolver.untrack()
     }
-    if (part.analysis !== undefined && seen.has(key.file)) {
+    if (part?.analysis !== undefined && seen.has(key.file)) {
       const w = witnessesOf(this.files, this.resolver, seen, asked, this.loadedAsked)
-      if (w !== undefined) persistPart(store, key, part, w)
+      if (w !== undefined) {
+        persistPart(store, key, part, w)
+        if (optionsKey !== undefined) this.persistAtSource(store, part, seen, w, optionsKey)
+      }
     }
     return part
+  }
+
+  /**
+   * A run's analysis written again under the key `dds plan` looks up (the
+   * function's recorded place and entry), when a plan would analyse exactly
+   * this: no pin or ignored names (a plan analyses without them), and the
+   * recorded place finds this very function, and no writer from outside
+   * was taken in (a plan, which loads no module, sees none).
+   */
+  private persistAtSource (store: AnalysisStore, part: StaticPart, seen: Map<string, LoadedFile>, w: Witnesses, optionsKey: string): void {
+    const a = part.analysis
+    const located = this.located
+    const info = part.info
+    if (a === undefined || located === undefined || this.wrote || optionsKey !== DEFAULT_OPTIONS || info.line === undefined || info.column === undefined) return
+    const loaded = seen.get(a.entryFile)
+    if (loaded?.kind !== 'code') return
+    const index = loaded.index
+    if (functionAt(index.program, new LineIndex(index.text).offset(info.line - 1, info.column - 1))?.node !== located.node) return
+    const key = sourceKey(a.entryFile, info.line, info.column, info.name, part.entry, this.host.root, this.resolver.libraryVersion(), Buffer.from(index.text, 'utf8'))
+    // A plan loads no module, so it sees no writer from outside: with none taken in, the analysis is the same whatever was loaded.
+    if (key !== undefined) persistPart(store, key, part, { ...w, loaded: null })
   }
 
   /** Analyse the function found at an offset of a file, or fall back to its text. */
@@ -246,6 +291,7 @@ export class StaticParts {
     if (located === undefined) {
       return this.textPart(fn, undefined, [...notes, `no function found at the location of ${fn.name || 'the function'} in ${key}`], [key, ...lost])
     }
+    this.located = located
     const part = this.fromAnalysis(index, located, options, fn, notes)
     for (const k of lost) part.unavailable.add(k)
     return part

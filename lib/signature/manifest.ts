@@ -1,0 +1,40 @@
+/**
+ * The code manifest of a static part on its own: what a run folds into the
+ * signature of a function whose analysis needs no run-time value (no pin, no
+ * explicit dependencies). Its digest is persisted with the analysis, so that
+ * `dds plan` tells an unchanged function from the recorded code CID alone.
+ */
+import { encodeNode, type CodeManifest } from '../../store/records.js'
+import { sha256 } from './canonical.js'
+import type { StaticPart } from './interface.js'
+
+/** The signature algorithm version, folded into every manifest. */
+export const ALGORITHM = 'dds-sig/1'
+
+/**
+ * The manifest of `part` with no run-time values.
+ *
+ * @example
+ * bareManifest(part).declarations // { 'src/a.ts#f': ..., 'src/b.ts#g': ... }
+ */
+export function bareManifest (part: StaticPart): CodeManifest {
+  return {
+    algorithm: ALGORITHM,
+    entry: part.entry,
+    declarations: Object.fromEntries(part.declarations),
+    values: {},
+    packages: Object.fromEntries(part.packages),
+    unavailable: [...part.unavailable].sort()
+  }
+}
+
+/**
+ * The digest of {@link bareManifest}, when it is the whole manifest a run
+ * computes (the part needs no run-time value); else undefined.
+ *
+ * @example
+ * bareDigest(part) // Uint8Array(32) [...]
+ */
+export function bareDigest (part: StaticPart): Uint8Array | undefined {
+  return part.needs.length > 0 || part.scopeNames.length > 0 ? undefined : sha256(encodeNode(bareManifest(part)))
+}
