@@ -7,8 +7,21 @@
  * A same-thread `node:inspector` Session answers `post` before returning when
  * given a callback; no port is opened and nothing is printed. Connecting fails
  * under Node's permission model, and then the engine falls back to other ways.
+ *
+ * Scripts are named without the Debugger domain where that can be done
+ * exactly: enabling it the first time in a process costs tens of
+ * milliseconds (V8 collects the source positions of every compiled function,
+ * then replays every loaded script), which a fresh process's first hit would
+ * otherwise pay. Best-effort coverage lists the loaded scripts with their URL
+ * and length in a few; the source map URL, which it does not give, is read
+ * from the script's file when the script is that file's text (see
+ * {@link mapURLFromFile}). Anything else (a file rewritten by a loader, as
+ * tsx and ts-node do, a script coverage does not list) is asked of the
+ * Debugger domain.
  */
+import { readFileSync } from 'node:fs'
 import type { Session } from 'node:inspector'
+import { fileOfUrl } from './sourcemap.js'
 
 /** A value as the inspector describes it. */
 export interface RemoteValue {
@@ -53,6 +66,60 @@ interface Property {
   value?: RemoteValue
 }
 
+interface ScriptCoverage {
+  scriptId: string
+  url: string
+  functions: Array<{ ranges: Array<{ startOffset: number, endOffset: number }> }>
+}
+
+/**
+ * How often this process enabled the Debugger domain to name scripts, and
+ * whether it must (for comparing the two ways in tests). Internal.
+ */
+export const scriptLookup = { debuggerReplays: 0, debuggerOnly: false }
+
+/**
+ * The line a source map URL comment V8 would act on, when it is the last
+ * thing in a file: `//# sourceMappingURL=<url>` alone on its line, followed
+ * by nothing but whitespace. Quotes, backquotes and `*\/` are refused in the
+ * URL: with them the line could close a string, template or comment begun
+ * earlier, and then it would not be a comment.
+ */
+const TRAILING_MAP_COMMENT = /^[ \t]*\/\/# sourceMappingURL=([\x21-\x7e]+)[ \t\r\n]*$/
+
+/**
+ * The source map URL V8 took from a script, read from the file it was loaded
+ * from; `undefined` when that cannot be told for sure. The file must hold the
+ * script's text: the same length (a loader that rewrites a file, as tsx and
+ * ts-node do, appends its own inline map), the byte order mark counted or
+ * not (CommonJS keeps it, ES modules drop it). Then V8's answer is empty when
+ * the text never says `sourceMappingURL`, and the URL of the comment that
+ * ends the file when it ends with one (the last magic comment wins). A text
+ * that names a `sourceURL`, or says `sourceMappingURL` any other way, is left
+ * to the Debugger domain.
+ *
+ * @example
+ * mapURLFromFile('file:///p/dist/a.js', 120) // 'a.js.map'
+ */
+export function mapURLFromFile (url: string, length: number): string | undefined {
+  const file = fileOfUrl(url)
+  if (file === undefined) return undefined
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch {
+    return undefined
+  }
+  if (text.length !== length && !(text.charCodeAt(0) === 0xfeff && text.length - 1 === length)) return undefined
+  if (text.includes('sourceURL')) return undefined
+  const at = text.lastIndexOf('sourceMappingURL')
+  if (at < 0) return ''
+  const m = TRAILING_MAP_COMMENT.exec(text.slice(text.lastIndexOf('\n', at) + 1))
+  const value = m?.[1]
+  if (value === undefined || /['"`]|\*\//.test(value)) return undefined
+  return value
+}
+
 /** The global slot used to hand objects between JS and the inspector for an instant. */
 const SLOT = 'dds-ts.signature.slot'
 const SLOT_EXPR = `globalThis[Symbol.for(${JSON.stringify(SLOT)})]`
@@ -69,11 +136,15 @@ const STORE_THIS = `function () { 'use strict'; ${SLOT_EXPR} = this }`
  */
 export class InspectorBridge {
   private readonly scripts = new Map<string, ScriptInfo>()
+  /** What the Debugger domain reported, once it was enabled. */
+  private readonly replayed = new Map<string, ScriptInfo>()
 
   private constructor (private readonly session: Session) {
     session.on('Debugger.scriptParsed', (message) => {
       const p = message.params
-      this.scripts.set(p.scriptId, { url: p.url, sourceMapURL: p.sourceMapURL ?? '' })
+      const info = { url: p.url, sourceMapURL: p.sourceMapURL ?? '' }
+      this.replayed.set(p.scriptId, info)
+      this.scripts.set(p.scriptId, info)
     })
   }
 
@@ -121,23 +192,66 @@ export class InspectorBridge {
 
   /**
    * The URL and source map URL of a script. Scripts loaded since the last
-   * look-up are learnt by briefly enabling the Debugger domain, which replays
-   * every loaded script; it is disabled again at once.
+   * look-up are learnt from best-effort coverage, which lists the loaded
+   * scripts; a script it does not list, and a source map URL that cannot be
+   * read from the script's file, are learnt by briefly enabling the Debugger
+   * domain, which replays every loaded script (it is disabled again at once).
    *
    * @example
    * bridge.script('42') // { url: 'file:///p/src/a.ts', sourceMapURL: 'data:...' }
    */
   script (scriptId: string): ScriptInfo | undefined {
     let info = this.scripts.get(scriptId)
+    if (info === undefined && !scriptLookup.debuggerOnly) {
+      this.learnFromCoverage()
+      info = this.scripts.get(scriptId)
+    }
     if (info === undefined) {
-      try {
-        this.post('Debugger.enable')
-      } finally {
-        this.post('Debugger.disable')
-      }
+      this.replay()
       info = this.scripts.get(scriptId)
     }
     return info
+  }
+
+  /** Every loaded script listed by best-effort coverage (which reads counters, and changes nothing). */
+  private learnFromCoverage (): void {
+    let listed: ScriptCoverage[]
+    try {
+      listed = this.post<{ result: ScriptCoverage[] }>('Profiler.getBestEffortCoverage').result
+    } catch {
+      return
+    }
+    for (const s of listed) {
+      if (this.scripts.has(s.scriptId)) continue
+      // The outermost function (they come sorted, outer first) spans the whole script.
+      const length = s.functions[0]?.ranges[0]?.endOffset
+      if (length === undefined) continue
+      this.scripts.set(s.scriptId, this.listedScript(s.scriptId, s.url, length))
+    }
+  }
+
+  /** A script named by coverage; its source map URL is found when first asked for. */
+  private listedScript (scriptId: string, url: string, length: number): ScriptInfo {
+    let mapURL: string | undefined
+    const sourceMapURL = (): string => {
+      mapURL ??= this.replayed.get(scriptId)?.sourceMapURL ?? mapURLFromFile(url, length)
+      if (mapURL === undefined) {
+        this.replay()
+        mapURL = this.replayed.get(scriptId)?.sourceMapURL ?? ''
+      }
+      return mapURL
+    }
+    return { url, get sourceMapURL () { return sourceMapURL() } }
+  }
+
+  /** Learn every loaded script from the Debugger domain. */
+  private replay (): void {
+    scriptLookup.debuggerReplays++
+    try {
+      this.post('Debugger.enable')
+    } finally {
+      this.post('Debugger.disable')
+    }
   }
 
   /**

@@ -102,7 +102,7 @@ export class StaticParts {
     if (hit !== undefined) return hit
     this.files.fresh()
     const script = bridge.script(location.scriptId)
-    const part = this.staticForScript(fn, script?.url ?? '', script?.sourceMapURL ?? '', location, options, optionsKey)
+    const part = this.staticForScript(fn, script?.url ?? '', () => script?.sourceMapURL ?? '', location, options, optionsKey)
     this.byLocation.set(cacheKey, part)
     return part
   }
@@ -178,7 +178,8 @@ export class StaticParts {
     return { entry, info, declarations: new Map(), packages: new Map(), needs: [], scopeNames: [], unavailable: new Set(), warnings, analysis: undefined }
   }
 
-  private staticForScript (fn: Function, url: string, sourceMapURL: string, location: Location, options: SignatureOptions, optionsKey: string): StaticPart {
+  /** `sourceMapURL` is asked for only when the map is used: a package's or a file-less script's is never needed. */
+  private staticForScript (fn: Function, url: string, sourceMapURL: () => string, location: Location, options: SignatureOptions, optionsKey: string): StaticPart {
     if (url.startsWith('node:')) {
       const mod = `node:${url.slice(5).replace(/^internal\//, '').split('/')[0] ?? ''}`
       const part = this.emptyPart(`${mod}#${fn.name}`, { name: fn.name })
@@ -196,7 +197,7 @@ export class StaticParts {
       if (id !== undefined) part.packages.set(id.name, id.version)
       return part
     }
-    const mapping = this.maps.forScript(url, sourceMapURL)
+    const mapping = this.maps.forScript(url, sourceMapURL())
     let file = generated
     let line = location.line
     let column = location.column
