@@ -101,3 +101,12 @@ t.test('a file in store/ or lib/ over 450 lines says in its first comment why it
   }
   t.same(long, [], 'long files without a reason')
 })
+
+t.test('the façade dds-ts/store exports at most 30 run-time names', async (t) => {
+  const facade = await import('../store/index.js') as Record<string, unknown>
+  const names = Object.keys(facade)
+  t.ok(names.includes('openStore') && names.includes('DdsError'), 'the façade was loaded')
+  t.ok(names.length <= 30, `${names.length} names: ${names.join(', ')}`)
+  const internals = ['LevelBackend', 'openLevelExclusive', 'SharedBackend', 'socketPath', 'walkStore', 'BlockIndex']
+  t.same(names.filter((n) => internals.includes(n)), [], 'no backend or internal part')
+})
