@@ -132,7 +132,6 @@ class Reach extends ReachBase {
   private writtenFromOutside (index: ModuleIndex, b: Binding): void {
     for (const w of this.writers.of(index.file, b.name)) {
       const first = w.nodes[0]!
-      this.host.wrote?.()
       if (this.seen.has(first)) continue
       this.seen.add(first)
       this.unit(w.index, `${this.keys.of(w.index.file)}#${w.binding.name}`, w.nodes, new Set([w.binding]))

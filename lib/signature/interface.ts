@@ -146,8 +146,6 @@ export interface GraphHost {
   root: string | undefined
   /** The project's source files loaded in this process (the modules that can write to others' bindings). */
   loaded?: () => Iterable<string>
-  /** Told when a writer from outside becomes part of what a function reaches (the analysis then depends on the loaded modules). */
-  wrote?: () => void
 }
 
 /** The static part of a signature, shared by every call for one function location. */

@@ -51,6 +51,15 @@ export interface Witnesses {
   loaded: string[] | null
 }
 
+/** A digest placed in the key space of persisted analyses (`analysis/` and the digest). */
+function analysisKey (digest: Uint8Array): Uint8Array {
+  const prefix = new TextEncoder().encode('analysis/')
+  const out = new Uint8Array(prefix.length + digest.length)
+  out.set(prefix)
+  out.set(digest, prefix.length)
+  return out
+}
+
 /** A function location and the bytes of its file, for looking up and writing its record. */
 export interface PersistKey {
   key: Uint8Array
@@ -73,11 +82,7 @@ export function persistKey (file: string, line: number, column: number, optionsK
     return undefined
   }
   const key = sha256(JSON.stringify([FORMAT, version, BUILD, file, hex(sha256(bytes)), line, column, optionsKey, root ?? null]))
-  const prefix = new TextEncoder().encode('analysis/')
-  const out = new Uint8Array(prefix.length + key.length)
-  out.set(prefix)
-  out.set(key, prefix.length)
-  return { key: out, file, bytes }
+  return { key: analysisKey(key), file, bytes }
 }
 
 /**
@@ -85,12 +90,14 @@ export function persistKey (file: string, line: number, column: number, optionsK
  * `line`/`column` of `file` (as a record's `FunctionInfo` says) with entry
  * key `entry`, as the file is now on disk: what `dds plan` looks up, and
  * what a run writes beside its own record, so that a plan in a fresh process
- * reuses the run's analysis. `undefined` when the file cannot be read.
+ * reuses the run's analysis. `modules` is the {@link modulesDigest} of the
+ * modules writers from outside were looked for in. `undefined` when the file
+ * cannot be read.
  *
  * @example
  * const k = sourceKey('/p/src/a.ts', 3, 1, 'train', 'src/a.ts#train', undefined, '1.0.0')
  */
-export function sourceKey (file: string, line: number, column: number, name: string, entry: string, root: string | undefined, version: string, bytes?: Uint8Array): PersistKey | undefined {
+export function sourceKey (file: string, line: number, column: number, name: string, entry: string, root: string | undefined, version: string, bytes?: Uint8Array, modules = ''): PersistKey | undefined {
   if (bytes === undefined) {
     try {
       bytes = readFileSync(file)
@@ -98,12 +105,45 @@ export function sourceKey (file: string, line: number, column: number, name: str
       return undefined
     }
   }
-  const key = sha256(JSON.stringify([FORMAT, 'source', version, BUILD, file, hex(sha256(bytes)), line, column, name, entry, root ?? null]))
-  const prefix = new TextEncoder().encode('analysis/')
-  const out = new Uint8Array(prefix.length + key.length)
-  out.set(prefix)
-  out.set(key, prefix.length)
-  return { key: out, file, bytes }
+  const key = sha256(JSON.stringify([FORMAT, 'source', version, BUILD, file, hex(sha256(bytes)), line, column, name, entry, root ?? null, modules]))
+  return { key: analysisKey(key), file, bytes }
+}
+
+/**
+ * The store key of the project modules a run had loaded when it analysed the
+ * function `entry` of `file` (where writers from outside are looked for): a
+ * plan, which loads no module, looks for them in the same modules. Not tied
+ * to the file's bytes (a plan after an edit still finds it) nor to the build.
+ *
+ * @example
+ * const k = modulesKey('/p/src/a.ts', 'train', 'src/a.ts#train', undefined, '1.0.0')
+ */
+export function modulesKey (file: string, name: string, entry: string, root: string | undefined, version: string): Uint8Array {
+  // A fact about the run, not about the code that analyses: any build reads it.
+  const key = sha256(JSON.stringify([FORMAT, 'modules', version, file, name, entry, root ?? null]))
+  return analysisKey(key)
+}
+
+/** The module list a run recorded under {@link modulesKey}, or undefined when none (or a damaged one) is there. */
+export function readModules (store: AnalysisStore, key: Uint8Array): string[] | undefined {
+  const raw = store.get(key)
+  if (raw === undefined) return undefined
+  try {
+    const list: unknown = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(raw))
+    return Array.isArray(list) && list.every((f) => typeof f === 'string') ? list as string[] : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Record the modules an analysis looked for writers in (see {@link modulesKey}). */
+export function writeModules (store: AnalysisStore, key: Uint8Array, modules: string[]): void {
+  store.put(key, new TextEncoder().encode(JSON.stringify([...modules].sort())))
+}
+
+/** A short digest of a module list, to tie a record to the modules it was analysed with. */
+export function modulesDigest (modules: string[] | undefined): string {
+  return modules === undefined ? '' : hex(sha256(JSON.stringify([...modules].sort()))).slice(0, 32)
 }
 
 /**
@@ -115,11 +155,7 @@ export function sourceKey (file: string, line: number, column: number, name: str
  */
 export function recordKey (parts: unknown[]): Uint8Array {
   const key = sha256(JSON.stringify([FORMAT, BUILD, ...parts]))
-  const prefix = new TextEncoder().encode('analysis/')
-  const out = new Uint8Array(prefix.length + key.length)
-  out.set(prefix)
-  out.set(key, prefix.length)
-  return out
+  return analysisKey(key)
 }
 
 /** The ancestors of `from` up to `to` (both included); `undefined` when `to` is not above `from`. */

@@ -16,7 +16,7 @@ import { allFunctions, callSiteFrames, functionAt, LineIndex, nestedPath, nodeNa
 import type { Located } from './locate.js'
 import type { ModuleIndex } from './module-index.js'
 import { parseFunctionText, parserAvailable } from './parse.js'
-import { partOf, persistedPart, persistKey, persistPart, sourceKey, witnessesOf } from './persisted.js'
+import { modulesDigest, modulesKey, partOf, persistedPart, persistKey, persistPart, readModules, sourceKey, witnessesOf, writeModules } from './persisted.js'
 import type { DigestMemo, PersistKey, Witnesses } from './persisted.js'
 import type { AstNode } from './parse.js'
 import { inNodeModules, NODE_MAJOR } from './resolve.js'
@@ -75,8 +75,8 @@ export class StaticParts {
   private loadedAsked: string[] | undefined
   /** The function the analysis running now located (a run's record is also written under its recorded place). */
   private located: Located | undefined
-  /** Whether the analysis running now took in a writer from outside. */
-  private wrote = false
+  /** For an analysis from source (a plan): the modules a run had loaded, where writers from outside are looked for. */
+  private planModules: string[] | undefined
   /** Files hashed by {@link StaticParts.atSource}, for the life of these parts (one plan). */
   private readonly sourceDigests: DigestMemo = { files: new Map(), dirs: new Map() }
 
@@ -86,11 +86,11 @@ export class StaticParts {
       resolver,
       root,
       loaded: () => {
+        if (this.planModules !== undefined) return this.planModules
         const list = files.loadedFiles()
         this.loadedAsked = list
         return list
-      },
-      wrote: () => { this.wrote = true }
+      }
     }
   }
 
@@ -118,12 +118,21 @@ export class StaticParts {
    */
   atSource (file: string, line: number, column: number, name: string, entry: string, store?: AnalysisStore): StaticPart | undefined {
     this.files.fresh()
-    const key = store === undefined ? undefined : sourceKey(file, line, column, name, entry, this.host.root, this.resolver.libraryVersion())
-    if (store === undefined || key === undefined) return this.sourcePart(file, line, column, name, entry)
+    if (store === undefined) return this.sourcePart(file, line, column, name, entry)
+    // Writers from outside are looked for in the modules the last run had loaded (a plan loads none).
+    const version = this.resolver.libraryVersion()
+    const modules = readModules(store, modulesKey(file, name, entry, this.host.root, version))
+    const key = sourceKey(file, line, column, name, entry, this.host.root, version, undefined, modulesDigest(modules))
+    if (key === undefined) return this.sourcePart(file, line, column, name, entry)
     // A record (written by a run, or by an earlier plan) whose witnesses all hold: nothing is parsed.
     const kept = persistedPart(store, key, this.files, this.sourceDigests)
     if (kept !== undefined) return kept
-    return this.analyzeAndPersist(store, key, () => this.sourcePart(file, line, column, name, entry))
+    this.planModules = modules ?? []
+    try {
+      return this.analyzeAndPersist(store, key, () => this.sourcePart(file, line, column, name, entry))
+    } finally {
+      this.planModules = undefined
+    }
   }
 
   private sourcePart (file: string, line: number, column: number, name: string, entry: string): StaticPart | undefined {
@@ -229,7 +238,6 @@ export class StaticParts {
     this.resolver.track()
     this.loadedAsked = undefined
     this.located = undefined
-    this.wrote = false
     let part: P
     let seen: Map<string, LoadedFile>
     let asked: ResolvedImport[]
@@ -253,20 +261,24 @@ export class StaticParts {
    * A run's analysis written again under the key `dds plan` looks up (the
    * function's recorded place and entry), when a plan would analyse exactly
    * this: no pin or ignored names (a plan analyses without them), and the
-   * recorded place finds this very function, and no writer from outside
-   * was taken in (a plan, which loads no module, sees none).
+   * recorded place finds this very function. The modules writers from
+   * outside were looked for in are recorded with it: a plan, which loads no
+   * module, looks in those.
    */
   private persistAtSource (store: AnalysisStore, part: StaticPart, seen: Map<string, LoadedFile>, w: Witnesses, optionsKey: string): void {
     const a = part.analysis
     const located = this.located
     const info = part.info
-    if (a === undefined || located === undefined || this.wrote || optionsKey !== DEFAULT_OPTIONS || info.line === undefined || info.column === undefined) return
+    if (a === undefined || located === undefined || optionsKey !== DEFAULT_OPTIONS || info.line === undefined || info.column === undefined) return
     const loaded = seen.get(a.entryFile)
     if (loaded?.kind !== 'code') return
     const index = loaded.index
     if (functionAt(index.program, new LineIndex(index.text).offset(info.line - 1, info.column - 1))?.node !== located.node) return
-    const key = sourceKey(a.entryFile, info.line, info.column, info.name, part.entry, this.host.root, this.resolver.libraryVersion(), Buffer.from(index.text, 'utf8'))
-    // A plan loads no module, so it sees no writer from outside: with none taken in, the analysis is the same whatever was loaded.
+    const version = this.resolver.libraryVersion()
+    const modules = this.loadedAsked ?? []
+    writeModules(store, modulesKey(a.entryFile, info.name, part.entry, this.host.root, version), modules)
+    const key = sourceKey(a.entryFile, info.line, info.column, info.name, part.entry, this.host.root, version, Buffer.from(index.text, 'utf8'), modulesDigest(modules))
+    // The plan that finds this record looks for writers in the same modules, so it holds whatever that plan's process loaded.
     if (key !== undefined) persistPart(store, key, part, { ...w, loaded: null })
   }
 
