@@ -42,39 +42,29 @@ function buildId () {
 const outdir = join(root, 'dist', 'bundle')
 rmSync(outdir, { recursive: true, force: true })
 const define = { __DDS_BUILD__: JSON.stringify(`${pkg.version}+${buildId()}`) }
-await build({
+/** What both builds share: ESM chunks for Node 20, native and on-demand packages left to Node. */
+const common = {
   absWorkingDir: root,
+  outdir,
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  external,
+  logLevel: 'warning',
+  legalComments: 'inline',
+  define
+}
+await build({
+  ...common,
   entryPoints: {
     index: 'dist/lib/index.js',
     store: 'dist/store/index.js',
     // threads.js starts its workers from './thread-worker.js' next to itself.
     'thread-worker': 'dist/lib/parallel/thread-worker.js'
-  },
-  outdir,
-  bundle: true,
-  splitting: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  external,
-  logLevel: 'warning',
-  legalComments: 'inline',
-  define
+  }
 })
 
 // Beside the library's files, so that what is found next to a module (thread-worker.js, the web view's files) is found from either.
-await build({
-  absWorkingDir: root,
-  entryPoints: { cli: 'dist/lib/cli/main.js' },
-  outdir,
-  chunkNames: 'cli-[name]-[hash]',
-  bundle: true,
-  splitting: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  external,
-  logLevel: 'warning',
-  legalComments: 'inline',
-  define
-})
+await build({ ...common, entryPoints: { cli: 'dist/lib/cli/main.js' }, chunkNames: 'cli-[name]-[hash]' })
