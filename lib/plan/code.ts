@@ -7,10 +7,11 @@
  */
 import { join } from 'node:path'
 import { sha256Digest } from '../../store/hash.js'
-import { encodeNode, type CodeManifest, type FunctionInfo } from '../../store/records.js'
+import { encodeManifest } from '../../store/canonical.js'
+import type { CodeManifest, FunctionInfo } from '../../store/records.js'
 import { sameBytes } from '../../store/util.js'
 import { SignatureEngine } from '../signature/engine.js'
-import { ALGORITHM, bareManifest } from '../signature/manifest.js'
+import { ALGORITHM, bareManifest, recordOf } from '../signature/manifest.js'
 import type { AnalysisStore, StaticPart, ValueNeed } from '../signature/interface.js'
 import { valueDigest } from '../value-hash.js'
 import { literalValue, NOT_STATIC } from './literal.js'
@@ -76,7 +77,7 @@ export class CodeReader {
    */
   outlook (fn: FunctionInfo, recorded: CodeManifest, recordedDigest?: Uint8Array): CodeOutlook {
     // A pinned version replaces the code; the pin itself is read when the code runs.
-    if (recorded.pinned !== undefined) return { manifest: recorded, digest: sha256Digest(encodeNode(recorded)), changes: [], runtime: Object.keys(recorded.values) }
+    if (recorded.pinned !== undefined) return { manifest: recorded, digest: sha256Digest(encodeManifest(recorded)), changes: [], runtime: Object.keys(recorded.values) }
     const part = this.#part(fn, recorded.entry)
     if (part === undefined) return notFound()
     const values: Record<string, Uint8Array> = {}
@@ -102,7 +103,7 @@ export class CodeReader {
     const manifest: CodeManifest = {
       algorithm: ALGORITHM,
       entry: part.entry,
-      declarations: Object.fromEntries(part.declarations),
+      declarations: recordOf(part.declarations),
       values,
       packages: Object.fromEntries(part.packages),
       unavailable: [...unavailable].sort()
@@ -110,7 +111,7 @@ export class CodeReader {
     if (Object.values(values).includes(NEW_VALUE)) return { manifest, digest: undefined, changes: compareManifests(recorded, manifest), runtime: runtime.sort() }
     // The same manifest as recorded encodes to the recorded block (dag-cbor is canonical): its digest is the CID's, when that is SHA-256.
     if (recordedDigest !== undefined && sameManifest(recorded, manifest)) return { manifest, digest: recordedDigest, changes: [], runtime: runtime.sort(), fromRecord: true }
-    return { manifest, digest: sha256Digest(encodeNode(manifest)), changes: compareManifests(recorded, manifest), runtime: runtime.sort() }
+    return { manifest, digest: sha256Digest(encodeManifest(manifest)), changes: compareManifests(recorded, manifest), runtime: runtime.sort() }
   }
 
   /**

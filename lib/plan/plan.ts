@@ -9,7 +9,8 @@
 import type { CID } from 'multiformats/cid'
 import { DdsError, ErrorCodes } from '../../store/errors.js'
 import { DAG_CBOR_CODE, sha256Digest, SHA256_CODE } from '../../store/hash.js'
-import { encodeNode, type CodeManifest, type EvaluationRecord, type PathEntry } from '../../store/records.js'
+import { encodeManifest } from '../../store/canonical.js'
+import type { CodeManifest, EvaluationRecord, PathEntry } from '../../store/records.js'
 import type { Store } from '../../store/store.js'
 import { sameBytes } from '../../store/util.js'
 import { validatePath } from '../../store/paths.js'
@@ -61,7 +62,10 @@ function selection (globs: string[] | undefined, paths: Set<string>): (path: str
   return (path) => tests.some((t) => t.test(path))
 }
 
-async function judge (store: Store, answers: Answers, reader: CodeReader, args: Map<string, CID[]>, forced: Array<[string, RegExp]>, head: PathEntry): Promise<Judged> {
+/** Manifests by CID, each decoded once in a plan (one of thousands of declarations takes milliseconds). */
+type Manifests = (cid: CID) => Promise<CodeManifest>
+
+async function judge (store: Store, manifests: Manifests, answers: Answers, reader: CodeReader, args: Map<string, CID[]>, forced: Array<[string, RegExp]>, head: PathEntry): Promise<Judged> {
   const evaluation = head.evaluation as CID
   const record = await store.getEvaluation(evaluation)
   const recordedDigest = record.code.code === DAG_CBOR_CODE && record.code.multihash.code === SHA256_CODE ? record.code.multihash.digest : undefined
@@ -69,7 +73,7 @@ async function judge (store: Store, answers: Answers, reader: CodeReader, args: 
   const block = recordedDigest === undefined ? undefined : await store.getBlock(record.code)
   const entry = block === undefined ? undefined : manifestEntry(block)
   let code = entry === undefined || recordedDigest === undefined ? undefined : reader.unchanged(record.fn, entry, recordedDigest)
-  const manifest = code === undefined ? await store.getManifest(record.code) : undefined
+  const manifest = code === undefined ? await manifests(record.code) : undefined
   if (code === undefined) code = reader.outlook(record.fn, manifest as CodeManifest, recordedDigest)
   const base = { path: head.path, evaluation: evaluation.toString(), duration: record.duration }
   const done = (status: PlanStatus, reasons: PlanReason[], changes: boolean, answer?: CID): Judged =>
@@ -93,7 +97,7 @@ async function judge (store: Store, answers: Answers, reader: CodeReader, args: 
   let key = memoKey(code.digest, inputs)
   if (code.fromRecord === true && changes.length === 0 && !sameBytes(key, record.signature) && code.manifest !== undefined) {
     // A block not in canonical form has another digest than the run's: compute it.
-    code.digest = sha256Digest(encodeNode(code.manifest))
+    code.digest = sha256Digest(encodeManifest(code.manifest))
     key = memoKey(code.digest, inputs)
   }
   // Nothing differs, so a run would compute the recorded signature: if this one is another, the analysis here is not the run's.
@@ -113,11 +117,13 @@ async function judge (store: Store, answers: Answers, reader: CodeReader, args: 
 }
 
 /** True when an earlier evaluation of the path ran the code a run would hash now: with upstream values reverting too, it answers. */
-async function ranBefore (store: Store, path: string, digest: Uint8Array): Promise<boolean> {
+async function ranBefore (store: Store, manifests: Manifests, path: string, digest: Uint8Array): Promise<boolean> {
   for await (const e of store.history(path)) {
     if (e.evaluation === null) continue
     const record = await store.getEvaluation(e.evaluation)
-    if (sameBytes(sha256Digest(encodeNode(await store.getManifest(record.code))), digest)) return true
+    // The block's own digest, when it is the one asked for, says it without decoding (a block not in canonical form is encoded again).
+    if (record.code.code === DAG_CBOR_CODE && record.code.multihash.code === SHA256_CODE && sameBytes(record.code.multihash.digest, digest)) return true
+    if (sameBytes(sha256Digest(encodeManifest(await manifests(record.code))), digest)) return true
   }
   return false
 }
@@ -145,19 +151,33 @@ export async function plan (store: Store, options: PlanOptions = {}): Promise<Pl
   const reader = new CodeReader(root, analyses)
   const answers = new Answers(store, root)
   const args = staticArguments(root, heads.map((h) => h.path), analyses)
+  const decoded = new Map<string, Promise<CodeManifest>>()
+  const manifests: Manifests = (cid) => {
+    const key = cid.toString()
+    let m = decoded.get(key)
+    if (m === undefined) decoded.set(key, m = store.getManifest(cid))
+    return m
+  }
   const judged = new Map<string, Judged>()
-  for (const head of heads) judged.set(head.path, await judge(store, answers, reader, args, forced, head))
+  for (const head of heads) judged.set(head.path, await judge(store, manifests, answers, reader, args, forced, head))
 
   const changing = [...judged.values()].filter((j) => j.changes)
   if (changing.length > 0) {
     const graph = await lineage(store)
     graph.edges.push(...await valueEdges(store, graph))
+    // Whether a path's new code ran before does not depend on which upstream path changes.
+    const ran = new Map<string, Promise<boolean>>()
+    const ranBeforeOnce = (path: string, digest: Uint8Array): Promise<boolean> => {
+      let r = ran.get(path)
+      if (r === undefined) ran.set(path, r = ranBefore(store, manifests, path, digest))
+      return r
+    }
     for (const up of changing) {
       for (const path of downstreamIn(graph, [up.plan.path])) {
         const j = judged.get(path)
         if (j === undefined || j.plan.status === 'unknown') continue
         // A path forced or invalidated runs whatever comes from upstream; one whose code changed may be a revert hit once upstream reverts too.
-        if (j.plan.status === 'will-run' && !(j.code.digest !== undefined && !j.plan.reasons.some((r) => r.kind === 'forced' || r.kind === 'invalidated') && await ranBefore(store, path, j.code.digest))) continue
+        if (j.plan.status === 'will-run' && !(j.code.digest !== undefined && !j.plan.reasons.some((r) => r.kind === 'forced' || r.kind === 'invalidated') && await ranBeforeOnce(path, j.code.digest))) continue
         j.plan.status = 'may-run'
         if (!j.plan.reasons.some((r) => r.kind === 'upstream' && r.path === up.plan.path)) j.plan.reasons.push({ kind: 'upstream', change: 'may-change', path: up.plan.path })
         j.changes = true

@@ -19,7 +19,7 @@
  *   through the inspector.
  */
 import { DdsError, ErrorCodes } from '../../store/errors.js'
-import { encodeNode } from '../../store/records.js'
+import { encodeManifest } from '../../store/canonical.js'
 import type { CodeManifest } from '../../store/records.js'
 import { sha256 } from './canonical.js'
 import { SourceFiles } from './files.js'
@@ -201,7 +201,7 @@ export class SignatureEngine {
 
   private cycle (fn: Function): CodeSignature {
     const manifest: CodeManifest = { algorithm: ALGORITHM, entry: `cycle:${fn.name}`, declarations: {}, values: {}, packages: {}, unavailable: [] }
-    return { digest: sha256(encodeNode(manifest)), manifest, fn: { name: fn.name }, warnings: [`${fn.name || 'a function'} refers to itself through its own values; the inner reference is hashed by name`] }
+    return { digest: sha256(encodeManifest(manifest)), manifest, fn: { name: fn.name }, warnings: [`${fn.name || 'a function'} refers to itself through its own values; the inner reference is hashed by name`] }
   }
 
   // ---- cold path ------------------------------------------------------
@@ -325,7 +325,7 @@ export class SignatureEngine {
       unavailable: pinned ? [] : [...unavailable].sort()
     }
     if (pinned) manifest.pinned = options.pin
-    return { digest: sha256(encodeNode(manifest)), manifest, fn: part.info, warnings: pinned ? [] : warnings }
+    return { digest: sha256(encodeManifest(manifest)), manifest, fn: part.info, warnings: pinned ? [] : warnings }
   }
 
   /**
@@ -346,7 +346,7 @@ export class SignatureEngine {
     this.hashDeps(options).forEach((d, i) => { values[`deps[${i}]`] = d })
     const manifest: CodeManifest = { ...inner.manifest, entry: `bound:${inner.manifest.entry}`, values, unavailable: [...unavailable].sort() }
     if (options.pin !== undefined) manifest.pinned = options.pin
-    return { digest: sha256(encodeNode(manifest)), manifest, fn: { ...inner.fn, name: fn.name }, warnings }
+    return { digest: sha256(encodeManifest(manifest)), manifest, fn: { ...inner.fn, name: fn.name }, warnings }
   }
 
   // ---- warm path ------------------------------------------------------

@@ -4,12 +4,30 @@
  * explicit dependencies). Its digest is persisted with the analysis, so that
  * `dds plan` tells an unchanged function from the recorded code CID alone.
  */
-import { encodeNode, type CodeManifest } from '../../store/records.js'
+import { encodeManifest } from '../../store/canonical.js'
+import type { CodeManifest } from '../../store/records.js'
 import { sha256 } from './canonical.js'
 import type { StaticPart } from './interface.js'
 
 /** The signature algorithm version, folded into every manifest. */
 export const ALGORITHM = 'dds-sig/1'
+
+/**
+ * The entries of a map as an object, by assignment (`Object.fromEntries` on a
+ * Map of thousands of declarations takes over twice as long in a fresh process).
+ *
+ * @example
+ * recordOf(part.declarations) // { 'src/a.ts#f': Uint8Array(32) [...] }
+ */
+export function recordOf<V> (map: ReadonlyMap<string, V>): Record<string, V> {
+  const out: Record<string, V> = {}
+  for (const [k, v] of map) {
+    // a key named __proto__ is a field, as fromEntries makes it, not the prototype
+    if (k === '__proto__') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true })
+    else out[k] = v
+  }
+  return out
+}
 
 /**
  * The manifest of `part` with no run-time values.
@@ -21,7 +39,7 @@ export function bareManifest (part: StaticPart): CodeManifest {
   return {
     algorithm: ALGORITHM,
     entry: part.entry,
-    declarations: Object.fromEntries(part.declarations),
+    declarations: recordOf(part.declarations),
     values: {},
     packages: Object.fromEntries(part.packages),
     unavailable: [...part.unavailable].sort()
@@ -36,5 +54,5 @@ export function bareManifest (part: StaticPart): CodeManifest {
  * bareDigest(part) // Uint8Array(32) [...]
  */
 export function bareDigest (part: StaticPart): Uint8Array | undefined {
-  return part.needs.length > 0 || part.scopeNames.length > 0 ? undefined : sha256(encodeNode(bareManifest(part)))
+  return part.needs.length > 0 || part.scopeNames.length > 0 ? undefined : sha256(encodeManifest(bareManifest(part)))
 }

@@ -380,8 +380,14 @@ const optStr = (v: unknown): boolean => v === undefined || isStr(v)
 const pairs = <T>(v: unknown, second: (x: unknown) => x is T): Array<[string, T]> | undefined =>
   isArr(v) && v.every((p) => isArr(p) && p.length === 2 && isStr(p[0]) && second(p[1])) ? v as Array<[string, T]> : undefined
 const HEX32 = /^[0-9a-f]{64}$/
+const HEX = /^[0-9a-f]*$/
+/** Pairs whose second is a 32-byte lowercase hex digest: one pattern test over them all (a record holds thousands). */
+const digestPairs = (v: unknown): Array<[string, string]> | undefined => {
+  const p = pairs(v, (x): x is string => isStr(x) && x.length === 64)
+  return p !== undefined && HEX.test(p.map((x) => x[1]).join('')) ? p : undefined
+}
 
-/** The bytes of lowercase hex already checked against HEX32 (faster than Buffer.from and a copy, for thousands of digests). */
+/** The bytes of lowercase hex already checked to be lowercase hex (faster than Buffer.from and a copy, for thousands of digests). */
 function fromHex (h: string): Uint8Array {
   const out = new Uint8Array(h.length >> 1)
   for (let i = 0; i < out.length; i++) {
@@ -416,7 +422,7 @@ function decodeRecord (r: unknown): { part: StaticPart, w: Witnesses } | undefin
   const w = r.w
   const info = p.info
   if (!isStr(p.entry) || !isObj(info) || !isStr(info.name) || !optStr(info.file) || !(info.line === undefined || isNum(info.line)) || !(info.column === undefined || isNum(info.column))) return undefined
-  const declarations = pairs(p.declarations, (x): x is string => isStr(x) && HEX32.test(x))
+  const declarations = digestPairs(p.declarations)
   const packages = pairs(p.packages, isStr)
   const handles = pairs(p.handles, (x): x is HandleSite[] => isArr(x) && x.every(isHandle))
   const files = pairs(w.files, (x): x is string | null => x === null || (isStr(x) && HEX32.test(x)))
@@ -429,7 +435,7 @@ function decodeRecord (r: unknown): { part: StaticPart, w: Witnesses } | undefin
     entry: p.entry,
     info: fnInfo,
     entryFile: p.entryFile,
-    declarations: new Map(declarations.map(([k, v]) => [k, fromHex(v)])),
+    declarations: undefined as unknown as Map<string, Uint8Array>,
     packages: new Map(packages),
     values: p.needs,
     handles: new Map(handles),
@@ -437,7 +443,12 @@ function decodeRecord (r: unknown): { part: StaticPart, w: Witnesses } | undefin
     warnings: p.warnings
   }
   if (!(p.bare === undefined || (isStr(p.bare) && HEX32.test(p.bare)))) return undefined
+  // Thousands of digests are turned into bytes only when something reads them: a plan of unchanged code needs only `bare`.
+  let decoded: Map<string, Uint8Array> | undefined
+  const lazy = { get: () => (decoded ??= new Map(declarations.map(([k, v]) => [k, fromHex(v)]))), enumerable: true, configurable: true }
   const part = partOf(analysis, p.warnings)
+  Object.defineProperty(analysis, 'declarations', lazy)
+  Object.defineProperty(part, 'declarations', lazy)
   if (p.bare !== undefined) part.bare = fromHex(p.bare as string)
   return { part, w: { files, dirs, loaded: w.loaded as string[] | null } }
 }

@@ -92,6 +92,9 @@ t.test('hostile records are misses: garbage, ill-typed fields, a lying digest', 
     ['not JSON', Buffer.from('{"f":')],
     ['wrong format', Buffer.from(JSON.stringify({ ...parsed, f: 'other/9' }))],
     ['declarations not hex', Buffer.from(JSON.stringify({ ...parsed, part: { ...parsed.part, declarations: [['x#y', 'zz']] } }))],
+    ['one digest of 64 characters not hex among good ones', Buffer.from(JSON.stringify({ ...parsed, part: { ...parsed.part, declarations: [['x#y', '00'.repeat(32)], ['x#z', 'G' + '0'.repeat(63)], ['x#w', 'ab'.repeat(32)]] } }))],
+    ['a digest in upper case', Buffer.from(JSON.stringify({ ...parsed, part: { ...parsed.part, declarations: [['x#y', 'AB'.repeat(32)]] } }))],
+    ['a digest that is a number', Buffer.from(JSON.stringify({ ...parsed, part: { ...parsed.part, declarations: [['x#y', 7]] } }))],
     ['needs ill-typed', Buffer.from(JSON.stringify({ ...parsed, part: { ...parsed.part, needs: [{ label: 1 }] } }))],
     ['a witness that no longer holds', Buffer.from(JSON.stringify({ ...parsed, part: { ...parsed.part, declarations: [['x#y', '00'.repeat(32)]] }, w: { ...parsed.w, files: [[join(dir, 'helper.mjs'), '00'.repeat(32)]] } }))]
   ]
