@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
-const inline = new Set(['multiformats', '@ipld/dag-cbor', '@noble/hashes', '@ipld/car'])
+const inline = new Set(['multiformats', '@ipld/dag-cbor', 'cborg', '@noble/hashes', '@ipld/car'])
 const external = [...Object.keys(pkg.dependencies), ...Object.keys(pkg.optionalDependencies ?? {})]
   .filter((name) => !inline.has(name))
   .flatMap((name) => [name, `${name}/*`])

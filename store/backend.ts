@@ -76,13 +76,17 @@ export class LevelBackend implements Backend {
 
   async batch (ops: BatchOp[], options: { sync?: boolean } = {}): Promise<void> {
     if (ops.length === 0) return
-    // A chained batch: abstract-level's array form copies and re-checks every
-    // operation, several times slower for the many entries of a large import.
+    // A chained batch on the root database, each key prefixed as its sublevel
+    // prefixes it (`prefixKey`, abstract-level's public API): the array form
+    // copies and re-checks every operation, and the `sublevel` option of a
+    // chained put resolves encodings and prefixes per operation, 2x and 4x
+    // slower for the hundreds of thousands of entries of a large import.
     const batch = this.#db.batch()
     try {
       for (const op of ops) {
-        if (op.type === 'put') batch.put(op.key, op.value, { sublevel: this.#sub(op.space) } as never)
-        else batch.del(op.key, { sublevel: this.#sub(op.space) } as never)
+        const key = this.#sub(op.space).prefixKey(op.key, 'view', false)
+        if (op.type === 'put') batch.put(key, op.value)
+        else batch.del(key)
       }
     } catch (err) {
       await batch.close()

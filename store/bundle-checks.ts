@@ -6,7 +6,7 @@
  * output is their evaluation's, the block count the manifest states, and no
  * block the manifest does not reach.
  */
-import * as dagCbor from '@ipld/dag-cbor'
+import { decodeInterned } from './canonical.js'
 import type { CID } from 'multiformats/cid'
 import { DAG_CBOR_CODE } from './hash.js'
 import { isMoment, MAX_CLOCK_SKEW, toBundleManifest, type BundleManifest } from './records.js'
@@ -25,7 +25,8 @@ export type BundleRoot = { kind: 'manifest', manifest: BundleManifest, count: nu
 function decodeRoot (root: CID, bytes: Uint8Array): unknown {
   if (root.code !== DAG_CBOR_CODE) throw invalid('manifest', 'the root is not a bundle manifest', { cid: root.toString() })
   try {
-    return dagCbor.decode(bytes)
+    // 100,000 paths name a few CIDs many times: each is decoded once
+    return decodeInterned(bytes)
   } catch (err) {
     throw invalid('manifest', 'the root is not a bundle manifest', { cid: root.toString() }, err)
   }

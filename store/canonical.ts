@@ -1,17 +1,29 @@
 /**
- * The canonical dag-cbor bytes of the one shape hashed on every signature, a
- * code manifest (string-keyed maps of byte strings and strings, a list of
- * strings), written in one pass. `@ipld/dag-cbor` makes the same bytes
- * through a token tree and a sort of token pairs; for a manifest of
- * thousands of declarations, in a fresh process, that costs tens of
- * milliseconds (`bench/plan.js`). Anything outside the shape goes to
- * `encodeNode`; test/store/canonical.test.ts checks the bytes are the
- * library's.
+ * Fast paths of dag-cbor where its generic form costs most.
+ *
+ * Encoding: the canonical bytes of the shapes written or hashed by the
+ * hundred thousand (a code manifest of thousands of declarations on every
+ * signature; history entries and heads on every commit): maps with string
+ * keys, strings, byte strings, safe integers, booleans, null, CIDs and lists
+ * of these, written in one pass into one reused buffer. `@ipld/dag-cbor`
+ * makes the same bytes through a token tree and a sort of token pairs
+ * (about 3x slower for a manifest in a fresh process, `bench/plan.js`).
+ * Anything outside the shape goes to `encodeNode`.
+ *
+ * Decoding: a block whose CIDs repeat (a bundle's manifest) with the
+ * library's own strict options, each repeated CID decoded once.
+ *
+ * test/store/canonical.test.ts checks the bytes and values are the library's.
  */
+import * as cborg from 'cborg'
+import * as dagCbor from '@ipld/dag-cbor'
+import { CID } from 'multiformats/cid'
 import { encodeNode } from './records.js'
 import type { CodeManifest } from './records.js'
 
 const SURROGATE = /[\uD800-\uDFFF]/
+/** The CBOR tag of a CID in dag-cbor. */
+const CID_TAG = 42
 
 /** Bytes written into one growing buffer: no allocation per item. */
 class Writer {
@@ -38,11 +50,22 @@ class Writer {
       b[this.at++] = m | 25
       b.writeUInt16BE(n, this.at)
       this.at += 2
-    } else {
+    } else if (n < 0x100000000) {
       b[this.at++] = m | 26
       b.writeUInt32BE(n, this.at)
       this.at += 4
+    } else {
+      this.room(9)
+      this.buf[this.at++] = m | 27
+      this.buf.writeUInt32BE(Math.floor(n / 0x100000000), this.at)
+      this.buf.writeUInt32BE(n >>> 0, this.at + 4)
+      this.at += 8
     }
+  }
+
+  byte (x: number): void {
+    this.room(1)
+    this.buf[this.at++] = x
   }
 
   /** A text string of `bytes` UTF-8 bytes. */
@@ -82,9 +105,40 @@ function put (v: unknown, out: Writer): boolean {
     out.bytes(v)
     return true
   }
+  if (typeof v === 'number') {
+    // integers as CBOR integers; floats, -0 and integers past 2^53 as the library writes them
+    if (!Number.isSafeInteger(v) || Object.is(v, -0)) return false
+    if (v >= 0) out.head(0, v)
+    else out.head(1, -1 - v)
+    return true
+  }
+  if (v === null) {
+    out.byte(0xf6)
+    return true
+  }
+  if (typeof v === 'boolean') {
+    out.byte(v ? 0xf5 : 0xf4)
+    return true
+  }
+  if (v instanceof CID) {
+    // tag 42, then the CID's bytes after a 0x00 (the multibase identity prefix)
+    const b = v.bytes
+    out.head(6, CID_TAG)
+    out.head(2, b.length + 1)
+    out.byte(0)
+    out.room(b.length)
+    out.buf.set(b, out.at)
+    out.at += b.length
+    return true
+  }
   if (Array.isArray(v)) {
     out.head(4, v.length)
-    for (const x of v) if (typeof x !== 'string' || !put(x, out)) return false
+    for (let i = 0; i < v.length; i++) {
+      // a hole is for the library (which refuses it); undefined is null, as encodeNode writes it
+      if (!(i in v)) return false
+      const x: unknown = v[i]
+      if (!put(x === undefined ? null : x, out)) return false
+    }
     return true
   }
   if (v === null || typeof v !== 'object' || Object.getPrototypeOf(v) !== Object.prototype) return false
@@ -104,6 +158,31 @@ function put (v: unknown, out: Writer): boolean {
   return true
 }
 
+/** One writer for every encode (encoding is synchronous): it grows to the largest value and stays. */
+let scratch: Writer | undefined
+
+/**
+ * The bytes `encodeNode(value)` makes, written directly when `value` is of
+ * the shape (maps with string keys, strings, byte strings, safe integers,
+ * booleans, null, CIDs, lists of these), by the library otherwise.
+ *
+ * @example
+ * encodeCanonical({ time: 1, evaluation: cid, output: cid }) // a history entry's bytes
+ */
+export function encodeCanonical (value: unknown): Uint8Array {
+  const out = scratch ?? new Writer()
+  scratch = undefined
+  try {
+    out.at = 0
+    if (!put(value, out)) return encodeNode(value)
+    const bytes = new Uint8Array(out.at)
+    bytes.set(out.buf.subarray(0, out.at))
+    return bytes
+  } finally {
+    scratch = out
+  }
+}
+
 /**
  * The block bytes of a manifest: what `encodeNode(manifest)` returns.
  *
@@ -111,7 +190,33 @@ function put (v: unknown, out: Writer): boolean {
  * sha256(encodeManifest(manifest)) // the manifest's digest, as its CID holds it
  */
 export function encodeManifest (manifest: CodeManifest): Uint8Array {
-  const out = new Writer()
-  if (!put(manifest, out)) return encodeNode(manifest)
-  return new Uint8Array(out.buf.buffer, out.buf.byteOffset, out.at)
+  return encodeCanonical(manifest)
+}
+
+
+/**
+ * Decode a dag-cbor block in which the same CIDs come back many times (a
+ * bundle's manifest: 100,000 paths naming a few evaluations and outputs):
+ * with `@ipld/dag-cbor`'s own options, strict as it is, except that a CID
+ * met again is the object already decoded (CIDs are immutable), so that it
+ * is neither decoded nor printed twice.
+ *
+ * @example
+ * const manifest = decodeInterned(rootBytes)
+ */
+export function decodeInterned (bytes: Uint8Array): unknown {
+  const seen = new Map<string, CID>()
+  const cidOf = (decode: () => unknown): CID => {
+    const b = decode()
+    if (!(b instanceof Uint8Array) || b[0] !== 0) throw new Error('Invalid CID for CBOR tag 42; expected leading 0x00')
+    const key = Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1')
+    let cid = seen.get(key)
+    if (cid === undefined) {
+      cid = CID.decode(b.subarray(1))
+      seen.set(key, cid)
+    }
+    return cid
+  }
+  const tags = { ...dagCbor.decodeOptions.tags, [CID_TAG]: cidOf }
+  return cborg.decode(bytes, { ...dagCbor.decodeOptions, tags: tags as NonNullable<cborg.DecodeOptions['tags']> })
 }

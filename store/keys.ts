@@ -20,6 +20,21 @@ function malformedKey (what: string, bytes: Uint8Array): DdsError {
   return new DdsError(ErrorCodes.INTEGRITY, `malformed ${what} (${bytes.byteLength} bytes)`, { data: { problem: 'malformed', what, bytes: Buffer.from(bytes).toString('hex').slice(0, 64) } })
 }
 
+/** Write a sequence number as 8 big-endian bytes (no BigInt and no DataView: a commit of 100,000 paths writes 200,000 of them). */
+function putSeq (out: Uint8Array, at: number, seq: number): void {
+  if (!Number.isSafeInteger(seq) || seq < 0) throw new RangeError(`a sequence number must be a whole number from 0: ${String(seq)}`)
+  const hi = Math.floor(seq / 0x100000000)
+  const lo = seq >>> 0
+  out[at] = hi >>> 24
+  out[at + 1] = (hi >>> 16) & 0xff
+  out[at + 2] = (hi >>> 8) & 0xff
+  out[at + 3] = hi & 0xff
+  out[at + 4] = lo >>> 24
+  out[at + 5] = (lo >>> 16) & 0xff
+  out[at + 6] = (lo >>> 8) & 0xff
+  out[at + 7] = lo & 0xff
+}
+
 export function pathKey (path: string): Uint8Array {
   return utf8.encode(path)
 }
@@ -37,7 +52,7 @@ export function historyKey (path: string, seq: number): Uint8Array {
   const out = new Uint8Array(p.byteLength + 9)
   out.set(p, 0)
   out[p.byteLength] = 0
-  new DataView(out.buffer).setBigUint64(p.byteLength + 1, BigInt(seq))
+  putSeq(out, p.byteLength + 1, seq)
   return out
 }
 
@@ -63,7 +78,7 @@ export function parseHistoryKey (key: Uint8Array): { path: string, seq: number }
 
 export function encodeHead (seq: number, entry: Uint8Array): Uint8Array {
   const out = new Uint8Array(8 + entry.byteLength)
-  new DataView(out.buffer).setBigUint64(0, BigInt(seq))
+  putSeq(out, 0, seq)
   out.set(entry, 8)
   return out
 }

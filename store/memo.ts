@@ -6,6 +6,7 @@
  * record and memo entries, to go in one batch.
  */
 import type { CID } from 'multiformats/cid'
+import { encodeCanonical } from './canonical.js'
 import { decodeNode, encodeNode, toMemoEntry, type CodeManifest, type EvaluationRecord, type MemoEntry } from './records.js'
 import { quickGet } from './blocks.js'
 import { remember } from './cache.js'
@@ -58,7 +59,7 @@ export function answersKey (record: Pick<EvaluationRecord, 'signature' | 'loads'
 
 /** The batch operation that files a memo entry under `key`. */
 export function memoPut (key: Uint8Array, entry: MemoEntry): BatchOp {
-  return { type: 'put', space: 'memo', key, value: encodeNode(entry) }
+  return { type: 'put', space: 'memo', key, value: encodeCanonical(entry) }
 }
 
 /** The local memo index of a store. */

@@ -6,7 +6,8 @@
 import type { CID } from 'multiformats/cid'
 import { DdsError, ErrorCodes } from './errors.js'
 import { cidOf, DAG_CBOR_CODE } from './hash.js'
-import { decodeNode, encodeNode, toCodeManifest, toEvaluationRecord, type CodeManifest, type EvaluationRecord } from './records.js'
+import { encodeCanonical } from './canonical.js'
+import { decodeNode, toCodeManifest, toEvaluationRecord, type CodeManifest, type EvaluationRecord } from './records.js'
 import type { BlockReader, BlockWriter, Staged } from './interface.js'
 
 /** Nodes of a store: `hash` is the multihash code of new blocks. */
@@ -21,7 +22,7 @@ export class Nodes {
 
   /** Encode a dag-cbor node, stage it, and return its CID. */
   async stageNode (value: unknown, pending: Staged): Promise<CID> {
-    const bytes = encodeNode(value)
+    const bytes = encodeCanonical(value)
     const cid = cidOf(bytes, DAG_CBOR_CODE, this.#hash)
     await this.#blocks.stageBlock(cid, bytes, pending)
     return cid

@@ -8,11 +8,14 @@ import { DdsError, ErrorCodes } from './errors.js'
 /** Longest accepted path, in characters. */
 export const MAX_PATH_LENGTH = 1024
 const SEGMENT = /^[A-Za-z0-9._-]{1,255}$/
+/** Most paths are valid: one test says so (segments of allowed characters, none `.` or `..`); the rest find their reason below. */
+const VALID = /^(?:\/(?!\.\.?(?:\/|$))[A-Za-z0-9._-]{1,255})+$/
 
 /** The reason `path` is invalid, or undefined when it is valid. */
 export function pathProblem (path: string): string | undefined {
   if (path.length === 0) return 'is empty'
   if (path.length > MAX_PATH_LENGTH) return `is longer than ${MAX_PATH_LENGTH} characters`
+  if (VALID.test(path)) return undefined
   if (path[0] !== '/') return 'is not absolute (it must start with "/")'
   if (path === '/') return 'names the root, not a path'
   if (path.endsWith('/')) return 'ends with "/"'

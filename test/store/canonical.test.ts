@@ -1,14 +1,17 @@
 /**
- * The one-pass manifest encoder makes the bytes `@ipld/dag-cbor` makes: for
+ * The one-pass encoder makes the bytes `@ipld/dag-cbor` makes: for
  * manifests of every size around the CBOR length boundaries, keys that sort
  * differently by length and by bytes, multi-byte and surrogate keys,
- * undefined fields, and values outside the shape (which go to the library).
+ * undefined fields, history entries, random values of every kind (integers
+ * at each head size, floats, -0, CIDs, nested lists and maps, holes), and
+ * values outside the shape (which go to the library). The interned decoder
+ * gives the library's values and refuses what it refuses.
  */
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
 import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
-import { encodeManifest } from '../../store/canonical.js'
+import { decodeInterned, encodeCanonical, encodeManifest } from '../../store/canonical.js'
 import { encodeNode, stripUndefined } from '../../store/records.js'
 import type { CodeManifest } from '../../store/records.js'
 
@@ -117,4 +120,116 @@ t.test('outside the shape: the library encodes (or refuses) as it does', async (
     if (expected instanceof Error) t.throws(() => ours(m), `${what}: refused as the library refuses it`)
     else t.ok(ours(m).equals(expected), `${what}: the library's bytes`)
   }
+})
+
+const CIDS = [
+  CID.parse('bafyreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy'),
+  CID.parse('bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku'),
+  CID.parse('QmWATWQ7fVPP2EFGu71UkfnqhYXDYH566qy47CnJDgvs8u')
+]
+
+/** A random value of any kind dag-cbor knows (and a few it refuses). */
+function anyValue (r: () => number, depth: number): unknown {
+  const pick = Math.floor(r() * (depth > 3 ? 9 : 12))
+  switch (pick) {
+    case 0: return key(r)
+    case 1: return randomBytes(Math.floor(r() * 40))
+    case 2: return [0, 1, 23, 24, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1, Date.now()][Math.floor(r() * 12)]! * (r() < 0.3 ? -1 : 1)
+    case 3: return r() < 0.5 ? r() * 1000 : -0
+    case 4: return r() < 0.5
+    case 5: return null
+    case 6: return CIDS[Math.floor(r() * CIDS.length)]
+    case 7: return r() < 0.9 ? undefined : 2 ** 60
+    case 8: return r() < 0.5 ? NaN : Infinity
+    case 9: {
+      const a = Array.from({ length: Math.floor(r() * 5) }, () => anyValue(r, depth + 1))
+      if (r() < 0.1) a.length += 2 // holes
+      return a
+    }
+    default: {
+      const o: Record<string, unknown> = {}
+      for (let i = 0; i < Math.floor(r() * 6); i++) o[key(r)] = anyValue(r, depth + 1)
+      return o
+    }
+  }
+}
+
+function same (t: Tap.Test, v: unknown, what: string): boolean {
+  let expected: Buffer | undefined
+  let refused = false
+  try {
+    expected = library(v)
+  } catch {
+    refused = true
+  }
+  let got: Buffer | undefined
+  let ourRefusal = false
+  try {
+    got = Buffer.from(encodeCanonical(v))
+  } catch {
+    ourRefusal = true
+  }
+  if (refused !== ourRefusal || (expected !== undefined && (got === undefined || !got.equals(expected)))) {
+    t.fail(`${what}: ${refused ? 'the library refuses it' : 'bytes differ'}`)
+    return false
+  }
+  return true
+}
+
+t.test('values of every kind: the library\'s bytes, or refused as it refuses them', async (t) => {
+  let ok = 0
+  for (let seed = 1; seed <= 2000; seed++) {
+    const r = rng(seed * 7919)
+    const v = { top: anyValue(r, 0), more: anyValue(r, 1) }
+    if (same(t, v, `seed ${seed}`)) ok++
+  }
+  t.equal(ok, 2000)
+})
+
+t.test('history entries and memo-like entries, as commits write them', async (t) => {
+  const entries: unknown[] = [
+    { time: Date.now(), evaluation: CIDS[0], output: CIDS[1] },
+    { time: 0, evaluation: null, output: null },
+    { time: 2 ** 53 - 1, evaluation: CIDS[2], output: CIDS[0], hit: true, imported: true },
+    { time: 1, evaluation: CIDS[0], output: CIDS[0], hit: undefined, imported: false },
+    { evaluation: CIDS[0], output: CIDS[1], loads: [{ path: '/a', evaluation: CIDS[0], output: CIDS[1] }, { path: '/b', evaluation: null, output: CIDS[2] }], files: [] }
+  ]
+  for (const [i, e] of entries.entries()) t.ok(same(t, e, `entry ${i}`), `entry ${i}`)
+  // the buffer is reused: an encode does not change the bytes an earlier one returned
+  const a = encodeCanonical(entries[0])
+  const copy = Buffer.from(a)
+  encodeCanonical({ x: 'y'.repeat(200000) })
+  t.ok(Buffer.from(a).equals(copy))
+})
+
+t.test('the interned decoder: the library\'s values, one object per repeated CID, the same refusals', async (t) => {
+  const paths: Record<string, unknown[]> = {}
+  for (let i = 0; i < 1000; i++) paths[`/p${i}`] = [{ time: i, evaluation: CIDS[i % 2], output: CIDS[2] }]
+  const bytes = dagCbor.encode({ format: 'dds-bundle/1', created: 5, paths })
+  const ours = decodeInterned(bytes) as { paths: Record<string, Array<{ evaluation: CID, output: CID }>> }
+  t.same(ours, dagCbor.decode(bytes))
+  t.equal(ours.paths['/p0']![0]!.output, ours.paths['/p999']![0]!.output, 'one CID object for one CID')
+  t.ok(ours.paths['/p0']![0]!.evaluation.equals(CIDS[0]!))
+  // what the library refuses, this refuses
+  const refused: Array<[string, Uint8Array]> = [
+    ['a CID without its 0x00', Uint8Array.from([0xa1, 0x61, 0x63, 0xd8, 0x2a, 0x42, 0x01, 0x55])],
+    ['a CID that is not bytes', Uint8Array.from([0xa1, 0x61, 0x63, 0xd8, 0x2a, 0x61, 0x78])],
+    ['a CID with trailing bytes', Uint8Array.from([0xa1, 0x61, 0x63, 0xd8, 0x2a, 0x58, CIDS[0]!.bytes.length + 2, 0x00, ...CIDS[0]!.bytes, 0x07])],
+    ['a CID as the library writes it (accepted)', Uint8Array.from([0xa1, 0x61, 0x63, 0xd8, 0x2a, 0x58, CIDS[0]!.bytes.length + 1, 0x00, ...CIDS[0]!.bytes])],
+    ['an indefinite-length map', Uint8Array.from([0xbf, 0x61, 0x61, 0x01, 0xff])],
+    ['duplicate keys', Uint8Array.from([0xa2, 0x61, 0x61, 0x01, 0x61, 0x61, 0x02])],
+    ['undefined', Uint8Array.from([0xf7])],
+    ['trailing bytes', Uint8Array.from([0x01, 0x02])]
+  ]
+  for (const [what, b] of refused) {
+    let library = false
+    try { dagCbor.decode(b) } catch { library = true }
+    let mine = false
+    try { decodeInterned(b) } catch { mine = true }
+    t.equal(mine, library, `${what}: refused by both or by neither (library: ${library ? 'refused' : 'accepted'})`)
+  }
+  // a truly bad CID in tag 42, refused by both
+  const bad = Uint8Array.from([0xa1, 0x61, 0x63, 0xd8, 0x2a, 0x43, 0x00, 0x01, 0x55])
+  t.throws(() => dagCbor.decode(bad))
+  t.throws(() => decodeInterned(bad))
 })
