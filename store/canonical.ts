@@ -19,9 +19,16 @@ import * as cborg from 'cborg'
 import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
 import { encodeNode } from './records.js'
-import type { CodeManifest } from './records.js'
+import type { CodeManifest, HistoryEntry } from './records.js'
 
 const SURROGATE = /[\uD800-\uDFFF]/
+/** Byte equality of two short arrays (a CID's 37 bytes), without a call out. */
+function equal (a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
 /** The CBOR tag of a CID in dag-cbor. */
 const CID_TAG = 42
 
@@ -183,6 +190,49 @@ export function encodeCanonical (value: unknown): Uint8Array {
   }
 }
 
+/** A history entry's fields in dag-cbor's key order (by length: hit, time, output, imported, evaluation). */
+const ENTRY_KEYS = ['hit', 'time', 'output', 'imported', 'evaluation'] as const
+const ENTRY_KEY_SET = new Set<string>(ENTRY_KEYS)
+/** Each key as CBOR text (head and ASCII bytes), written by a copy. */
+const ENTRY_KEY_BYTES = ENTRY_KEYS.map((k) => Uint8Array.from([0x60 | k.length, ...Buffer.from(k, 'ascii')]))
+
+/**
+ * The bytes of a history entry, as `encodeNode(entry)` makes them: its five
+ * known fields written in their fixed order (a commit of 100,000 paths
+ * encodes 100,000 of them). Any other field or kind of value: the general form.
+ *
+ * @example
+ * encodeHistoryEntry({ time: 1, evaluation: cid, output: cid })
+ */
+export function encodeHistoryEntry (entry: HistoryEntry): Uint8Array {
+  const e = entry as unknown as Record<string, unknown>
+  let fields = 0
+  for (const k in e) {
+    if (!ENTRY_KEY_SET.has(k) || !Object.hasOwn(e, k)) return encodeCanonical(entry)
+    if (e[k] !== undefined) fields++
+  }
+  const out = scratch ?? new Writer()
+  scratch = undefined
+  try {
+    out.at = 0
+    out.head(5, fields)
+    for (let i = 0; i < ENTRY_KEYS.length; i++) {
+      const v = e[ENTRY_KEYS[i]!]
+      if (v === undefined) continue
+      const kb = ENTRY_KEY_BYTES[i]!
+      out.room(kb.length)
+      for (let j = 0; j < kb.length; j++) out.buf[out.at + j] = kb[j]!
+      out.at += kb.length
+      if (!put(v, out)) return encodeNode(entry)
+    }
+    const bytes = new Uint8Array(out.at)
+    bytes.set(out.buf.subarray(0, out.at))
+    return bytes
+  } finally {
+    scratch = out
+  }
+}
+
 /**
  * The block bytes of a manifest: what `encodeNode(manifest)` returns.
  *
@@ -205,16 +255,21 @@ export function encodeManifest (manifest: CodeManifest): Uint8Array {
  * const manifest = decodeInterned(rootBytes)
  */
 export function decodeInterned (bytes: Uint8Array): unknown {
-  const seen = new Map<string, CID>()
+  // By a hash of the bytes, each candidate compared byte for byte (no string made per CID).
+  const seen = new Map<number, Array<[Uint8Array, CID]>>()
   const cidOf = (decode: () => unknown): CID => {
     const b = decode()
     if (!(b instanceof Uint8Array) || b[0] !== 0) throw new Error('Invalid CID for CBOR tag 42; expected leading 0x00')
-    const key = Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1')
-    let cid = seen.get(key)
-    if (cid === undefined) {
-      cid = CID.decode(b.subarray(1))
-      seen.set(key, cid)
+    let h = 0x811c9dc5
+    for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i]!, 0x01000193)
+    const bucket = seen.get(h)
+    if (bucket !== undefined) {
+      for (const [bytes, cid] of bucket) if (equal(bytes, b)) return cid
     }
+    const cid = CID.decode(b.subarray(1))
+    // Bytes made to collide get no bucket longer than a few: each is then decoded on its own (never quadratic).
+    if (bucket === undefined) seen.set(h, [[b, cid]])
+    else if (bucket.length < 4) bucket.push([b, cid])
     return cid
   }
   const tags = { ...dagCbor.decodeOptions.tags, [CID_TAG]: cidOf }

@@ -10,7 +10,7 @@
  */
 import type { CID } from 'multiformats/cid'
 import { isMoment, type HistoryEntry } from './records.js'
-import { encodeCanonical } from './canonical.js'
+import { encodeHistoryEntry } from './canonical.js'
 import { ancestors, overlapError, validatePath } from './paths.js'
 
 import { sameCid } from './util.js'
@@ -134,7 +134,7 @@ function planned (path: string, seq: number, entry: HistoryEntry): PlannedEntry 
     seq,
     entry,
     get bytes () {
-      bytes ??= encodeCanonical(entry)
+      bytes ??= encodeHistoryEntry(entry)
       return bytes
     }
   }

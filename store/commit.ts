@@ -31,6 +31,9 @@ export function commitOps (plan: CommitPlan): BatchOp[] {
   return ops
 }
 
+/** How many heads a commit reads at once. */
+const HEAD_READS = 4096
+
 /**
  * Apply a commit. The caller serialises commits on one database (an
  * in-process mutex in the process that holds it).
@@ -38,10 +41,15 @@ export function commitOps (plan: CommitPlan): BatchOp[] {
 export async function applyCommit (kv: CommitKV, updates: PathUpdate[], staged: BatchOp[], options: CommitOptions = {}): Promise<CommitResult> {
   const reads = commitReads(updates)
   const heads = new Map<string, Head>()
-  await Promise.all(reads.heads.map(async (path) => {
-    const v = await kv.get('paths', pathKey(path))
-    if (v !== undefined) heads.set(path, readHead(v))
-  }))
+  // One read of many keys per slice (an import names 100,000 paths: as many pending reads would all be kept alive at once).
+  for (let i = 0; i < reads.heads.length; i += HEAD_READS) {
+    const slice = reads.heads.slice(i, i + HEAD_READS)
+    const values = await kv.getMany('paths', slice.map(pathKey))
+    for (let j = 0; j < slice.length; j++) {
+      const v = values[j]
+      if (v !== undefined) heads.set(slice[j]!, readHead(v))
+    }
+  }
   let under: Map<string, string[]>
   if (reads.under.length > ONE_SCAN) {
     const dir = commonDirectory(reads.under)

@@ -172,6 +172,7 @@ export interface Backend {
 /** What a commit needs from the database: reads, a range scan and an atomic batch. */
 export interface CommitKV {
   get: (space: 'paths' | 'blocks', key: Uint8Array) => Promise<Uint8Array | undefined>
+  getMany: (space: 'paths', keys: Uint8Array[]) => Promise<Array<Uint8Array | undefined>>
   entries: (space: 'paths', range: { gt: Uint8Array, lt: Uint8Array }) => AsyncIterable<[Uint8Array, Uint8Array]>
   batch: (ops: BatchOp[], options: { sync: boolean }) => Promise<void>
 }

@@ -35,8 +35,25 @@ function putSeq (out: Uint8Array, at: number, seq: number): void {
   out[at + 7] = lo & 0xff
 }
 
+/** UTF-8 bytes of a path; valid paths are ASCII, copied by a loop (shorter than a call into the encoder for a dozen characters). */
+function pathBytes (path: string, extra: number): Uint8Array {
+  const n = path.length
+  const out = new Uint8Array(n + extra)
+  for (let i = 0; i < n; i++) {
+    const c = path.charCodeAt(i)
+    if (c > 0x7f) {
+      const b = utf8.encode(path)
+      const wide = new Uint8Array(b.byteLength + extra)
+      wide.set(b, 0)
+      return wide
+    }
+    out[i] = c
+  }
+  return out
+}
+
 export function pathKey (path: string): Uint8Array {
-  return utf8.encode(path)
+  return pathBytes(path, 0)
 }
 
 export function keyPath (key: Uint8Array): string {
@@ -48,11 +65,10 @@ export function keyPath (key: Uint8Array): string {
 }
 
 export function historyKey (path: string, seq: number): Uint8Array {
-  const p = utf8.encode(path)
-  const out = new Uint8Array(p.byteLength + 9)
-  out.set(p, 0)
-  out[p.byteLength] = 0
-  putSeq(out, p.byteLength + 1, seq)
+  const out = pathBytes(path, 9)
+  const at = out.byteLength - 9
+  out[at] = 0
+  putSeq(out, at + 1, seq)
   return out
 }
 

@@ -92,10 +92,13 @@ export class LocalNamespace implements NamespaceReader, NamespaceWriter {
 export async function planAgainst (reader: NamespaceReader, updates: PathUpdate[], options: CommitOptions = {}): Promise<CommitPlan> {
   const reads = commitReads(updates)
   const heads = new Map<string, Head>()
-  await Promise.all(reads.heads.map(async (path) => {
-    const e = await reader.headEntry(path)
-    if (e !== undefined) heads.set(path, { seq: e.seq, entry: e })
-  }))
+  // Reads in slices: 100,000 pending reads of an import would all be kept alive at once.
+  for (let i = 0; i < reads.heads.length; i += 1024) {
+    await Promise.all(reads.heads.slice(i, i + 1024).map(async (path) => {
+      const e = await reader.headEntry(path)
+      if (e !== undefined) heads.set(path, { seq: e.seq, entry: e })
+    }))
+  }
   let under: Map<string, string[]>
   if (reads.under.length > ONE_SCAN) {
     const live: string[] = []

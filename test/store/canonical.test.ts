@@ -11,9 +11,10 @@ import t from 'tap'
 import { randomBytes } from 'node:crypto'
 import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
-import { decodeInterned, encodeCanonical, encodeManifest } from '../../store/canonical.js'
+import { sha256 } from 'multiformats/hashes/sha2'
+import { decodeInterned, encodeCanonical, encodeHistoryEntry, encodeManifest } from '../../store/canonical.js'
 import { encodeNode, stripUndefined } from '../../store/records.js'
-import type { CodeManifest } from '../../store/records.js'
+import type { CodeManifest, HistoryEntry } from '../../store/records.js'
 
 const library = (m: unknown): Buffer => Buffer.from(dagCbor.encode(stripUndefined(m)))
 const ours = (m: unknown): Buffer => Buffer.from(encodeManifest(m as CodeManifest))
@@ -195,6 +196,26 @@ t.test('history entries and memo-like entries, as commits write them', async (t)
     { evaluation: CIDS[0], output: CIDS[1], loads: [{ path: '/a', evaluation: CIDS[0], output: CIDS[1] }, { path: '/b', evaluation: null, output: CIDS[2] }], files: [] }
   ]
   for (const [i, e] of entries.entries()) t.ok(same(t, e, `entry ${i}`), `entry ${i}`)
+  // the history entry's own writer, with its fields in their fixed order, and whatever else a caller hands it
+  const odd: unknown[] = [
+    ...entries.slice(0, 4),
+    { time: 1.5, evaluation: null, output: null },
+    { time: -5, evaluation: CIDS[0], output: null, hit: false },
+    { time: 3, evaluation: CIDS[0], output: CIDS[1], extra: 'x' },
+    { output: CIDS[1], time: 3, imported: true, evaluation: CIDS[0], hit: true },
+    { time: 3, evaluation: 'not a cid', output: [1, 2] }
+  ]
+  for (const [i, e] of odd.entries()) {
+    t.ok(Buffer.from(encodeHistoryEntry(e as HistoryEntry)).equals(library(e)), `history entry ${i}: the library's bytes`)
+  }
+  const r = rng(99)
+  for (let i = 0; i < 500; i++) {
+    const e: Record<string, unknown> = { time: Math.floor(r() * 2 ** 53), evaluation: r() < 0.2 ? null : CIDS[i % 3], output: r() < 0.2 ? null : CIDS[(i + 1) % 3] }
+    if (r() < 0.3) e.hit = r() < 0.5
+    if (r() < 0.3) e.imported = r() < 0.5
+    if (r() < 0.1) e.imported = undefined
+    if (!Buffer.from(encodeHistoryEntry(e as unknown as HistoryEntry)).equals(library(e))) t.fail(`random entry ${i}`)
+  }
   // the buffer is reused: an encode does not change the bytes an earlier one returned
   const a = encodeCanonical(entries[0])
   const copy = Buffer.from(a)
@@ -210,6 +231,12 @@ t.test('the interned decoder: the library\'s values, one object per repeated CID
   t.same(ours, dagCbor.decode(bytes))
   t.equal(ours.paths['/p0']![0]!.output, ours.paths['/p999']![0]!.output, 'one CID object for one CID')
   t.ok(ours.paths['/p0']![0]!.evaluation.equals(CIDS[0]!))
+  // many distinct CIDs among repeated ones: each decoded to its own value
+  const many: Record<string, unknown> = {}
+  const distinct = await Promise.all(Array.from({ length: 1500 }, async (_, i) => CID.create(1, 0x71, await sha256.digest(Buffer.from(String(i))))))
+  for (let i = 0; i < 3000; i++) many[`/q${i}`] = { e: distinct[i % 1500] }
+  const manyBytes = dagCbor.encode(many)
+  t.same(decodeInterned(manyBytes), dagCbor.decode(manyBytes), '3,000 entries, 1,500 distinct CIDs')
   // what the library refuses, this refuses
   const refused: Array<[string, Uint8Array]> = [
     ['a CID without its 0x00', Uint8Array.from([0xa1, 0x61, 0x63, 0xd8, 0x2a, 0x42, 0x01, 0x55])],

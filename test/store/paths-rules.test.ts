@@ -7,6 +7,7 @@
 import t from 'tap'
 import { pathProblem } from '../../store/paths.js'
 import { commonDirectory } from '../../store/commit-plan.js'
+import { historyKey, parseHistoryKey, pathKey } from '../../store/keys.js'
 
 /** The rule as the README states it, segment by segment. */
 function validByRule (p: string): boolean {
@@ -73,4 +74,21 @@ t.test('commonDirectory: the longest shared run of whole segments', async (t) =>
   t.equal(commonDirectory(['/a/bc', '/a/b']), '/a')
   t.equal(commonDirectory(['/a/b/c', '/a/b']), '/a/b')
   t.equal(commonDirectory(['/x', '/y']), '/')
+})
+
+t.test('path keys: the UTF-8 bytes, ASCII or not; history keys parse back', async (t) => {
+  const utf8 = new TextEncoder()
+  for (const p of ['/a', '/models/clf', '/é/中', '/a/𝄞', '', '/' + 'x'.repeat(1000), '/a\u0000b']) {
+    t.same(Buffer.from(pathKey(p)), Buffer.from(utf8.encode(p)), JSON.stringify(p).slice(0, 30))
+    for (const seq of [0, 1, 255, 256, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1]) {
+      const k = historyKey(p, seq)
+      t.same(Buffer.from(k.subarray(0, k.length - 9)), Buffer.from(utf8.encode(p)))
+      if (p !== '') t.same(parseHistoryKey(k), { path: p, seq })
+      const expected = Buffer.alloc(8)
+      expected.writeBigUInt64BE(BigInt(seq))
+      t.same(Buffer.from(k.subarray(k.length - 8)), expected, `seq ${seq}`)
+    }
+  }
+  t.throws(() => historyKey('/a', -1), RangeError)
+  t.throws(() => historyKey('/a', 1.5), RangeError)
 })
