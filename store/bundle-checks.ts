@@ -82,8 +82,20 @@ export function readManifest (cid: CID, node: unknown, now: number): { manifest:
  * Returns the CIDs (strings) the manifest reaches.
  */
 export function checkGraph (m: BundleManifest, index: BlockIndex, seen: ReadonlySet<string>, roots: ReadonlySet<string>, blocks: number, count: number | undefined): Set<string> {
+  // Each CID once per role (a manifest's repeated CIDs are one object each: see decodeInterned).
   const links: Link[] = []
-  for (const entries of Object.values(m.paths)) for (const e of entries) links.push(...entryLinks(e))
+  const linked = new Map<string, Set<CID>>()
+  for (const entries of Object.values(m.paths)) {
+    for (const e of entries) {
+      for (const l of entryLinks(e)) {
+        let s = linked.get(l.role)
+        if (s === undefined) linked.set(l.role, s = new Set())
+        if (s.has(l.cid)) continue
+        s.add(l.cid)
+        links.push(l)
+      }
+    }
+  }
   const { problems, reached } = index.check(links, 'import')
   const first = problems[0]
   if (first !== undefined) {

@@ -376,13 +376,33 @@ export function toHistoryEntry (v: unknown): HistoryEntry {
   return out
 }
 
+/**
+ * A decoded history entry that is already exactly one (its own fields, each
+ * of its type) is kept as it is; anything else is checked and copied by
+ * {@link toHistoryEntry}. A bundle of 100,000 paths makes no second object
+ * per entry.
+ */
+function asHistoryEntry (v: unknown): HistoryEntry {
+  if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+    const o = v as Record<string, unknown>
+    let exact = typeof o.time === 'number' && Number.isFinite(o.time) && (o.evaluation === null || CID.asCID(o.evaluation) === o.evaluation) && (o.output === null || CID.asCID(o.output) === o.output)
+    for (const k in o) {
+      if (!exact) break
+      if (k === 'hit' || k === 'imported') exact = typeof o[k] === 'boolean'
+      else exact = k === 'time' || k === 'evaluation' || k === 'output'
+    }
+    if (exact) return o as unknown as HistoryEntry
+  }
+  return toHistoryEntry(v)
+}
+
 export function toBundleManifest (v: unknown): BundleManifest {
   const what = 'bundle manifest'
   const o = obj(v, what)
   if (o.format !== 'dds-bundle/1') throw new DdsError(ErrorCodes.BUNDLE_INVALID, 'not a dds bundle (unknown manifest format)', { data: { format: String(o.format) } })
   const paths = record(o, 'paths', what, (entries) => {
     if (!Array.isArray(entries)) throw corrupt(what, 'path entries are not a list')
-    return entries.map(toHistoryEntry)
+    return entries.map(asHistoryEntry)
   })
   const out: BundleManifest = { format: 'dds-bundle/1', created: num(o, 'created', what), paths }
   if (o.blocks !== undefined) out.blocks = num(o, 'blocks', what)
