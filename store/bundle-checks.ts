@@ -9,7 +9,7 @@
 import { decodeInterned } from './canonical.js'
 import type { CID } from 'multiformats/cid'
 import { DAG_CBOR_CODE } from './hash.js'
-import { isMoment, MAX_CLOCK_SKEW, toBundleManifest, type BundleManifest } from './records.js'
+import { isMoment, MAX_CLOCK_SKEW, toBundleManifest, type BundleManifest, type HistoryEntry } from './records.js'
 import { validatePath } from './paths.js'
 import { entryLinks, type Link } from './dag.js'
 import { invalid, type BundleProblem } from './bundle-car.js'
@@ -53,7 +53,8 @@ export function readManifest (cid: CID, node: unknown, now: number): { manifest:
   if (count !== undefined && (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 1)) throw invalid('manifest', 'the block count of the manifest is not a count', { cid: cid.toString() })
   const latest = now + MAX_CLOCK_SKEW
   let paths = 0
-  for (const [path, entries] of Object.entries(m.paths)) {
+  for (const path of Object.keys(m.paths)) {
+    const entries = m.paths[path] as HistoryEntry[]
     paths++
     try {
       validatePath(path)
@@ -103,8 +104,8 @@ export function checkGraph (m: BundleManifest, index: BlockIndex, seen: Readonly
     throw invalid(first.problem as BundleProblem, `${first.message}${first.from === undefined ? '' : ` (linked from ${first.from.toString()})`}`, { ...(cid === undefined ? {} : { cid }), ...(first.role === undefined ? {} : { role: first.role }) })
   }
   if (count !== undefined && count !== blocks) throw invalid('count', `the bundle holds ${blocks} blocks, its manifest says ${count}`, { blocks, expected: count })
-  for (const [path, entries] of Object.entries(m.paths)) {
-    for (const e of entries) {
+  for (const path of Object.keys(m.paths)) {
+    for (const e of m.paths[path] as HistoryEntry[]) {
       if (e.evaluation === null || e.output === null) continue
       const record = index.record(e.evaluation)
       if (record === undefined || !record.output.equals(e.output)) {

@@ -31,8 +31,8 @@ const IMPORT_COMMIT = { onlyIfNewer: true } as const
 export async function planImport (store: Store, m: BundleManifest): Promise<ImportPlan> {
   const updates: PathUpdate[] = []
   const last = new Map<string, number>()
-  for (const [path, entries] of Object.entries(m.paths)) {
-    for (const e of entries) {
+  for (const path of Object.keys(m.paths)) {
+    for (const e of m.paths[path] as HistoryEntry[]) {
       last.set(path, updates.length)
       const u: PathUpdate = { path, evaluation: e.evaluation, output: e.output, time: e.time, imported: true }
       if (e.hit === true) u.hit = true

@@ -222,7 +222,8 @@ function bytesField (o: Obj, k: string, what: string): Uint8Array {
 function record<T> (o: Obj, k: string, what: string, each: (v: unknown) => T): Record<string, T> {
   const m = obj(o[k], what)
   const out: Record<string, T> = Object.create(null)
-  for (const [key, v] of Object.entries(m)) out[key] = each(v)
+  // keys, not entries: a bundle manifest's paths are 100,000 pairs otherwise
+  for (const key of Object.keys(m)) out[key] = each(m[key])
   return out
 }
 
