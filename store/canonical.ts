@@ -177,11 +177,16 @@ let scratch: Writer | undefined
  * encodeCanonical({ time: 1, evaluation: cid, output: cid }) // a history entry's bytes
  */
 export function encodeCanonical (value: unknown): Uint8Array {
+  return written((out) => put(value, out)) ?? encodeNode(value)
+}
+
+/** The bytes `write` puts into the shared writer (a copy of them), or undefined when it says the value is outside the shape. */
+function written (write: (out: Writer) => boolean): Uint8Array | undefined {
   const out = scratch ?? new Writer()
   scratch = undefined
   try {
     out.at = 0
-    if (!put(value, out)) return encodeNode(value)
+    if (!write(out)) return undefined
     const bytes = new Uint8Array(out.at)
     bytes.set(out.buf.subarray(0, out.at))
     return bytes
@@ -211,10 +216,7 @@ export function encodeHistoryEntry (entry: HistoryEntry): Uint8Array {
     if (!ENTRY_KEY_SET.has(k) || !Object.hasOwn(e, k)) return encodeCanonical(entry)
     if (e[k] !== undefined) fields++
   }
-  const out = scratch ?? new Writer()
-  scratch = undefined
-  try {
-    out.at = 0
+  return written((out) => {
     out.head(5, fields)
     for (let i = 0; i < ENTRY_KEYS.length; i++) {
       const v = e[ENTRY_KEYS[i]!]
@@ -223,14 +225,10 @@ export function encodeHistoryEntry (entry: HistoryEntry): Uint8Array {
       out.room(kb.length)
       for (let j = 0; j < kb.length; j++) out.buf[out.at + j] = kb[j]!
       out.at += kb.length
-      if (!put(v, out)) return encodeNode(entry)
+      if (!put(v, out)) return false
     }
-    const bytes = new Uint8Array(out.at)
-    bytes.set(out.buf.subarray(0, out.at))
-    return bytes
-  } finally {
-    scratch = out
-  }
+    return true
+  }) ?? encodeNode(entry)
 }
 
 /**
