@@ -7,7 +7,7 @@
  * values outside the shape (which go to the library). The interned decoder
  * gives the library's values and refuses what it refuses.
  */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { randomBytes } from 'node:crypto'
 import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
@@ -155,7 +155,7 @@ function anyValue (r: () => number, depth: number): unknown {
   }
 }
 
-function same (t: Tap.Test, v: unknown, what: string): boolean {
+function same (t: Test, v: unknown, what: string): boolean {
   let expected: Buffer | undefined
   let refused = false
   try {
