@@ -12,6 +12,8 @@
  * mtime changes when an entry is created, removed or renamed in it, which is
  * what could make a specifier resolve elsewhere or a file get another project
  * root. Records come from the local store; a malformed one is a miss.
+ * Writing, checking and decoding a record are one part: the record's format
+ * is stated here only, and a reader must check every field a writer wrote.
  */
 import { readFileSync, statSync } from 'node:fs'
 import { dirname, isAbsolute, join, sep } from 'node:path'
