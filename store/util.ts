@@ -24,6 +24,17 @@ export function hex (bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
 }
 
+/** The bytes of lowercase hex the caller has checked (faster than Buffer.from and a copy, for thousands of digests). */
+export function fromHex (h: string): Uint8Array {
+  const out = new Uint8Array(h.length >> 1)
+  for (let i = 0; i < out.length; i++) {
+    const a = h.charCodeAt(2 * i)
+    const b = h.charCodeAt(2 * i + 1)
+    out[i] = ((a < 97 ? a - 48 : a - 87) << 4) | (b < 97 ? b - 48 : b - 87)
+  }
+  return out
+}
+
 /** Resolve after `ms` milliseconds. */
 export async function sleep (ms: number): Promise<void> {
   await new Promise<void>((resolve) => { setTimeout(resolve, ms) })

@@ -12,13 +12,11 @@
  * mtime changes when an entry is created, removed or renamed in it, which is
  * what could make a specifier resolve elsewhere or a file get another project
  * root. Records come from the local store; a malformed one is a miss.
- * Writing, checking and decoding a record are one part: the record's format
- * is stated here only, and a reader must check every field a writer wrote.
  */
 import { readFileSync, statSync } from 'node:fs'
 import { dirname, isAbsolute, join, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { hex } from '../../store/util.js'
+import { fromHex, hex } from '../../store/util.js'
 import { sha256 } from './canonical.js'
 import { bareDigest } from './manifest.js'
 import type { SourceFiles } from './files.js'
@@ -387,17 +385,6 @@ const HEX = /^[0-9a-f]*$/
 const digestPairs = (v: unknown): Array<[string, string]> | undefined => {
   const p = pairs(v, (x): x is string => isStr(x) && x.length === 64)
   return p !== undefined && HEX.test(p.map((x) => x[1]).join('')) ? p : undefined
-}
-
-/** The bytes of lowercase hex already checked to be lowercase hex (faster than Buffer.from and a copy, for thousands of digests). */
-function fromHex (h: string): Uint8Array {
-  const out = new Uint8Array(h.length >> 1)
-  for (let i = 0; i < out.length; i++) {
-    const a = h.charCodeAt(2 * i)
-    const b = h.charCodeAt(2 * i + 1)
-    out[i] = ((a < 97 ? a - 48 : a - 87) << 4) | (b < 97 ? b - 48 : b - 87)
-  }
-  return out
 }
 
 function isSite (s: unknown): s is ValueSite {
