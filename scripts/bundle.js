@@ -24,7 +24,9 @@ import { fileURLToPath } from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
-const inline = new Set(['multiformats', '@ipld/dag-cbor', 'cborg', '@noble/hashes', '@ipld/car'])
+// classic-level is inlined too, all but its native binding (see `nativeBinding`): its JS and that of
+// abstract-level and the rest cost a fresh process 30-35 ms as separate CommonJS modules.
+const inline = new Set(['multiformats', '@ipld/dag-cbor', 'cborg', '@noble/hashes', '@ipld/car', 'classic-level', 'abstract-level'])
 const external = [...Object.keys(pkg.dependencies), ...Object.keys(pkg.optionalDependencies ?? {})]
   .filter((name) => !inline.has(name))
   .flatMap((name) => [name, `${name}/*`])
@@ -37,6 +39,28 @@ function buildId () {
     for (const f of files) h.update(f).update('\0').update(readFileSync(join(root, top, f))).update('\0')
   }
   return h.digest('hex')
+}
+
+/**
+ * classic-level finds its prebuilt binding with node-gyp-build from its own
+ * directory (`__dirname`, which a bundle does not have): the binding module
+ * is replaced by one that asks node-gyp-build, resolved from classic-level's
+ * installed directory, for the binding in that directory. The `require` it
+ * uses is the banner's (one per output file, relative to the file).
+ */
+const nativeBinding = {
+  name: 'classic-level-binding',
+  setup (b) {
+    b.onResolve({ filter: /^\.\/binding(\.js)?$/ }, (args) => /[\\/]classic-level[\\/]/.test(args.importer) ? { path: 'classic-level-binding', namespace: 'dds-native' } : undefined)
+    b.onLoad({ filter: /.*/, namespace: 'dds-native' }, () => ({
+      loader: 'js',
+      contents: `const { createRequire } = require('node:module')
+const { dirname } = require('node:path')
+const pkg = require.resolve('classic-level/package.json')
+module.exports = createRequire(pkg)('node-gyp-build')(dirname(pkg))
+`
+    }))
+  }
 }
 
 const outdir = join(root, 'dist', 'bundle')
@@ -54,7 +78,10 @@ const common = {
   external,
   logLevel: 'warning',
   legalComments: 'inline',
-  define
+  define,
+  plugins: [nativeBinding],
+  // A real require for the inlined CommonJS code that asks for one (the binding above), relative to each file.
+  banner: { js: "import { createRequire as __ddsCreateRequire } from 'node:module'\nconst require = __ddsCreateRequire(import.meta.url)" }
 }
 await build({
   ...common,

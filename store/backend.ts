@@ -216,7 +216,9 @@ export interface LevelPlace {
 export async function openLevelExclusive (dir: string, options: ClassicOptions = {}, where: LevelPlace = {}): Promise<LevelBackend> {
   // Each engine is loaded by the first open that needs it: classic-level's native
   // binding costs a fresh process milliseconds, and a classic store never needs memory-level.
-  const { ClassicLevel } = await import('classic-level')
+  const level = await import('classic-level')
+  // Inlined in the bundle, the CommonJS module is only a default export.
+  const ClassicLevel = level.ClassicLevel ?? level.default.ClassicLevel
   const files = where.files ?? new DirectoryBlobs(dir, { sync: options.syncFiles === true })
   const db = new ClassicLevel<Uint8Array, Uint8Array>(where.database ?? join(dir, 'db'), {
     keyEncoding: 'view',

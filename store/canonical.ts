@@ -148,7 +148,10 @@ function put (v: unknown, out: Writer): boolean {
     }
     return true
   }
-  if (v === null || typeof v !== 'object' || Object.getPrototypeOf(v) !== Object.prototype) return false
+  if (v === null || typeof v !== 'object') return false
+  // plain objects, and those without a prototype (what a decoded record's maps are)
+  const proto: unknown = Object.getPrototypeOf(v)
+  if (proto !== Object.prototype && proto !== null) return false
   const entries: Array<[string, number, unknown]> = []
   for (const k of Object.keys(v)) {
     const x = (v as Record<string, unknown>)[k]
@@ -177,7 +180,19 @@ let scratch: Writer | undefined
  * encodeCanonical({ time: 1, evaluation: cid, output: cid }) // a history entry's bytes
  */
 export function encodeCanonical (value: unknown): Uint8Array {
-  return written((out) => put(value, out)) ?? encodeNode(value)
+  return encodeDirect(value) ?? encodeNode(value)
+}
+
+/**
+ * The bytes of `value` written in one pass, or undefined when it is outside
+ * the shape (the library is then the one to encode it).
+ *
+ * @example
+ * encodeDirect({ a: 1 }) // Uint8Array [0xa1, 0x61, 0x61, 0x01]
+ * encodeDirect({ a: 1.5 }) // undefined
+ */
+export function encodeDirect (value: unknown): Uint8Array | undefined {
+  return written((out) => put(value, out))
 }
 
 /** The bytes `write` puts into the shared writer (a copy of them), or undefined when it says the value is outside the shape. */
@@ -273,3 +288,4 @@ export function decodeInterned (bytes: Uint8Array): unknown {
   const tags = { ...dagCbor.decodeOptions.tags, [CID_TAG]: cidOf }
   return cborg.decode(bytes, { ...dagCbor.decodeOptions, tags: tags as NonNullable<cborg.DecodeOptions['tags']> })
 }
+

@@ -4,6 +4,7 @@
  * Decoders check the shape, since nodes may come from untrusted bundles.
  */
 import * as dagCbor from '@ipld/dag-cbor'
+import { decodeDirect } from './direct-decode.js'
 import { CID } from 'multiformats/cid'
 import { DdsError, ErrorCodes } from './errors.js'
 
@@ -178,6 +179,9 @@ function corrupt (what: string, detail: string, data?: Record<string, unknown>):
 }
 
 export function decodeNode (bytes: Uint8Array, what = 'node'): unknown {
+  // Canonical blocks of the common shape in one pass; the library for the rest (and for refusing).
+  const direct = decodeDirect(bytes)
+  if (direct !== undefined) return direct
   try {
     return dagCbor.decode(bytes)
   } catch (err) {

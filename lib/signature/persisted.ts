@@ -16,16 +16,15 @@
 import { readFileSync, statSync } from 'node:fs'
 import { dirname, isAbsolute, join, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { fromHex, hex } from '../../store/util.js'
+import { hex } from '../../store/util.js'
 import { sha256 } from './canonical.js'
-import { bareDigest } from './manifest.js'
 import type { SourceFiles } from './files.js'
-import type { AnalysisStore, HandleSite, LoadedFile, StaticAnalysis, StaticPart, ValueNeed, ValueSite } from './interface.js'
+import type { AnalysisStore, LoadedFile, StaticAnalysis, StaticPart } from './interface.js'
+import { decodeRecord, encodeRecord, FORMAT, type Witnesses } from './persisted-record.js'
 import { packageNameOf } from './resolve.js'
 import type { ProjectResolver, ResolvedImport } from './resolve.js'
 
-/** The record format; bumped with any change to what the analysis computes. */
-const FORMAT = 'dds-analysis/1'
+export type { Witnesses } from './persisted-record.js'
 
 /** Set by the bundler: the package version and a digest of the compiled code (the library's bundle and the CLI's share it). */
 declare const __DDS_BUILD__: string | undefined
@@ -42,14 +41,6 @@ const BUILD = ((): string => {
     return 'unknown'
   }
 })()
-
-/** What a record depends on. `files`: path and SHA-256 of its bytes, or `null` for a file that must not exist. */
-export interface Witnesses {
-  files: Array<[string, string | null]>
-  dirs: Array<[string, number]>
-  /** The project's modules loaded in the process, when the analysis asked for them (writers from outside). */
-  loaded: string[] | null
-}
 
 /** A digest placed in the key space of persisted analyses (`analysis/` and the digest). */
 function analysisKey (digest: Uint8Array): Uint8Array {
@@ -297,33 +288,10 @@ function holds (files: SourceFiles, w: Witnesses, key: PersistKey, seen?: Digest
  * a record not written is only a later miss.
  */
 export function persistPart (store: AnalysisStore, key: PersistKey, part: StaticPart, w: Witnesses): void {
-  const a = part.analysis
-  if (a === undefined) return
-  part.bare ??= bareDigest(part)
-  const bare = part.bare
-  const record = {
-    f: FORMAT,
-    part: {
-      entry: part.entry,
-      info: part.info,
-      declarations: [...part.declarations].map(([k, v]) => [k, hex(v)]),
-      packages: [...part.packages],
-      needs: part.needs,
-      unavailable: [...part.unavailable],
-      warnings: part.warnings,
-      entryFile: a.entryFile,
-      handles: [...a.handles],
-      ...(bare === undefined ? {} : { bare: hex(bare) })
-    },
-    w
-  }
-  store.put(key.key, new TextEncoder().encode(JSON.stringify(record)))
+  if (part.analysis === undefined) return
+  store.put(key.key, encodeRecord(part, part.analysis, w))
 }
 
-/**
- * The persisted part for a key when its record is well-formed and every
- * witness holds; otherwise `undefined` (then the caller analyses afresh).
- */
 /** A witnessed file that could not be read (absent, or not readable). */
 const UNREADABLE = 0
 
@@ -337,15 +305,14 @@ export interface DigestMemo {
   dirs: Map<string, number | null>
 }
 
+/**
+ * The persisted part for a key when its record is well-formed and every
+ * witness holds; otherwise `undefined` (then the caller analyses afresh).
+ */
 export function persistedPart (store: AnalysisStore, key: PersistKey, files: SourceFiles, seen?: DigestMemo): StaticPart | undefined {
   const raw = store.get(key.key)
   if (raw === undefined) return undefined
-  let parsed: { part: StaticPart, w: Witnesses } | undefined
-  try {
-    parsed = decodeRecord(JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(raw)))
-  } catch {
-    parsed = undefined
-  }
+  const parsed = decodeRecord(raw)
   if (parsed === undefined || !holds(files, parsed.w, key, seen)) return undefined
   return parsed.part
 }
@@ -368,76 +335,4 @@ export function partOf (analysis: StaticAnalysis, warnings: string[]): StaticPar
     warnings,
     analysis
   }
-}
-
-// ---- decoding, with every field checked: the store is not the analysis ----
-
-const isStr = (v: unknown): v is string => typeof v === 'string'
-const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v)
-const isArr = Array.isArray as (v: unknown) => v is unknown[]
-const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v)
-const optStr = (v: unknown): boolean => v === undefined || isStr(v)
-const pairs = <T>(v: unknown, second: (x: unknown) => x is T): Array<[string, T]> | undefined =>
-  isArr(v) && v.every((p) => isArr(p) && p.length === 2 && isStr(p[0]) && second(p[1])) ? v as Array<[string, T]> : undefined
-const HEX32 = /^[0-9a-f]{64}$/
-const HEX = /^[0-9a-f]*$/
-/** Pairs whose second is a 32-byte lowercase hex digest: one pattern test over them all (a record holds thousands). */
-const digestPairs = (v: unknown): Array<[string, string]> | undefined => {
-  const p = pairs(v, (x): x is string => isStr(x) && x.length === 64)
-  return p !== undefined && HEX.test(p.map((x) => x[1]).join('')) ? p : undefined
-}
-
-function isSite (s: unknown): s is ValueSite {
-  if (!isObj(s)) return false
-  switch (s.kind) {
-    case 'closure': return isStr(s.name) && isNum(s.depth)
-    case 'module': return isStr(s.file) && isStr(s.name) && optStr(s.member)
-    case 'import': return isStr(s.file) && isStr(s.local) && (s.prop === undefined || isStr(s.prop)) && isStr(s.spec) && isStr(s.imported) && optStr(s.member)
-    default: return false
-  }
-}
-
-function isNeed (n: unknown): n is ValueNeed {
-  return isObj(n) && isStr(n.label) && typeof n.immutable === 'boolean' && typeof n.optional === 'boolean' && isArr(n.sites) && n.sites.every(isSite)
-}
-
-function isHandle (h: unknown): h is HandleSite {
-  return isObj(h) && isStr(h.file) && isStr(h.local) && (h.prop === undefined || isStr(h.prop)) && isStr(h.spec) && isStr(h.imported) && (h.direct === undefined || typeof h.direct === 'boolean')
-}
-
-function decodeRecord (r: unknown): { part: StaticPart, w: Witnesses } | undefined {
-  if (!isObj(r) || r.f !== FORMAT || !isObj(r.part) || !isObj(r.w)) return undefined
-  const p = r.part
-  const w = r.w
-  const info = p.info
-  if (!isStr(p.entry) || !isObj(info) || !isStr(info.name) || !optStr(info.file) || !(info.line === undefined || isNum(info.line)) || !(info.column === undefined || isNum(info.column))) return undefined
-  const declarations = digestPairs(p.declarations)
-  const packages = pairs(p.packages, isStr)
-  const handles = pairs(p.handles, (x): x is HandleSite[] => isArr(x) && x.every(isHandle))
-  const files = pairs(w.files, (x): x is string | null => x === null || (isStr(x) && HEX32.test(x)))
-  const dirs = pairs(w.dirs, isNum)
-  if (declarations === undefined || packages === undefined || handles === undefined || files === undefined || dirs === undefined) return undefined
-  if (!isArr(p.needs) || !p.needs.every(isNeed) || !isArr(p.unavailable) || !p.unavailable.every(isStr) || !isArr(p.warnings) || !p.warnings.every(isStr) || !isStr(p.entryFile)) return undefined
-  if (!(w.loaded === null || (isArr(w.loaded) && w.loaded.every(isStr)))) return undefined
-  const fnInfo = { name: info.name, ...(info.file === undefined ? {} : { file: info.file as string }), ...(info.line === undefined ? {} : { line: info.line }), ...(info.column === undefined ? {} : { column: info.column }) }
-  const analysis: StaticAnalysis = {
-    entry: p.entry,
-    info: fnInfo,
-    entryFile: p.entryFile,
-    declarations: undefined as unknown as Map<string, Uint8Array>,
-    packages: new Map(packages),
-    values: p.needs,
-    handles: new Map(handles),
-    unavailable: new Set(p.unavailable),
-    warnings: p.warnings
-  }
-  if (!(p.bare === undefined || (isStr(p.bare) && HEX32.test(p.bare)))) return undefined
-  // Thousands of digests are turned into bytes only when something reads them: a plan of unchanged code needs only `bare`.
-  let decoded: Map<string, Uint8Array> | undefined
-  const lazy = { get: () => (decoded ??= new Map(declarations.map(([k, v]) => [k, fromHex(v)]))), enumerable: true, configurable: true }
-  const part = partOf(analysis, p.warnings)
-  Object.defineProperty(analysis, 'declarations', lazy)
-  Object.defineProperty(part, 'declarations', lazy)
-  if (p.bare !== undefined) part.bare = fromHex(p.bare as string)
-  return { part, w: { files, dirs, loaded: w.loaded as string[] | null } }
 }

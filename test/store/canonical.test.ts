@@ -12,8 +12,9 @@ import { randomBytes } from 'node:crypto'
 import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { decodeInterned, encodeCanonical, encodeHistoryEntry, encodeManifest } from '../../store/canonical.js'
-import { encodeNode, stripUndefined } from '../../store/records.js'
+import { decodeInterned, encodeCanonical, encodeDirect, encodeHistoryEntry, encodeManifest } from '../../store/canonical.js'
+import { decodeDirect } from '../../store/direct-decode.js'
+import { encodeNode, stripUndefined, toCodeManifest } from '../../store/records.js'
 import type { CodeManifest, HistoryEntry } from '../../store/records.js'
 
 const library = (m: unknown): Buffer => Buffer.from(dagCbor.encode(stripUndefined(m)))
@@ -95,6 +96,20 @@ t.test('key order: by encoded length first, then bytes (not by string order)', a
   t.ok(bytes.equals(library(m)))
   const decoded = dagCbor.decode(bytes) as CodeManifest
   t.same(Object.keys(decoded.declarations), ['b', 'z', 'aa', 'ab', 'é', '中'])
+})
+
+t.test('maps without a prototype (a decoded manifest\'s) are written directly, with the library\'s bytes', async (t) => {
+  const declarations: Record<string, Uint8Array> = Object.create(null)
+  declarations['src/a.ts#f'] = new Uint8Array([1, 2])
+  declarations.b = new Uint8Array([3])
+  const m = { algorithm: 'a', entry: 'e', declarations, values: Object.create(null), packages: {}, unavailable: [] }
+  const direct = encodeDirect(m)
+  t.ok(direct !== undefined && Buffer.from(direct).equals(library(m)), 'written in one pass, as the library writes it')
+  // A manifest as the store decodes it encodes back to its own block.
+  const block = library({ ...m, declarations: { ...declarations } })
+  const decoded = toCodeManifest(dagCbor.decode(block))
+  t.not(encodeDirect(decoded), undefined)
+  t.ok(ours(decoded).equals(block))
 })
 
 t.test('outside the shape: the library encodes (or refuses) as it does', async (t) => {
@@ -259,4 +274,107 @@ t.test('the interned decoder: the library\'s values, one object per repeated CID
   const bad = Uint8Array.from([0xa1, 0x61, 0x63, 0xd8, 0x2a, 0x43, 0x00, 0x01, 0x55])
   t.throws(() => dagCbor.decode(bad))
   t.throws(() => decodeInterned(bad))
+})
+
+/** The library's value for `bytes`, or the error it throws. */
+function libraryDecode (bytes: Uint8Array): { value?: unknown, error?: unknown } {
+  try {
+    return { value: dagCbor.decode(bytes) }
+  } catch (error) {
+    return { error }
+  }
+}
+
+/** When the one-pass reader decodes `bytes`, the library decodes them to the same value, and the bytes are that value's canonical encoding. */
+function readsAsLibrary (t: Test, bytes: Uint8Array, what: string): 'direct' | 'library' | false {
+  const direct = decodeDirect(bytes)
+  if (direct === undefined) return 'library'
+  const lib = libraryDecode(bytes)
+  if (lib.error !== undefined) {
+    t.fail(`${what}: read directly, but the library refuses it (${String(lib.error)})`)
+    return false
+  }
+  if (!Buffer.from(dagCbor.encode(direct)).equals(Buffer.from(bytes))) {
+    t.fail(`${what}: read directly from bytes that are not canonical`)
+    return false
+  }
+  t.same(direct, lib.value, what)
+  return 'direct'
+}
+
+t.test('the one-pass reader: the library\'s values for canonical blocks, the library for everything else', async (t) => {
+  const counts = { direct: 0, library: 0 }
+  for (let seed = 1; seed <= 1500; seed++) {
+    const r = rng(seed * 104729)
+    const v = { top: anyValue(r, 0), more: anyValue(r, 1) }
+    let bytes: Buffer
+    try {
+      bytes = library(v)
+    } catch {
+      continue
+    }
+    const got = readsAsLibrary(t, bytes, `seed ${seed}`)
+    if (got === false) return
+    counts[got]++
+  }
+  // Manifests and history entries, the blocks it is for, are read directly.
+  for (let i = 0; i < 20; i++) {
+    const bytes = library(manifest(rng(i + 1), i * 37))
+    t.equal(readsAsLibrary(t, bytes, `manifest ${i}`), 'direct', `manifest ${i} read directly`)
+    counts.direct++
+  }
+  const entry = library({ time: Date.now(), evaluation: CIDS[0], output: CIDS[1], hit: true })
+  t.equal(readsAsLibrary(t, entry, 'history entry'), 'direct')
+  t.ok(counts.direct > 100 && counts.library > 100, `both readers used (${counts.direct} direct, ${counts.library} by the library)`)
+})
+
+t.test('the one-pass reader on bytes made to mislead it: what it reads, the library reads the same', async (t) => {
+  const base = library({ algorithm: 'dds-sig/1', entry: 'src/a.ts#f', declarations: { 'src/a.ts#f': new Uint8Array(32).fill(7), 'src/b.ts#g': new Uint8Array(32).fill(9) }, values: {}, packages: { left: '1.0.0' }, unavailable: ['x'], link: CIDS[0] })
+  const r = rng(4242)
+  let direct = 0
+  for (let i = 0; i < 4000; i++) {
+    const b = Buffer.from(base)
+    const kind = i % 4
+    if (kind === 0) b[Math.floor(r() * b.length)] = Math.floor(r() * 256)
+    else if (kind === 1) b[Math.floor(r() * b.length)]! ^= 1 << Math.floor(r() * 8)
+    const bytes = kind === 2 ? b.subarray(0, Math.floor(r() * b.length)) : kind === 3 ? Buffer.concat([b, Buffer.from([Math.floor(r() * 256)])]) : b
+    const got = readsAsLibrary(t, bytes, `mutation ${i}`)
+    if (got === false) return
+    if (got === 'direct') direct++
+  }
+  t.ok(direct > 0, `some mutations stay canonical and are read directly (${direct})`)
+  const refused: Array<[string, number[]]> = [
+    ['an integer not in its shortest form', [0x18, 0x01]],
+    ['a length not in its shortest form', [0x78, 0x01, 0x61]],
+    ['keys out of order', [0xa2, 0x61, 0x62, 0x01, 0x61, 0x61, 0x02]],
+    ['a key twice', [0xa2, 0x61, 0x61, 0x01, 0x61, 0x61, 0x02]],
+    ['a longer key first', [0xa2, 0x62, 0x61, 0x61, 0x01, 0x61, 0x62, 0x02]],
+    ['a __proto__ key', [0xa1, 0x69, ...Buffer.from('__proto__'), 0xa0]],
+    ['a number key', [0xa1, 0x01, 0x02]],
+    ['an indefinite list', [0x9f, 0x01, 0xff]],
+    ['a length past the block', [0x9a, 0xff, 0xff, 0xff, 0xff, 0x01]],
+    ['a map count past the block', [0xba, 0x7f, 0xff, 0xff, 0xff]],
+    ['text that is not UTF-8', [0x62, 0xc3, 0x28]],
+    ['a lone surrogate in UTF-8', [0x63, 0xed, 0xa0, 0x80]],
+    ['undefined', [0xf7]],
+    ['a float', [0xfb, 0x3f, 0xf8, 0, 0, 0, 0, 0, 0]],
+    ['another tag', [0xc1, 0x01]],
+    ['a CID without its 0x00', [0xd8, 0x2a, 0x42, 0x01, 0x55]],
+    ['a CID that is not one', [0xd8, 0x2a, 0x43, 0x00, 0xff, 0xff]],
+    ['a CID in a form it does not write back', [0xd8, 0x2a, 0x58, 0x25, 0x00, 0x00, 0x71, 0x12, 0x20, ...new Uint8Array(32).fill(1)]],
+    ['an integer past 2^53', [0x1b, 0x00, 0x20, 0, 0, 0, 0, 0, 0]],
+    ['-2^53', [0x3b, 0x00, 0x1f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]],
+    ['an 8-byte integer under 2^32', [0x1b, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]],
+    ['trailing bytes', [0x01, 0x01]],
+    ['nothing', []]
+  ]
+  for (const [what, bytes] of refused) t.equal(decodeDirect(new Uint8Array(bytes)), undefined, `${what}: left to the library`)
+  // Nesting deep enough to exhaust a recursive reader's stack: left to the library, no throw here.
+  const deep = new Uint8Array(200000).fill(0x81)
+  t.equal(decodeDirect(deep), undefined, 'deep nesting: left to the library')
+  t.equal(decodeDirect(new Uint8Array([0x1b, 0x00, 0x1f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])), Number.MAX_SAFE_INTEGER, '2^53 - 1 read directly')
+  t.equal(decodeDirect(new Uint8Array([0x3b, 0x00, 0x1f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe])), -Number.MAX_SAFE_INTEGER, '-(2^53 - 1) read directly')
+  const decoded = decodeDirect(new Uint8Array([0xa1, 0x6b, ...Buffer.from('constructor'), 0x01])) as Record<string, unknown>
+  t.equal(decoded.constructor, 1, 'a constructor key is an own field')
+  t.equal(Object.getPrototypeOf(decoded), Object.prototype)
 })

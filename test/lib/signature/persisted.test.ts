@@ -2,13 +2,16 @@
  * Persisted analyses across fresh processes: a second process that sees the
  * same files reuses the stored analysis without loading oxc-parser or
  * oxc-resolver; an edit that keeps a file's size and restores its mtime is
- * still seen; records that are garbage or ill-typed are misses, not errors.
+ * still seen; records that are garbage, ill-typed or damaged are misses,
+ * not errors; bulk forged to match its digest is a coded error when read.
  */
 import t from 'tap'
 import { mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createHash } from 'node:crypto'
 import { openStore } from '../../../store/index.js'
+import { decodeRecord } from '../../../lib/signature/persisted-record.js'
 import { repoRoot } from '../../helpers/project.js'
 import { startNode } from '../../helpers/spawn.js'
 
@@ -40,10 +43,15 @@ const run = async (store: string): Promise<Run> => {
   return JSON.parse(exit.stdout)
 }
 
+/** The keys of the analysis records of a store (not the other records kept beside them, such as a run's module list). */
 const records = async (store: string): Promise<Uint8Array[]> => {
   const s = await openStore({ location: join(dir, store) })
   const keys: Uint8Array[] = []
-  for await (const k of s.backend.keys('meta')) if (Buffer.from(k).toString('latin1').startsWith('analysis/')) keys.push(k)
+  for await (const k of s.backend.keys('meta')) {
+    if (!Buffer.from(k).toString('latin1').startsWith('analysis/')) continue
+    const v = await s.backend.get('meta', k)
+    if (v !== undefined && Buffer.from(v).toString('utf8').startsWith('{"f":"dds-analysis/')) keys.push(k)
+  }
   await s.close()
   return keys
 }
@@ -80,23 +88,44 @@ t.test('a fresh process reuses the analysis; an edit keeping size and mtime is s
   t.same(back.value, { x: 21, double: 42 })
 })
 
-t.test('hostile records are misses: garbage, ill-typed fields, a lying digest', async (t) => {
+/** A record's two JSON texts (head, bulk) and their bytes joined again, with the bulk's digest in the head made to match or left as it was. */
+const split = (raw: Uint8Array): { head: Record<string, any>, bulk: Record<string, any> } => {
+  const text = Buffer.from(raw).toString('utf8')
+  const cut = text.indexOf('\n')
+  return { head: JSON.parse(text.slice(0, cut)), bulk: JSON.parse(text.slice(cut + 1)) }
+}
+const joined = (head: Record<string, any>, bulk: unknown, matching: boolean): Uint8Array => {
+  const b = Buffer.from(typeof bulk === 'string' ? bulk : JSON.stringify(bulk))
+  const h = matching ? { ...head, bulk: { sha256: createHash('sha256').update(b).digest('hex'), length: b.length } } : head
+  return Buffer.concat([Buffer.from(JSON.stringify(h)), Buffer.from('\n'), b])
+}
+
+t.test('hostile records are misses: garbage, ill-typed fields, damaged bulk, a witness that lies', async (t) => {
   const honest = await run('s2')
   const keys = await records('s2')
   t.ok(keys.length > 0)
   const s = await openStore({ location: join(dir, 's2') })
   const original = await s.backend.get('meta', keys[0]!)
-  const parsed = JSON.parse(Buffer.from(original!).toString('utf8'))
+  const { head, bulk } = split(original!)
+  t.equal(head.f, 'dds-analysis/2')
+  t.ok(Array.isArray(bulk.declarations) && bulk.declarations.length > 0, 'the declarations are in the bulk')
+  const badDeclarations: Array<[string, unknown]> = [
+    ['declarations not hex', [['x#y', 'zz']]],
+    ['one digest of 64 characters not hex among good ones', [['x#y', '00'.repeat(32)], ['x#z', 'G' + '0'.repeat(63)], ['x#w', 'ab'.repeat(32)]]],
+    ['a digest in upper case', [['x#y', 'AB'.repeat(32)]]],
+    ['a digest that is a number', [['x#y', 7]]]
+  ]
   const variants: Array<[string, Uint8Array]> = [
     ['garbage bytes', Uint8Array.from([0xff, 0xfe, 0x00, 0x42])],
     ['not JSON', Buffer.from('{"f":')],
-    ['wrong format', Buffer.from(JSON.stringify({ ...parsed, f: 'other/9' }))],
-    ['declarations not hex', Buffer.from(JSON.stringify({ ...parsed, part: { ...parsed.part, declarations: [['x#y', 'zz']] } }))],
-    ['one digest of 64 characters not hex among good ones', Buffer.from(JSON.stringify({ ...parsed, part: { ...parsed.part, declarations: [['x#y', '00'.repeat(32)], ['x#z', 'G' + '0'.repeat(63)], ['x#w', 'ab'.repeat(32)]] } }))],
-    ['a digest in upper case', Buffer.from(JSON.stringify({ ...parsed, part: { ...parsed.part, declarations: [['x#y', 'AB'.repeat(32)]] } }))],
-    ['a digest that is a number', Buffer.from(JSON.stringify({ ...parsed, part: { ...parsed.part, declarations: [['x#y', 7]] } }))],
-    ['needs ill-typed', Buffer.from(JSON.stringify({ ...parsed, part: { ...parsed.part, needs: [{ label: 1 }] } }))],
-    ['a witness that no longer holds', Buffer.from(JSON.stringify({ ...parsed, part: { ...parsed.part, declarations: [['x#y', '00'.repeat(32)]] }, w: { ...parsed.w, files: [[join(dir, 'helper.mjs'), '00'.repeat(32)]] } }))]
+    ['no bulk', Buffer.from(JSON.stringify(head))],
+    ['wrong format', joined({ ...head, f: 'dds-analysis/1' }, bulk, true)],
+    ['the first format\'s layout', Buffer.from(JSON.stringify({ f: 'dds-analysis/2', part: { ...head.part, ...bulk }, w: head.w }))],
+    ['needs ill-typed', joined({ ...head, part: { ...head.part, needs: [{ label: 1 }] } }, bulk, true)],
+    ['bulk cut short', joined(head, JSON.stringify(bulk).slice(0, -10), false)],
+    ['bulk not UTF-8', Buffer.concat([Buffer.from(JSON.stringify(head)), Buffer.from('\n'), Buffer.from([0xff, 0xfe])])],
+    ...badDeclarations.map(([what, d]): [string, Uint8Array] => [`${what}, the bulk's digest not updated`, joined(head, { ...bulk, declarations: d }, false)]),
+    ['a witness that no longer holds', joined({ ...head, w: { ...head.w, files: [[join(dir, 'helper.mjs'), '00'.repeat(32)]] } }, { ...bulk, declarations: [['x#y', '00'.repeat(32)]] }, true)]
   ]
   await s.close()
   for (const [what, bytes] of variants) {
@@ -107,4 +136,24 @@ t.test('hostile records are misses: garbage, ill-typed fields, a lying digest', 
     t.equal(r.digest, honest.digest, `${what}: the signature is computed afresh`)
     t.same(r.value, { x: 21, double: 42 })
   }
+})
+
+t.test('bulk written to match its digest yet ill-formed: a coded error when read, never other declarations', async (t) => {
+  // A record as a run writes it (a fresh run on a store of its own).
+  await run('s-bulk')
+  const keys = await records('s-bulk')
+  const r = await openStore({ location: join(dir, 's-bulk') })
+  const raw = await r.backend.get('meta', keys[0]!)
+  await r.close()
+  t.ok(raw !== undefined)
+  const { head, bulk } = split(raw!)
+  const honest = decodeRecord(raw!)
+  t.ok(honest !== undefined && honest.part.declarations.size > 0, 'the honest record decodes, declarations and all')
+  for (const d of [[['x#y', 'zz']], 'not a list', [['x#y', '00'.repeat(32), 'extra']]]) {
+    const forged = decodeRecord(joined(head, { ...bulk, declarations: d }, true))
+    t.ok(forged !== undefined, 'the head alone is checked when the record is read')
+    t.throws(() => forged!.part.declarations, { code: 'DDS_INTEGRITY' }, 'reading the declarations is a coded error')
+    t.throws(() => forged!.part.analysis!.handles, { code: 'DDS_INTEGRITY' })
+  }
+  t.equal(decodeRecord(joined(head, { ...bulk, declarations: [] }, false)), undefined, 'a bulk its head does not name is a miss')
 })
