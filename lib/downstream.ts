@@ -7,12 +7,26 @@
  */
 import type { CID } from 'multiformats/cid'
 import { isDdsError } from '../store/errors.js'
+import type { ArtifactRoot } from '../store/records.js'
 import type { Store } from '../store/store.js'
 import { lineage, type GraphEdge, type LineageGraph } from './graph.js'
 import { hashValue } from './value-hash.js'
 
 /** Outputs up to this size are read to see whether they are primitives. */
 const PRIMITIVE_BYTES = 4096
+
+/**
+ * False for an artifact that is certainly an object, told from its root
+ * without decoding it (and without loading its codec): a typed array, or a
+ * CBOR payload that is an array or a map. True for anything that may be a
+ * primitive, which is then decoded.
+ */
+function mayBePrimitive (root: ArtifactRoot): boolean {
+  if (root.enc === 'typed') return false
+  if (root.enc !== 'cbor-x/1' || root.data === undefined || root.data.length === 0) return true
+  const major = root.data[0]! >> 5
+  return major !== 4 && major !== 5
+}
 
 /**
  * The edges the lineage graph cannot hold: a kept number, string, boolean
@@ -34,7 +48,9 @@ export async function valueEdges (store: Store, graph: LineageGraph): Promise<Gr
     try {
       inputs.set(n.id, (await store.getEvaluation(n.evaluation as CID)).inputs)
       const output = (await store.head(n.path as string))?.output
-      if (output === null || output === undefined || (await store.artifactInfo(output)).size > PRIMITIVE_BYTES) continue
+      if (output === null || output === undefined) continue
+      const root = await store.getArtifactRoot(output)
+      if (root.size > PRIMITIVE_BYTES || !mayBePrimitive(root)) continue
       const value = await store.readArtifact(output)
       if ((value !== null && typeof value === 'object') || typeof value === 'function' || typeof value === 'symbol') continue
       producers.set(hashValue(value, 'args[0]', { mode: 'input' }).toString(), { id: n.id, path: n.path as string })

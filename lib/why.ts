@@ -67,8 +67,12 @@ export interface WhyResult extends Comparison {
 /** A history sequence number of the path, or an evaluation CID. */
 export type EvaluationRef = number | CID
 
-function keysOf (a: Record<string, unknown>, b: Record<string, unknown>): string[] {
-  return [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()
+/** The names whose entries differ between `a` and `b` (in one only, or unequal), sorted: a manifest's thousands of equal names are not sorted. */
+function differing<T> (a: Record<string, T>, b: Record<string, T>, same: (x: T, y: T) => boolean): string[] {
+  const out: string[] = []
+  for (const k of Object.keys(a)) if (!Object.hasOwn(b, k) || !same(a[k] as T, b[k] as T)) out.push(k)
+  for (const k of Object.keys(b)) if (!Object.hasOwn(a, k)) out.push(k)
+  return out.sort()
 }
 
 function fileOf (declaration: string): { file: string | undefined, declaration: string } {
@@ -87,20 +91,17 @@ export function compareManifests (a: CodeManifest, b: CodeManifest): Change[] {
   if (a.pinned !== b.pinned) {
     out.push({ kind: 'pinned', change: delta(a.pinned !== undefined, b.pinned !== undefined), ...(a.pinned === undefined ? {} : { old: a.pinned }), ...(b.pinned === undefined ? {} : { new: b.pinned }) })
   }
-  for (const name of keysOf(a.declarations, b.declarations)) {
-    const x = a.declarations[name]
-    const y = b.declarations[name]
-    if (!sameBytes(x, y)) out.push({ kind: 'declaration', change: delta(x !== undefined, y !== undefined), name, ...fileOf(name) })
+  const has = (o: object, k: string): boolean => Object.hasOwn(o, k)
+  for (const name of differing(a.declarations, b.declarations, sameBytes)) {
+    out.push({ kind: 'declaration', change: delta(has(a.declarations, name), has(b.declarations, name)), name, ...fileOf(name) })
   }
-  for (const name of keysOf(a.values, b.values)) {
-    const x = a.values[name]
-    const y = b.values[name]
-    if (!sameBytes(x, y)) out.push({ kind: 'value', change: delta(x !== undefined, y !== undefined), name })
+  for (const name of differing(a.values, b.values, sameBytes)) {
+    out.push({ kind: 'value', change: delta(has(a.values, name), has(b.values, name)), name })
   }
-  for (const name of keysOf(a.packages, b.packages)) {
-    const x = a.packages[name]
-    const y = b.packages[name]
-    if (x !== y) out.push({ kind: 'package', change: delta(x !== undefined, y !== undefined), name, ...(x === undefined ? {} : { old: x }), ...(y === undefined ? {} : { new: y }) })
+  for (const name of differing(a.packages, b.packages, (x, y) => x === y)) {
+    const x = has(a.packages, name) ? a.packages[name] : undefined
+    const y = has(b.packages, name) ? b.packages[name] : undefined
+    out.push({ kind: 'package', change: delta(x !== undefined, y !== undefined), name, ...(x === undefined ? {} : { old: x }), ...(y === undefined ? {} : { new: y }) })
   }
   const ua = new Set(a.unavailable)
   const ub = new Set(b.unavailable)

@@ -24,7 +24,7 @@ import { memoKey } from '../value-hash.js'
 import { compareInputs, type Change } from '../why.js'
 import { Answers, under } from './answers.js'
 import { staticArguments } from './args.js'
-import { CodeReader, manifestEntry, type CodeOutlook } from './code.js'
+import { CodeReader, manifestEntry, sameManifest, type CodeOutlook } from './code.js'
 import type { PathPlan, Plan, PlanOptions, PlanReason, PlanStatus } from './interface.js'
 
 /** A path judged alone, with what the propagation needs. */
@@ -116,14 +116,22 @@ async function judge (store: Store, manifests: Manifests, answers: Answers, read
   return done('revert-hit', reasons, !answer.output.equals(head.output as CID), answer.evaluation)
 }
 
-/** True when an earlier evaluation of the path ran the code a run would hash now: with upstream values reverting too, it answers. */
-async function ranBefore (store: Store, manifests: Manifests, path: string, digest: Uint8Array): Promise<boolean> {
+/**
+ * True when an earlier evaluation of the path ran the code a run would hash
+ * now (`code.digest`, of `code.manifest`, read only when a recorded block
+ * must be compared): with upstream values reverting too, it answers.
+ */
+async function ranBefore (store: Store, manifests: Manifests, path: string, code: CodeOutlook & { digest: Uint8Array }): Promise<boolean> {
+  const digest = code.digest
   for await (const e of store.history(path)) {
     if (e.evaluation === null) continue
     const record = await store.getEvaluation(e.evaluation)
     // The block's own digest, when it is the one asked for, says it without decoding (a block not in canonical form is encoded again).
     if (record.code.code === DAG_CBOR_CODE && record.code.multihash.code === SHA256_CODE && sameBytes(record.code.multihash.digest, digest)) return true
-    if (sameBytes(sha256Digest(encodeManifest(await manifests(record.code))), digest)) return true
+    const recorded = await manifests(record.code)
+    // Field by field, stopping at the first difference; equal fields encode to equal bytes.
+    const manifest = code.manifest
+    if (manifest !== undefined ? sameManifest(recorded, manifest) : sameBytes(sha256Digest(encodeManifest(recorded)), digest)) return true
   }
   return false
 }
@@ -167,9 +175,9 @@ export async function plan (store: Store, options: PlanOptions = {}): Promise<Pl
     graph.edges.push(...await valueEdges(store, graph))
     // Whether a path's new code ran before does not depend on which upstream path changes.
     const ran = new Map<string, Promise<boolean>>()
-    const ranBeforeOnce = (path: string, digest: Uint8Array): Promise<boolean> => {
+    const ranBeforeOnce = (path: string, code: CodeOutlook & { digest: Uint8Array }): Promise<boolean> => {
       let r = ran.get(path)
-      if (r === undefined) ran.set(path, r = ranBefore(store, manifests, path, digest))
+      if (r === undefined) ran.set(path, r = ranBefore(store, manifests, path, code))
       return r
     }
     for (const up of changing) {
@@ -177,7 +185,7 @@ export async function plan (store: Store, options: PlanOptions = {}): Promise<Pl
         const j = judged.get(path)
         if (j === undefined || j.plan.status === 'unknown') continue
         // A path forced or invalidated runs whatever comes from upstream; one whose code changed may be a revert hit once upstream reverts too.
-        if (j.plan.status === 'will-run' && !(j.code.digest !== undefined && !j.plan.reasons.some((r) => r.kind === 'forced' || r.kind === 'invalidated') && await ranBeforeOnce(path, j.code.digest))) continue
+        if (j.plan.status === 'will-run' && !(j.code.digest !== undefined && !j.plan.reasons.some((r) => r.kind === 'forced' || r.kind === 'invalidated') && await ranBeforeOnce(path, j.code as CodeOutlook & { digest: Uint8Array }))) continue
         j.plan.status = 'may-run'
         if (!j.plan.reasons.some((r) => r.kind === 'upstream' && r.path === up.plan.path)) j.plan.reasons.push({ kind: 'upstream', change: 'may-change', path: up.plan.path })
         j.changes = true
