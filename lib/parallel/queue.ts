@@ -23,10 +23,11 @@ interface BullJob { data: unknown, isFailed: () => Promise<boolean>, isCompleted
 interface BullClosable { close: () => Promise<void>, waitUntilReady: () => Promise<unknown>, on: (event: 'error', listener: (err: Error) => void) => unknown }
 interface BullQueue extends BullClosable { add: (name: string, data: JobData, opts: Record<string, unknown>) => Promise<BullJob>, getJob: (id: string) => Promise<BullJob | undefined> }
 type BullQueueEvents = BullClosable
+interface BullWorker extends BullClosable { disconnect: () => Promise<void> }
 interface BullModule {
   Queue: new (name: string, opts: Record<string, unknown>) => BullQueue
   QueueEvents: new (name: string, opts: Record<string, unknown>) => BullQueueEvents
-  Worker: new (name: string, processor: (job: BullJob) => Promise<unknown>, opts: Record<string, unknown>) => BullClosable
+  Worker: new (name: string, processor: (job: BullJob) => Promise<unknown>, opts: Record<string, unknown>) => BullWorker
 }
 
 /** The BullMQ queue all dds callers and workers of one Redis database share. */
@@ -169,6 +170,18 @@ async function functionOf (root: string, job: JobData, allowed: readonly string[
   return fn as (...args: unknown[]) => unknown
 }
 
+/** A worker started by {@link startQueueWorker}. */
+export interface QueueWorker {
+  /**
+   * Stop taking jobs, let the running ones finish, and leave the queue
+   * cleanly. When `cut` settles first (a second signal, a grace period
+   * over), the connections are dropped instead; the queue hands the jobs
+   * still running to another worker (whatever they stored makes them hits
+   * there). True when it closed cleanly.
+   */
+  close: (cut?: Promise<unknown>) => Promise<boolean>
+}
+
 /**
  * A worker on the queue: takes jobs, computes and stores them with `engine`,
  * until closed.
@@ -177,7 +190,7 @@ async function functionOf (root: string, job: JobData, allowed: readonly string[
  * const w = await startQueueWorker({ url: 'redis://127.0.0.1:6379', engine: await open({ store: '.dds' }) })
  * await w.close()
  */
-export async function startQueueWorker (options: QueueWorkerOptions): Promise<{ close: () => Promise<void> }> {
+export async function startQueueWorker (options: QueueWorkerOptions): Promise<QueueWorker> {
   const { Worker } = await bullmq()
   // Compared with real paths of modules, so a root reached through a symbolic link still contains its files.
   const root = realpathSync(resolve(options.root ?? process.cwd()))
@@ -214,5 +227,26 @@ export async function startQueueWorker (options: QueueWorkerOptions): Promise<{ 
   })
   worker.on('error', () => {})
   await ready(worker, options.url)
-  return { close: async () => { await worker.close() } }
+  return {
+    close: async (cut?: Promise<unknown>) => {
+      const closing = worker.close()
+      if (cut === undefined) {
+        await closing
+        return true
+      }
+      const clean = await Promise.race([closing.then(() => true), cut.then(() => false)])
+      if (!clean) {
+        // Redis gone or too slow: drop the connections (a hung quit then fails) rather than wait for them.
+        const bounded = async (p: Promise<unknown>): Promise<void> => { await Promise.race([p.catch(() => {}), sleep(1000)]) }
+        await bounded(worker.disconnect())
+        await bounded(closing)
+      }
+      return clean
+    }
+  }
+}
+
+/** Resolve after `ms` without keeping the process alive. */
+async function sleep (ms: number): Promise<void> {
+  await new Promise<void>((resolve) => { setTimeout(resolve, ms).unref() })
 }

@@ -1,12 +1,13 @@
 // The job queue against a real redis-server ($DDS_TEST_REDIS, started by .ci/run) and the file:// remote:
 // worker processes and callers on one queue, identical calls once, the same results and re-run sets as
 // the event loop, a killed worker's job finished by another, a worker that always crashes a coded error,
-// code that differs refused, hostile jobs and forged results refused. Skipped without Redis, failing
-// under CI=true.
+// code that differs refused, hostile jobs and forged results refused, a worker stopped by a signal
+// with Redis up and gone. Skipped without Redis, failing under CI=true.
 import t from 'tap'
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { startNode, type Exit } from '../helpers/spawn.js'
 import { QUEUE_NAME, connectionOf } from '../../lib/parallel/queue.js'
@@ -241,6 +242,60 @@ function run (redisBase: string): void {
     t.equal(counts(s).size, 0, 'the module was not imported')
     // The allowed module's jobs still run.
     t.same((await call(s, '1', [2])).values, [8])
+  })
+
+  /** A TCP relay to Redis that can be cut, as a Redis that goes away: every connection through it dropped, new ones refused. */
+  const relay = async (target: string): Promise<{ url: string, cut: () => void }> => {
+    const to = new URL(target)
+    const sockets = new Set<Socket>()
+    const server = createServer((c) => {
+      const r = connect(Number(to.port), to.hostname)
+      for (const x of [c, r]) {
+        sockets.add(x)
+        x.on('error', () => {})
+        x.on('close', () => { sockets.delete(x) })
+      }
+      c.pipe(r).pipe(c)
+    })
+    await new Promise<void>((resolve) => { server.listen(0, '127.0.0.1', resolve) })
+    const port = (server.address() as AddressInfo).port
+    return { url: `redis://127.0.0.1:${port}${to.pathname}`, cut: () => { server.close(); for (const x of sockets) x.destroy() } }
+  }
+  const exitWithin = async (done: Promise<Exit>, ms: number): Promise<Exit | undefined> =>
+    await Promise.race([done, new Promise<undefined>((resolve) => { setTimeout(resolve, ms) })])
+
+  t.test('SIGTERM: a worker leaves the queue and exits 0; with Redis gone it exits 1 once the grace period is over, or at a second signal', async (t) => {
+    const s = setup('stop')
+    const clean = await startWorker(s, 'clean')
+    process.kill(clean.pid, 'SIGTERM')
+    const e1 = await exitWithin(clean.done, 15_000)
+    t.equal(e1?.code, 0, 'a worker whose Redis answers stops cleanly')
+
+    const r1 = await relay(s.url)
+    const graced = await startWorker({ ...s, url: r1.url }, 'graced', ['--grace-ms', '1500'])
+    r1.cut()
+    const t0 = Date.now()
+    process.kill(graced.pid, 'SIGTERM')
+    const e2 = await exitWithin(graced.done, 15_000)
+    t.equal(e2?.code, 1, 'Redis gone: the worker stops after its grace period')
+    t.ok(Date.now() - t0 >= 1400, `not before it (${Date.now() - t0} ms)`)
+    t.match(e2?.stderr ?? '', /stopped without waiting for the queue/)
+
+    const r2 = await relay(s.url)
+    const twice = await startWorker({ ...s, url: r2.url }, 'twice', ['--grace-ms', '600000'])
+    r2.cut()
+    process.kill(twice.pid, 'SIGTERM')
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    const t1 = Date.now()
+    process.kill(twice.pid, 'SIGTERM')
+    const e3 = await exitWithin(twice.done, 15_000)
+    t.equal(e3?.code, 1, 'a second signal stops it at once')
+    t.ok(Date.now() - t1 < 10_000, `${Date.now() - t1} ms after the second signal`)
+    // The store a forced stop leaves opens and serves the next worker on it.
+    const again = await startWorker(s, 'twice')
+    t.same((await call(s, '1', [3])).values, [27])
+    process.kill(again.pid, 'SIGTERM')
+    t.equal((await exitWithin(again.done, 15_000))?.code, 0)
   })
 
   t.test('a forged "done" naming a result that is not in the store is refused, and nothing is committed', async (t) => {

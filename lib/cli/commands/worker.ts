@@ -27,7 +27,10 @@ number of workers on any number of machines; a worker that dies loses its
 jobs' locks and other workers take them over.
 Prints one line per job: status, path, milliseconds; on a terminal, a status line
 below them shows the jobs running now and the counts so far. Stops on SIGINT or
-SIGTERM.`,
+SIGTERM: running jobs finish and the worker leaves the queue, exit status 0.
+A second signal, or --grace-ms passing first (Redis unreachable, a job too
+long), stops it at once with exit status 1; the queue gives its running jobs
+to another worker.`,
   options: {
     queue: { type: 'string' },
     concurrency: { type: 'string' },
@@ -35,7 +38,8 @@ SIGTERM.`,
     'lock-ms': { type: 'string' },
     'lease-ms': { type: 'string' },
     modules: { type: 'string' },
-    'max-job-bytes': { type: 'string' }
+    'max-job-bytes': { type: 'string' },
+    'grace-ms': { type: 'string' }
   },
   optionHelp: [
     ['--queue URL', 'the Redis of the queue (default: $DDS_QUEUE)'],
@@ -44,7 +48,8 @@ SIGTERM.`,
     ['--lock-ms MS', 'how soon a dead worker\'s job goes to another (default 30000)'],
     ['--lease-ms MS', 'how long this worker\'s leases on the remote outlive it (default 30000)'],
     ['--modules LIST', 'comma-separated modules (src/tiles.ts) or directories (src/) jobs may name (default: any of the project)'],
-    ['--max-job-bytes N', 'most argument bytes a job may carry by value (default 16777216)']
+    ['--max-job-bytes N', 'most argument bytes a job may carry by value (default 16777216)'],
+    ['--grace-ms MS', 'how long a stop waits for running jobs and the queue before it drops them (default 30000)']
   ],
   example: `
 $ dds worker --queue redis://10.0.0.5:6379 --store /var/cache/dds
@@ -64,6 +69,7 @@ hit	/tiles/3	4`,
     const modules = ctx.string('modules')?.split(',').map((m) => m.trim()).filter((m) => m !== '')
     if (modules !== undefined && modules.length === 0) throw new UsageError('--modules needs at least one module or directory')
     const maxJobBytes = positiveInt(ctx.string('max-job-bytes'), 'max-job-bytes', 16 * 1024 * 1024)
+    const graceMs = positiveInt(ctx.string('grace-ms'), 'grace-ms', 30_000)
     const status = new StatusLine()
     const started = new Map<string, number[]>()
     const worker = await startQueueWorker({
@@ -85,12 +91,29 @@ hit	/tiles/3	4`,
       }
     })
     await ctx.line(['ready'])
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', resolve)
-      process.once('SIGTERM', resolve)
-    })
+    const signal = async (): Promise<void> => {
+      await new Promise<void>((resolve) => {
+        const on = (): void => {
+          process.off('SIGINT', on)
+          process.off('SIGTERM', on)
+          resolve()
+        }
+        process.on('SIGINT', on)
+        process.on('SIGTERM', on)
+      })
+    }
+    await signal()
     status.close()
-    await worker.close()
+    // A second signal, or the grace period, stops waiting for running jobs and for Redis.
+    let timer: NodeJS.Timeout | undefined
+    const cut = Promise.race([signal(), new Promise<void>((resolve) => { timer = setTimeout(resolve, graceMs) })])
+    const clean = await worker.close(cut)
+    clearTimeout(timer)
     await engine.close()
+    if (clean) return 0
+    process.stderr.write(`dds worker: stopped without waiting for the queue (${graceMs} ms grace over, or a second signal); jobs still running go to another worker\n`)
+    // Whatever of the queue's connections is left must not keep the process alive.
+    setTimeout(() => { process.exit(1) }, 1000).unref()
+    return 1
   }
 }
