@@ -16,6 +16,7 @@ import { tagsOf } from './tags.js'
 import { planBudget } from './gc-budget.js'
 import { checkBudget, type Budget } from './budget.js'
 import { staleUses } from './usage.js'
+import { staleCommitRecords } from './commit.js'
 
 export interface GcOptions {
   /**
@@ -153,7 +154,9 @@ export async function gc (store: Store, options: GcOptions = {}): Promise<GcRepo
         ...dropHistory.map((key) => ({ type: 'del' as const, space: 'history' as const, key })),
         ...dropMemo.map((key) => ({ type: 'del' as const, space: 'memo' as const, key })),
         // Last-use times of evaluations nothing keeps any more.
-        ...await staleUses(store.backend, evaluations)
+        ...await staleUses(store.backend, evaluations),
+        // Records of commits sent through a leader a day ago or more (kept for a retry after a lost answer).
+        ...await staleCommitRecords(store.backend, now - 24 * HOUR)
       ]
       if (!dryRun && ops.length > 0) await store.backend.batch(ops, { sync: true })
 

@@ -93,6 +93,15 @@ export interface CommitOptions {
   force?: boolean
   /** Skip an update whose time is not newer than the current head (imports, pulls). */
   onlyIfNewer?: boolean
+  /**
+   * An id of this commit (32 hex digits), from a process committing through
+   * the one that holds the database: the record of what it did is written
+   * with it, so that a retry after a lost answer is told what the first
+   * application did (nothing it appended goes unreported).
+   */
+  token?: string
+  /** The ids of the same process's earlier commits, whose records can go. */
+  forget?: string[]
 }
 
 /** What a commit did. */
@@ -171,7 +180,7 @@ export interface Backend {
 
 /** What a commit needs from the database: reads, a range scan and an atomic batch. */
 export interface CommitKV {
-  get: (space: 'paths' | 'blocks', key: Uint8Array) => Promise<Uint8Array | undefined>
+  get: (space: 'paths' | 'blocks' | 'meta', key: Uint8Array) => Promise<Uint8Array | undefined>
   getMany: (space: 'paths', keys: Uint8Array[]) => Promise<Array<Uint8Array | undefined>>
   entries: (space: 'paths', range: { gt: Uint8Array, lt: Uint8Array }) => AsyncIterable<[Uint8Array, Uint8Array]>
   batch: (ops: BatchOp[], options: { sync: boolean }) => Promise<void>

@@ -12,7 +12,7 @@ import net from 'node:net'
 import * as dagCbor from '@ipld/dag-cbor'
 import { DdsError, ErrorCodes, type ErrorCode } from './errors.js'
 import type { LevelBackend } from './backend.js'
-import type { BatchOp, RangeOptions, Space } from './interface.js'
+import type { BatchOp, CommitOptions, RangeOptions, Space } from './interface.js'
 import { stripUndefined } from './records.js'
 import { nonce, proof, proofMatches } from './local-socket.js'
 
@@ -341,7 +341,7 @@ export class RpcServer {
         }
         return out
       }
-      case 'commit': return await b.commit(fromWireUpdates(m.updates), m.staged as BatchOp[], (m.options ?? {}) as Record<string, boolean>)
+      case 'commit': return await b.commit(fromWireUpdates(m.updates), m.staged as BatchOp[], commitOptions(m.options))
       case 'lease': return await b.lease(m.request as never)
       default: throw new DdsError(ErrorCodes.STORE_UNAVAILABLE, `unknown request ${String(m.op)}`)
     }
@@ -381,4 +381,16 @@ function fromWireUpdates (u: unknown): never {
     for (const k of ['hit', 'time', 'imported']) if (out[k] === null) delete out[k]
     return out
   }) as never
+}
+
+/** The commit options a peer sent, each of its type (anything else is dropped). */
+function commitOptions (v: unknown): CommitOptions {
+  if (v === null || typeof v !== 'object') return {}
+  const o = v as Record<string, unknown>
+  const out: CommitOptions = {}
+  if (o.force === true) out.force = true
+  if (o.onlyIfNewer === true) out.onlyIfNewer = true
+  if (typeof o.token === 'string') out.token = o.token
+  if (Array.isArray(o.forget)) out.forget = o.forget.filter((x): x is string => typeof x === 'string')
+  return out
 }

@@ -13,10 +13,12 @@
  * not keep the others waiting. Locks live in the database as leases, so a
  * change of leader loses none.
  */
+import { randomBytes } from 'node:crypto'
 import { DdsError, ErrorCodes } from './errors.js'
 import { definedRange, sleep } from './util.js'
 import { canonicalLocation, DirectoryBlobs, LockedError, openLevelExclusive, type ClassicOptions, type LevelBackend } from './backend.js'
 import { NOT_SYNC, type Backend, type BatchOp, type RangeOptions, type Space } from './interface.js'
+import { FORGET_AT_ONCE } from './commit.js'
 import { lockedFailure, openFailure } from './open-errors.js'
 import { ConnectionLost, NotAuthenticated, RpcClient, RpcServer } from './rpc.js'
 import { announce, announced, leaderSocket, retire, storeSecret, trustedSocketOwner, type LeaderSocket } from './local-socket.js'
@@ -53,6 +55,8 @@ export class SharedBackend implements Backend {
   readonly #cache = new ByteLru(64 * 1024 * 1024)
   /** Deletions of cached key spaces this process has started (a write kept in the cache must not outlive one). */
   #deletions = 0
+  /** Tokens of this process's commits through the leader whose records its next commit removes. */
+  readonly #tokens: string[] = []
   /** How often this process took or gave up the lead (for tests and benchmarks). */
   readonly stats = { elections: 0, handovers: 0, retries: 0 }
 
@@ -214,11 +218,24 @@ export class SharedBackend implements Backend {
 
   async commit (updates: PathUpdate[], staged: BatchOp[], options: CommitOptions = {}): Promise<CommitResult> {
     const since = this.#forget(staged)
+    // Sent through the leader, a commit carries a token: a retry after a lost answer is told what the first attempt did.
+    const token = randomBytes(16).toString('hex')
+    let sent = false
+    // The records of this process's earlier commits through the leader go with this one.
+    const forget = this.#tokens.splice(0, FORGET_AT_ONCE)
+    const forgetAll = [...(options.forget ?? []), ...forget]
+    const tokens = (): CommitOptions => ({ ...options, ...(sent && options.token === undefined ? { token } : {}), ...(forgetAll.length === 0 ? {} : { forget: forgetAll }) })
     try {
-      const result = await this.#op(async (db) => await db.commit(updates, staged, options), async (c) => await c.call('commit', { updates, staged, options }) as CommitResult)
+      const result = await this.#op(async (db) => await db.commit(updates, staged, tokens()), async (c) => {
+        sent = true
+        return await c.call('commit', { updates, staged, options: tokens() }) as CommitResult
+      })
+      if (sent && options.token === undefined) this.#tokens.push(token)
       this.#keepWritten(staged, since)
       return result
     } catch (err) {
+      // Not written: the records it was to remove go with a later commit.
+      this.#tokens.unshift(...forget)
       // A commit refused for data collected meanwhile: what this process kept may be stale too.
       if (err instanceof DdsError && err.code === ErrorCodes.NOT_FOUND) this.#cache.clear()
       throw err

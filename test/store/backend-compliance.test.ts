@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { openLevelExclusive, openMemory, canonicalLocation } from '../../store/backend.js'
 import { openShared, SharedBackend } from '../../store/shared.js'
-import { readHead } from '../../store/commit.js'
+import { readHead, staleCommitRecords } from '../../store/commit.js'
 import { historyKey, pathKey } from '../../store/keys.js'
 import { cidOf, RAW_CODE } from '../../store/hash.js'
 import { newHolder } from '../../store/leases.js'
@@ -195,6 +195,51 @@ function suite (c: Case): void {
     tt.same(del.appended, [{ path: '/a', seq: 3 }], 'a delete appends')
     const r3 = await backend.commit([{ path: '/a/b', evaluation: e1.cid, output: o1.cid }], [])
     tt.same(r3.appended, [{ path: '/a/b', seq: 1 }], 'once /a is deleted, /a/b may be written')
+  })
+
+  t.test(`${c.name}: a commit with a token, retried, is told what it did the first time`, async (tt) => {
+    const { backend, done } = await c.open()
+    tt.teardown(done)
+    const block = (text: string): { cid: ReturnType<typeof cidOf>, op: BatchOp } => {
+      const bytes = b(text)
+      const cid = cidOf(bytes, RAW_CODE)
+      return { cid, op: { type: 'put', space: 'blocks', key: cid.bytes, value: bytes } }
+    }
+    const e = block('evaluation t')
+    const o = block('output t')
+    const token = 'ab'.repeat(16)
+    const update = [{ path: '/t', evaluation: e.cid, output: o.cid, time: 1000 }]
+    const first = await backend.commit(update, [e.op, o.op], { token })
+    tt.same(first, { appended: [{ path: '/t', seq: 1 }], skipped: [] })
+    // Its answer lost, the commit is sent again: the same answer, and no second entry.
+    const retry = await backend.commit(update, [e.op, o.op], { token })
+    tt.same(retry, first, 'the retry reports the entry the first application appended')
+    tt.equal(await backend.get('history', historyKey('/t', 2)), undefined, 'nothing appended twice')
+    // Without the token the same update is a skip, as before.
+    tt.same(await backend.commit(update, []), { appended: [], skipped: ['/t'] })
+    tt.ok(await backend.get('meta', b(`commit/${token}`)) !== undefined, 'the record is kept')
+    // A later commit removes the records it is told to forget.
+    const e2 = block('evaluation t2')
+    await backend.commit([{ path: '/t', evaluation: e2.cid, output: o.cid, time: 2000 }], [e2.op], { forget: [token] })
+    tt.equal(await backend.get('meta', b(`commit/${token}`)), undefined, 'forgotten')
+    // Tokens that are not 32 hex digits name no record and remove none.
+    await backend.batch([{ type: 'put', space: 'meta', key: b('commit/../x'), value: b('{}') }])
+    const e3 = block('evaluation t3')
+    const odd = await backend.commit([{ path: '/t', evaluation: e3.cid, output: o.cid, time: 3000 }], [e3.op], { token: '../x', forget: ['../x', 'AB'.repeat(16)] })
+    tt.same(odd.appended, [{ path: '/t', seq: 3 }])
+    tt.equal(s(await backend.get('meta', b('commit/../x'))), '{}', 'an odd token touches no key')
+    // A damaged record is no answer: the retry applies the commit (which changes nothing).
+    const t2 = 'cd'.repeat(16)
+    await backend.batch([{ type: 'put', space: 'meta', key: b(`commit/${t2}`), value: b('{"result":{"appended":[{"path":1}]}}') }])
+    tt.same(await backend.commit([{ path: '/t', evaluation: e3.cid, output: o.cid, time: 4000 }], [], { token: t2 }), { appended: [], skipped: ['/t'] })
+    // gc's sweep: records written before the cut-off (or without a time) go, newer ones stay.
+    const t3 = 'ef'.repeat(16)
+    const e4 = block('evaluation t4')
+    await backend.commit([{ path: '/t', evaluation: e4.cid, output: o.cid, time: 5000 }], [e4.op], { token: t3 })
+    const stale = await staleCommitRecords(backend, Date.now() - 60_000)
+    tt.same(stale.map((op) => s(op.key)).sort(), ['commit/../x', `commit/${t2}`], 'only the records with no time are stale')
+    const all = await staleCommitRecords(backend, Date.now() + 60_000)
+    tt.same(all.map((op) => s(op.key)).sort(), ['commit/../x', `commit/${t2}`, `commit/${t3}`])
   })
 
   t.test(`${c.name}: leases`, async (tt) => {
