@@ -134,6 +134,14 @@ const STORE_THIS = `function () { 'use strict'; ${SLOT_EXPR} = this }`
  * const details = bridge?.details(fn, 'group-1')
  * bridge?.release('group-1')
  */
+/**
+ * The scripts best-effort coverage has listed in this process, by script id
+ * (an id names one script for the life of the process): a later bridge knows
+ * them even once coverage no longer lists a script whose top-level code V8
+ * has since flushed (a CommonJS module loaded long before).
+ */
+const everListed = new Map<string, { url: string, length: number }>()
+
 export class InspectorBridge {
   private readonly scripts = new Map<string, ScriptInfo>()
   /** What the Debugger domain reported, once it was enabled. */
@@ -203,8 +211,12 @@ export class InspectorBridge {
   script (scriptId: string): ScriptInfo | undefined {
     let info = this.scripts.get(scriptId)
     if (info === undefined && !scriptLookup.debuggerOnly) {
-      this.learnFromCoverage()
-      info = this.scripts.get(scriptId)
+      const known = everListed.get(scriptId)
+      if (known !== undefined) this.scripts.set(scriptId, info = this.listedScript(scriptId, known.url, known.length))
+      else {
+        this.learnFromCoverage()
+        info = this.scripts.get(scriptId)
+      }
     }
     if (info === undefined) {
       this.replay()
@@ -226,6 +238,7 @@ export class InspectorBridge {
       // The outermost function (they come sorted, outer first) spans the whole script.
       const length = s.functions[0]?.ranges[0]?.endOffset
       if (length === undefined) continue
+      everListed.set(s.scriptId, { url: s.url, length })
       this.scripts.set(s.scriptId, this.listedScript(s.scriptId, s.url, length))
     }
   }
