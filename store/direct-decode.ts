@@ -20,7 +20,11 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
 class Reader {
   at = 0
   fail = false
-  constructor (readonly b: Uint8Array) {}
+  /** The same bytes as a Buffer, for reading text without a view per string. */
+  readonly text8: Buffer
+  constructor (readonly b: Uint8Array) {
+    this.text8 = Buffer.from(b.buffer, b.byteOffset, b.byteLength)
+  }
 
   /** The argument of a head of additional info `info`, or -1 when not in its shortest form (or past 2^53 - 1). */
   arg (info: number): number {
@@ -55,7 +59,7 @@ class Reader {
     let ascii = true
     for (let i = this.at; i < end; i++) if (b[i]! >= 0x80) { ascii = false; break }
     let s: string
-    if (ascii) s = n < 64 ? String.fromCharCode.apply(null, b.subarray(this.at, end) as unknown as number[]) : Buffer.from(b.buffer, b.byteOffset + this.at, n).toString('latin1')
+    if (ascii) s = this.text8.toString('latin1', this.at, end)
     else {
       try {
         s = strictUtf8.decode(b.subarray(this.at, end))
@@ -88,8 +92,7 @@ class Reader {
       case 2: {
         if (this.at + n > b.length) return this.out()
         // a copy, as the library makes: a plain Uint8Array that does not hold the block
-        const v = new Uint8Array(n)
-        v.set(b.subarray(this.at, this.at + n))
+        const v = b.slice(this.at, this.at + n)
         this.at += n
         return v
       }
@@ -114,7 +117,7 @@ class Reader {
           const k = this.text(len)
           if (k === undefined || k === '__proto__') return this.out()
           // keys in dag-cbor's order (length, then bytes), each once
-          if (lastAt >= 0 && !(len > lastLen || (len === lastLen && Buffer.compare(b.subarray(lastAt, lastAt + len), b.subarray(keyAt, keyAt + len)) < 0))) return this.out()
+          if (lastAt >= 0 && !(len > lastLen || (len === lastLen && before(b, lastAt, keyAt, len)))) return this.out()
           lastAt = keyAt
           lastLen = len
           map[k] = this.item(depth + 1)
@@ -145,6 +148,15 @@ class Reader {
   }
 }
 
+/** Whether the `n` bytes of `b` at `x` sort before those at `y`. */
+function before (b: Uint8Array, x: number, y: number, n: number): boolean {
+  for (let i = 0; i < n; i++) {
+    const d = b[x + i]! - b[y + i]!
+    if (d !== 0) return d < 0
+  }
+  return false
+}
+
 /**
  * The value of a block written in canonical dag-cbor of the shape
  * the one-pass encoder writes (store/canonical.ts: maps with text keys in order, texts, byte strings,
@@ -158,7 +170,8 @@ class Reader {
  * decodeDirect(new Uint8Array([0xfb, 0x3f, 0xf8, 0, 0, 0, 0, 0, 0])) // undefined (a float: the library's)
  */
 export function decodeDirect (bytes: Uint8Array): unknown {
-  const r = new Reader(bytes)
+  // A plain view of a Buffer: its slices and subarrays are then plain Uint8Arrays, made without Buffer's constructor.
+  const r = new Reader(bytes instanceof Buffer ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : bytes)
   const v = r.item(0)
   return r.fail || r.at !== bytes.length ? undefined : v
 }

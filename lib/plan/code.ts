@@ -109,10 +109,11 @@ export class CodeReader {
       unavailable: [...unavailable].sort()
     }
     if (Object.values(values).includes(NEW_VALUE)) return { manifest, digest: undefined, changes: compareManifests(recorded, manifest), runtime: runtime.sort() }
-    // The same manifest as recorded encodes to the recorded block (dag-cbor is canonical): its digest is the CID's, when that is SHA-256.
-    if (recordedDigest !== undefined && sameManifest(recorded, manifest)) return { manifest, digest: recordedDigest, changes: [], runtime: runtime.sort(), fromRecord: true }
     // With no value, the manifest is the part's bare one, whose digest a persisted analysis holds.
     const bare = part.bare !== undefined && Object.keys(values).length === 0 && unavailable.size === part.unavailable.size ? part.bare : undefined
+    // The same manifest as recorded encodes to the recorded block (dag-cbor is canonical): its digest is the CID's, when that is SHA-256.
+    const same = recordedDigest !== undefined && (bare !== undefined ? sameBytes(bare, recordedDigest) : sameManifest(recorded, manifest))
+    if (same) return { manifest, digest: recordedDigest, changes: [], runtime: runtime.sort(), fromRecord: true }
     return { manifest, digest: bare ?? sha256Digest(encodeManifest(manifest)), changes: compareManifests(recorded, manifest), runtime: runtime.sort() }
   }
 

@@ -20,7 +20,7 @@ import { bareDigest } from './manifest.js'
 import type { HandleSite, StaticAnalysis, StaticPart, ValueNeed, ValueSite } from './interface.js'
 
 /** The record format; bumped with any change to what the analysis computes or how a record is laid out. */
-export const FORMAT = 'dds-analysis/2'
+export const FORMAT = 'dds-analysis/3'
 
 /** What a record depends on. `files`: path and SHA-256 of its bytes, or `null` for a file that must not exist. */
 export interface Witnesses {
@@ -43,10 +43,14 @@ const digestHex = (bytes: Uint8Array): string => createHash('sha256').update(byt
 export function encodeRecord (part: StaticPart, analysis: StaticAnalysis, w: Witnesses): Uint8Array {
   part.bare ??= bareDigest(part)
   const bare = part.bare
-  const bulk = Buffer.from(JSON.stringify({
-    declarations: [...part.declarations].map(([k, v]) => [k, hex(v)]),
-    handles: [...analysis.handles]
-  }), 'utf8')
+  // The names in order, and their digests as one hex text (turned into bytes in one call when read).
+  const names: string[] = []
+  const digests: string[] = []
+  for (const [k, v] of part.declarations) {
+    names.push(k)
+    digests.push(hex(v))
+  }
+  const bulk = Buffer.from(JSON.stringify({ names, digests: digests.join(''), handles: [...analysis.handles] }), 'utf8')
   const head = Buffer.from(JSON.stringify({
     f: FORMAT,
     part: {
@@ -95,11 +99,6 @@ const pairs = <T>(v: unknown, second: (x: unknown) => x is T): Array<[string, T]
   isArr(v) && v.every((p) => isArr(p) && p.length === 2 && isStr(p[0]) && second(p[1])) ? v as Array<[string, T]> : undefined
 const HEX32 = /^[0-9a-f]{64}$/
 const HEX = /^[0-9a-f]*$/
-/** Pairs whose second is a 32-byte lowercase hex digest: one pattern test over them all (a record holds thousands). */
-const digestPairs = (v: unknown): Array<[string, string]> | undefined => {
-  const p = pairs(v, (x): x is string => isStr(x) && x.length === 64)
-  return p !== undefined && HEX.test(p.map((x) => x[1]).join('')) ? p : undefined
-}
 
 function isSite (s: unknown): s is ValueSite {
   if (!isObj(s)) return false
@@ -130,12 +129,17 @@ function bulkReader (bulk: Uint8Array, entry: string): () => { declarations: Map
     } catch {
       b = undefined
     }
-    const declarations = isObj(b) ? digestPairs(b.declarations) : undefined
+    const names = isObj(b) && isArr(b.names) && b.names.every(isStr) ? b.names : undefined
+    const digests = isObj(b) && isStr(b.digests) && names !== undefined && b.digests.length === names.length * 64 && HEX.test(b.digests) ? b.digests : undefined
     const handles = isObj(b) ? pairs(b.handles, (x): x is HandleSite[] => isArr(x) && x.every(isHandle)) : undefined
-    if (declarations === undefined || handles === undefined) {
+    if (names === undefined || digests === undefined || handles === undefined) {
       throw new DdsError(ErrorCodes.INTEGRITY, `the persisted analysis of ${entry} names its declarations by a digest they match, yet they do not decode`, { data: { entry } })
     }
-    decoded = { declarations: new Map(declarations.map(([k, v]) => [k, fromHex(v)])), handles: new Map(handles) }
+    const all = new Uint8Array(Buffer.from(digests, 'hex'))
+    const declarations = new Map<string, Uint8Array>()
+    // Each digest its own bytes (a view would carry the whole buffer wherever it is copied or sent).
+    for (let i = 0; i < names.length; i++) declarations.set(names[i]!, all.slice(32 * i, 32 * i + 32))
+    decoded = { declarations, handles: new Map(handles) }
     return decoded
   }
 }

@@ -107,13 +107,15 @@ t.test('hostile records are misses: garbage, ill-typed fields, damaged bulk, a w
   const s = await openStore({ location: join(dir, 's2') })
   const original = await s.backend.get('meta', keys[0]!)
   const { head, bulk } = split(original!)
-  t.equal(head.f, 'dds-analysis/2')
-  t.ok(Array.isArray(bulk.declarations) && bulk.declarations.length > 0, 'the declarations are in the bulk')
-  const badDeclarations: Array<[string, unknown]> = [
-    ['declarations not hex', [['x#y', 'zz']]],
-    ['one digest of 64 characters not hex among good ones', [['x#y', '00'.repeat(32)], ['x#z', 'G' + '0'.repeat(63)], ['x#w', 'ab'.repeat(32)]]],
-    ['a digest in upper case', [['x#y', 'AB'.repeat(32)]]],
-    ['a digest that is a number', [['x#y', 7]]]
+  t.equal(head.f, 'dds-analysis/3')
+  t.ok(Array.isArray(bulk.names) && bulk.names.length > 0 && bulk.digests.length === bulk.names.length * 64, 'the declarations are in the bulk')
+  const badDeclarations: Array<[string, Record<string, unknown>]> = [
+    ['digests not hex', { names: ['x#y'], digests: 'zz'.repeat(32) }],
+    ['one digest of 64 characters not hex among good ones', { names: ['x#y', 'x#z', 'x#w'], digests: '00'.repeat(32) + 'G' + '0'.repeat(63) + 'ab'.repeat(32) }],
+    ['a digest in upper case', { names: ['x#y'], digests: 'AB'.repeat(32) }],
+    ['digests that are a number', { names: ['x#y'], digests: 7 }],
+    ['fewer digests than names', { names: ['x#y', 'x#z'], digests: '00'.repeat(32) }],
+    ['a name that is not a string', { names: [7], digests: '00'.repeat(32) }]
   ]
   const variants: Array<[string, Uint8Array]> = [
     ['garbage bytes', Uint8Array.from([0xff, 0xfe, 0x00, 0x42])],
@@ -124,8 +126,8 @@ t.test('hostile records are misses: garbage, ill-typed fields, damaged bulk, a w
     ['needs ill-typed', joined({ ...head, part: { ...head.part, needs: [{ label: 1 }] } }, bulk, true)],
     ['bulk cut short', joined(head, JSON.stringify(bulk).slice(0, -10), false)],
     ['bulk not UTF-8', Buffer.concat([Buffer.from(JSON.stringify(head)), Buffer.from('\n'), Buffer.from([0xff, 0xfe])])],
-    ...badDeclarations.map(([what, d]): [string, Uint8Array] => [`${what}, the bulk's digest not updated`, joined(head, { ...bulk, declarations: d }, false)]),
-    ['a witness that no longer holds', joined({ ...head, w: { ...head.w, files: [[join(dir, 'helper.mjs'), '00'.repeat(32)]] } }, { ...bulk, declarations: [['x#y', '00'.repeat(32)]] }, true)]
+    ...badDeclarations.map(([what, d]): [string, Uint8Array] => [`${what}, the bulk's digest not updated`, joined(head, { ...bulk, ...d }, false)]),
+    ['a witness that no longer holds', joined({ ...head, w: { ...head.w, files: [[join(dir, 'helper.mjs'), '00'.repeat(32)]] } }, { ...bulk, names: ['x#y'], digests: '00'.repeat(32) }, true)]
   ]
   await s.close()
   for (const [what, bytes] of variants) {
@@ -149,11 +151,19 @@ t.test('bulk written to match its digest yet ill-formed: a coded error when read
   const { head, bulk } = split(raw!)
   const honest = decodeRecord(raw!)
   t.ok(honest !== undefined && honest.part.declarations.size > 0, 'the honest record decodes, declarations and all')
-  for (const d of [[['x#y', 'zz']], 'not a list', [['x#y', '00'.repeat(32), 'extra']]]) {
-    const forged = decodeRecord(joined(head, { ...bulk, declarations: d }, true))
+  t.same([...honest!.part.declarations.values()].map((v) => v.byteLength), bulk.names.map(() => 32), 'each digest 32 bytes of its own')
+  t.ok([...honest!.part.declarations.values()].every((v) => v.buffer.byteLength === 32), 'not a view of a shared buffer')
+  const forgeries: Array<Record<string, unknown>> = [
+    { names: ['x#y'], digests: 'zz'.repeat(32) },
+    { names: 'not a list', digests: '' },
+    { names: ['x#y'], digests: '00'.repeat(33) },
+    { names: ['x#y'], digests: '00'.repeat(32), handles: 'not pairs' }
+  ]
+  for (const d of forgeries) {
+    const forged = decodeRecord(joined(head, { ...bulk, ...d }, true))
     t.ok(forged !== undefined, 'the head alone is checked when the record is read')
     t.throws(() => forged!.part.declarations, { code: 'DDS_INTEGRITY' }, 'reading the declarations is a coded error')
     t.throws(() => forged!.part.analysis!.handles, { code: 'DDS_INTEGRITY' })
   }
-  t.equal(decodeRecord(joined(head, { ...bulk, declarations: [] }, false)), undefined, 'a bulk its head does not name is a miss')
+  t.equal(decodeRecord(joined(head, { ...bulk, names: [], digests: '' }, false)), undefined, 'a bulk its head does not name is a miss')
 })
