@@ -26,6 +26,12 @@ t.teardown(() => { rmSync(scratch, { recursive: true, force: true }) })
 const enc = new TextEncoder()
 const b = (s: string): Uint8Array => enc.encode(s)
 const s = (v: Uint8Array | undefined): string | undefined => v === undefined ? undefined : Buffer.from(v).toString()
+/** A raw block of `text` and the operation that stores it. */
+const block = (text: string): { cid: ReturnType<typeof cidOf>, op: BatchOp } => {
+  const bytes = b(text)
+  const cid = cidOf(bytes, RAW_CODE)
+  return { cid, op: { type: 'put', space: 'blocks', key: cid.bytes, value: bytes } }
+}
 
 /** How a case opens a fresh backend, and what to do when the test is over. */
 interface Case {
@@ -157,11 +163,6 @@ function suite (c: Case): void {
 
   t.test(`${c.name}: commit`, async (tt) => {
     const backend = await open(tt)
-    const block = (text: string): { cid: ReturnType<typeof cidOf>, op: BatchOp } => {
-      const bytes = b(text)
-      const cid = cidOf(bytes, RAW_CODE)
-      return { cid, op: { type: 'put', space: 'blocks', key: cid.bytes, value: bytes } }
-    }
     const e1 = block('evaluation 1')
     const o1 = block('output 1')
     const r1 = await backend.commit([{ path: '/a', evaluation: e1.cid, output: o1.cid, time: 1000 }], [e1.op, o1.op])
@@ -198,13 +199,7 @@ function suite (c: Case): void {
   })
 
   t.test(`${c.name}: a commit with a token, retried, is told what it did the first time`, async (tt) => {
-    const { backend, done } = await c.open()
-    tt.teardown(done)
-    const block = (text: string): { cid: ReturnType<typeof cidOf>, op: BatchOp } => {
-      const bytes = b(text)
-      const cid = cidOf(bytes, RAW_CODE)
-      return { cid, op: { type: 'put', space: 'blocks', key: cid.bytes, value: bytes } }
-    }
+    const backend = await open(tt)
     const e = block('evaluation t')
     const o = block('output t')
     const token = 'ab'.repeat(16)
