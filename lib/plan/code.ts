@@ -9,10 +9,12 @@ import { join } from 'node:path'
 import { sha256Digest } from '../../store/hash.js'
 import { encodeManifest } from '../../store/canonical.js'
 import type { CodeManifest, FunctionInfo } from '../../store/records.js'
-import { sameBytes } from '../../store/util.js'
+import type { CID } from 'multiformats/cid'
+import { hex, sameBytes } from '../../store/util.js'
 import { SignatureEngine } from '../signature/engine.js'
 import { ALGORITHM, bareManifest, recordOf } from '../signature/manifest.js'
 import type { AnalysisStore, StaticPart, ValueNeed } from '../signature/interface.js'
+import { recordKey } from '../signature/persisted.js'
 import { valueDigest } from '../value-hash.js'
 import { literalValue, NOT_STATIC } from './literal.js'
 import { compareManifests, type Change } from '../why.js'
@@ -29,6 +31,8 @@ export interface CodeOutlook {
   runtime: string[]
   /** The digest was taken from the recorded manifest's CID (the manifests are equal), not computed. */
   fromRecord?: boolean
+  /** A recorded manifest, by CID, known to differ from this one (fields differ). */
+  differsFrom?: CID
 }
 
 /**
@@ -72,10 +76,34 @@ export class CodeReader {
   }
 
   /**
+   * The outlook of a changed function from what an earlier plan kept of the
+   * comparison of the same two manifests: the recorded one by its CID, the
+   * one a run would compute now by its digest, when that is the part's bare
+   * manifest (no run-time value on either side). Nothing is decoded or
+   * compared. Undefined when no such record is kept.
+   */
+  known (fn: FunctionInfo, entry: string, recorded: CID): CodeOutlook | undefined {
+    const part = this.#part(fn, entry)
+    if (part?.bare === undefined || this.analyses === undefined) return undefined
+    const changes = keptChanges(this.analyses.get(comparisonKey(recorded, part.bare)))
+    if (changes === undefined) return undefined
+    let manifest: CodeManifest | undefined
+    return { get manifest () { return (manifest ??= bareManifest(part)) }, digest: part.bare, changes, runtime: [], ...(changes.length > 0 ? { differsFrom: recorded } : {}) }
+  }
+
+  /** Keep the comparison {@link CodeReader.outlook} made of `recorded` (block `cid`), when {@link CodeReader.known} can answer it again. */
+  remember (fn: FunctionInfo, recorded: CodeManifest, cid: CID, code: CodeOutlook): void {
+    const part = this.#part(fn, recorded.entry)
+    if (part?.bare === undefined || this.analyses === undefined || code.digest === undefined || !sameBytes(code.digest, part.bare)) return
+    if (code.fromRecord === true || code.runtime.length > 0 || recorded.pinned !== undefined || Object.keys(recorded.values).length > 0) return
+    this.analyses.put(comparisonKey(cid, part.bare), new TextEncoder().encode(JSON.stringify(code.changes)))
+  }
+
+  /**
    * The manifest a run of `fn` would compute now, against `recorded`;
    * `recordedDigest`: the SHA-256 of the recorded manifest's block, when its CID says it.
    */
-  outlook (fn: FunctionInfo, recorded: CodeManifest, recordedDigest?: Uint8Array): CodeOutlook {
+  outlook (fn: FunctionInfo, recorded: CodeManifest, recordedDigest?: Uint8Array, recordedCid?: CID): CodeOutlook {
     // A pinned version replaces the code; the pin itself is read when the code runs.
     if (recorded.pinned !== undefined) return { manifest: recorded, digest: sha256Digest(encodeManifest(recorded)), changes: [], runtime: Object.keys(recorded.values) }
     const part = this.#part(fn, recorded.entry)
@@ -114,7 +142,8 @@ export class CodeReader {
     // The same manifest as recorded encodes to the recorded block (dag-cbor is canonical): its digest is the CID's, when that is SHA-256.
     const same = recordedDigest !== undefined && (bare !== undefined ? sameBytes(bare, recordedDigest) : sameManifest(recorded, manifest))
     if (same) return { manifest, digest: recordedDigest, changes: [], runtime: runtime.sort(), fromRecord: true }
-    return { manifest, digest: bare ?? sha256Digest(encodeManifest(manifest)), changes: compareManifests(recorded, manifest), runtime: runtime.sort() }
+    const changes = compareManifests(recorded, manifest)
+    return { manifest, digest: bare ?? sha256Digest(encodeManifest(manifest)), changes, runtime: runtime.sort(), ...(changes.length > 0 && recordedCid !== undefined ? { differsFrom: recordedCid } : {}) }
   }
 
   /**
@@ -194,6 +223,41 @@ export function sameManifest (a: CodeManifest, b: CodeManifest): boolean {
     sameEntries(a.packages, b.packages, (x, y) => x === y) &&
     sameEntries(a.values, b.values, sameBytes) &&
     sameEntries(a.declarations, b.declarations, sameBytes)
+}
+
+/** Where the comparison of a recorded manifest (by CID) with a bare one (by digest) is kept. */
+function comparisonKey (recorded: CID, bare: Uint8Array): Uint8Array {
+  return recordKey(['dds-plan-comparison/1', recorded.toString(), hex(bare)])
+}
+
+const DELTAS: ReadonlySet<unknown> = new Set(['changed', 'added', 'removed'])
+const optStr = (v: unknown): boolean => v === undefined || typeof v === 'string'
+
+/** The changes a comparison record holds, each checked and rebuilt; undefined when absent or malformed (then the manifests are compared). */
+function keptChanges (raw: Uint8Array | undefined): Change[] | undefined {
+  if (raw === undefined) return undefined
+  let list: unknown
+  try {
+    list = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(raw))
+  } catch {
+    return undefined
+  }
+  if (!Array.isArray(list)) return undefined
+  const out: Change[] = []
+  for (const c of list as Array<Record<string, unknown>>) {
+    if (c === null || typeof c !== 'object' || !DELTAS.has(c.change)) return undefined
+    const change = c.change as 'changed' | 'added' | 'removed'
+    if (c.kind === 'declaration' && typeof c.name === 'string' && optStr(c.file) && typeof c.declaration === 'string') {
+      out.push({ kind: 'declaration', change, name: c.name, file: c.file as string | undefined, declaration: c.declaration })
+    } else if (c.kind === 'package' && typeof c.name === 'string' && optStr(c.old) && optStr(c.new)) {
+      out.push({ kind: 'package', change, name: c.name, ...(c.old === undefined ? {} : { old: c.old as string }), ...(c.new === undefined ? {} : { new: c.new as string }) })
+    } else if (c.kind === 'unavailable' && typeof c.name === 'string') {
+      out.push({ kind: 'unavailable', change, name: c.name })
+    } else if (c.kind === 'algorithm' && change === 'changed' && typeof c.old === 'string' && typeof c.new === 'string') {
+      out.push({ kind: 'algorithm', change, old: c.old, new: c.new })
+    } else return undefined
+  }
+  return out
 }
 
 /** The placeholder of a value the recorded run did not read: its digest is unknown, so is the signature's. */

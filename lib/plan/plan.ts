@@ -73,8 +73,14 @@ async function judge (store: Store, manifests: Manifests, answers: Answers, read
   const block = recordedDigest === undefined ? undefined : await store.getBlock(record.code)
   const entry = block === undefined ? undefined : manifestEntry(block)
   let code = entry === undefined || recordedDigest === undefined ? undefined : reader.unchanged(record.fn, entry, recordedDigest)
-  const manifest = code === undefined ? await manifests(record.code) : undefined
-  if (code === undefined) code = reader.outlook(record.fn, manifest as CodeManifest, recordedDigest)
+  // A change an earlier plan saw between the same two manifests: neither is decoded.
+  if (code === undefined && entry !== undefined) code = reader.known(record.fn, entry, record.code)
+  let manifest: CodeManifest | undefined
+  if (code === undefined) {
+    manifest = await manifests(record.code)
+    code = reader.outlook(record.fn, manifest, recordedDigest, record.code)
+    reader.remember(record.fn, manifest, record.code, code)
+  }
   const base = { path: head.path, evaluation: evaluation.toString(), duration: record.duration }
   const done = (status: PlanStatus, reasons: PlanReason[], changes: boolean, answer?: CID): Judged =>
     ({ plan: { ...base, status, reasons, ...(answer === undefined ? {} : { answer: answer.toString() }) }, head, code, changes })
@@ -128,6 +134,8 @@ async function ranBefore (store: Store, manifests: Manifests, path: string, code
     const record = await store.getEvaluation(e.evaluation)
     // The block's own digest, when it is the one asked for, says it without decoding (a block not in canonical form is encoded again).
     if (record.code.code === DAG_CBOR_CODE && record.code.multihash.code === SHA256_CODE && sameBytes(record.code.multihash.digest, digest)) return true
+    // The recorded manifest the plan compared (the head's) differs: no need to decode it again.
+    if (code.differsFrom?.equals(record.code) === true) continue
     const recorded = await manifests(record.code)
     // Field by field, stopping at the first difference; equal fields encode to equal bytes.
     const manifest = code.manifest

@@ -4,7 +4,9 @@
  * constants, comments only, package bump, data file, revert, a literal
  * argument, invalidate with and without downstream, DDS_FORCE) the plan is compared with what the run
  * then does: "will re-run" names only steps that run, and "will" plus "may"
- * covers every step that runs; then everything is up to date again.
+ * covers every step that runs; then everything is up to date again. A
+ * second plan before each run (reading the comparisons the first kept) says
+ * exactly what the first said.
  */
 import t, { type Test } from 'tap'
 import { openStore } from '../../store/index.js'
@@ -39,6 +41,8 @@ function having (pl: Plan, status: PlanStatus): string[] {
 /** Plan, run, compare; then the next plan says everything is up to date. */
 async function step (t: Test, name: string, expected: { will: string[], may?: string[], revert?: string[] }, env: Record<string, string> = {}): Promise<Plan> {
   const before = await planNow({ force: env.DDS_FORCE === undefined ? [] : [env.DDS_FORCE] })
+  // A second plan of the same state reads the comparisons the first kept: the same answer, reasons and all.
+  t.same(await planNow({ force: env.DDS_FORCE === undefined ? [] : [env.DDS_FORCE] }), before, `${name}: a second plan says the same`)
   const will = having(before, 'will-run')
   const may = having(before, 'may-run')
   t.same(will, [...expected.will].sort(), `${name}: will re-run`)
