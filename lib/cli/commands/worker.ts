@@ -90,7 +90,6 @@ hit	/tiles/3	4`,
         status.end(started.get(r.path)?.shift(), r.status === 'hit' ? 'reused' : r.status, () => { void ctx.line(line) })
       }
     })
-    await ctx.line(['ready'])
     const signal = async (): Promise<void> => {
       await new Promise<void>((resolve) => {
         const on = (): void => {
@@ -102,7 +101,10 @@ hit	/tiles/3	4`,
         process.on('SIGTERM', on)
       })
     }
-    await signal()
+    // Listening before "ready" is printed: a signal sent as soon as it is read stops the worker as a signal should.
+    const stop = signal()
+    await ctx.line(['ready'])
+    await stop
     status.close()
     // A second signal, or the grace period, stops waiting for running jobs and for Redis.
     let timer: NodeJS.Timeout | undefined
