@@ -80,7 +80,7 @@ export async function memoOps (store: Store, m: BundleManifest, index: BlockInde
       const k = hex(key)
       if (claimed.has(k)) continue
       claimed.add(k)
-      if (await store.lookupMemo(key) !== undefined) continue
+      if (await store.peekMemo(key) !== undefined) continue
       ops.push(memoPut(key, entry))
     }
   }

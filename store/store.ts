@@ -370,9 +370,14 @@ export class Store {
 
   /** The memo entry under a key, or undefined. An entry found counts as a use of its evaluation (see store/usage.ts). */
   async lookupMemo (key: Uint8Array): Promise<MemoEntry | undefined> {
-    const entry = await this.#front.memo.lookupMemo(key)
+    const entry = await this.peekMemo(key)
     if (entry !== undefined) this.usage.note(entry.evaluation)
     return entry
+  }
+
+  /** The memo entry under a key, for a question about it (a plan, an import): not a use, nothing is written. */
+  async peekMemo (key: Uint8Array): Promise<MemoEntry | undefined> {
+    return await this.#front.memo.lookupMemo(key)
   }
 
   /** Every memo entry of this store (streamed). */

@@ -65,7 +65,7 @@ export class Answers {
 
   /** The memo entry a keep of `path` with memo key `key` would take now, if any. */
   async find (path: string, key: Uint8Array): Promise<MemoEntry | undefined> {
-    const entry = await this.#store.lookupMemo(key)
+    const entry = await this.#store.peekMemo(key)
     if (entry === undefined) return undefined
     if (await this.#holds(path, entry)) return entry
     const current: Array<{ path: string, output: CID }> = []
@@ -75,7 +75,7 @@ export class Answers {
       current.push({ path: l.path, output: now })
     }
     const second = dependenciesKey(key, current, entry.files === undefined ? undefined : entry.files.map((f) => ({ path: f.path, kind: f.kind, digest: currentDigest(under(this.#root, f)) })))
-    const alt = second === undefined ? undefined : await this.#store.lookupMemo(second)
+    const alt = second === undefined ? undefined : await this.#store.peekMemo(second)
     return alt !== undefined && await this.#holds(path, alt) ? alt : undefined
   }
 

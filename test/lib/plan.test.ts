@@ -13,6 +13,7 @@ import { openStore } from '../../store/index.js'
 import { refuseAnswers } from '../../lib/force.js'
 import { downstreamOf } from '../../lib/downstream.js'
 import { plan } from '../../lib/plan/index.js'
+import { lastUses } from '../../store/usage.js'
 import type { Plan, PlanStatus } from '../../lib/plan/index.js'
 import { symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -34,15 +35,27 @@ async function planNow (options: { force?: string[], paths?: string[] } = {}): P
   }
 }
 
+/** The last-use times the store holds (what retention weighs). */
+async function usesNow (): Promise<Map<string, number>> {
+  const store = await openStore({ location: p.store })
+  try {
+    return await lastUses(store.backend)
+  } finally {
+    await store.close()
+  }
+}
+
 function having (pl: Plan, status: PlanStatus): string[] {
   return pl.paths.filter((x) => x.status === status).map((x) => x.path).sort()
 }
 
 /** Plan, run, compare; then the next plan says everything is up to date. */
 async function step (t: Test, name: string, expected: { will: string[], may?: string[], revert?: string[] }, env: Record<string, string> = {}): Promise<Plan> {
+  const uses = await usesNow()
   const before = await planNow({ force: env.DDS_FORCE === undefined ? [] : [env.DDS_FORCE] })
   // A second plan of the same state reads the comparisons the first kept: the same answer, reasons and all.
   t.same(await planNow({ force: env.DDS_FORCE === undefined ? [] : [env.DDS_FORCE] }), before, `${name}: a second plan says the same`)
+  t.same(await usesNow(), uses, `${name}: a plan looks answers up without using them (no last-use time written)`)
   const will = having(before, 'will-run')
   const may = having(before, 'may-run')
   t.same(will, [...expected.will].sort(), `${name}: will re-run`)

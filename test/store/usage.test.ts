@@ -8,6 +8,8 @@ import { openStore } from '../../store/store.js'
 import { lastUses, UsageLog } from '../../store/usage.js'
 import { USED_PREFIX, usedKey } from '../../store/keys.js'
 import type { BatchOp } from '../../store/interface.js'
+import { exportBundle, importBundle } from '../../store/bundle.js'
+import { join } from 'node:path'
 
 function double (x: number): number { return x * 2 }
 function triple (x: number): number { return x * 3 }
@@ -79,3 +81,31 @@ t.test('the timer flushes; a read-only or failing backend loses only the times',
   readOnly.stop()
   t.equal(usedKey(evaluation.bytes).byteLength, 5 + evaluation.bytes.byteLength)
 })
+
+t.test('a question about an answer is not a use: peekMemo and a bundle import write no last-use time', async (t) => {
+  const dir = t.testdir()
+  const source = await openStore({ backend: 'memory' })
+  const target = await openStore({ backend: 'memory' })
+  t.teardown(async () => { await source.close(); await target.close() })
+  const dds = await open({ store: source, log: false })
+  await dds.keep('/d', double, 5)
+  const file = join(dir, 'd.car')
+  await exportBundle(source, ['/d'], file)
+  await importBundle(target, file)
+  // The second import finds every memo key answered already (what it asks of each key is a peek).
+  await importBundle(target, file)
+  const [key] = await collectKeys(target)
+  t.ok(key !== undefined, 'the import brought a memo entry')
+  t.ok((await target.peekMemo(key!)) !== undefined)
+  await target.usage.flush()
+  t.same([...(await lastUses(target.backend)).keys()], [], 'imports and peeks left no last use')
+  t.ok((await target.lookupMemo(key!)) !== undefined)
+  await target.usage.flush()
+  t.equal((await lastUses(target.backend)).size, 1, 'a lookup (what a keep does) is one')
+})
+
+async function collectKeys (store: Awaited<ReturnType<typeof openStore>>): Promise<Uint8Array[]> {
+  const keys: Uint8Array[] = []
+  for await (const { key } of store.memoEntries()) keys.push(key)
+  return keys
+}
