@@ -36,9 +36,9 @@ export function tempDir (name) {
  * Run `node args...` in `cwd` without NODE_OPTIONS (a fresh process as a user
  * would start it) and resolve with its stdout; reject with its output when it fails.
  */
-export function runNode (args, cwd) {
+export function runNode (args, cwd, extraEnv = {}) {
   return new Promise((resolvePromise, reject) => {
-    const env = { ...process.env }
+    const env = { ...process.env, ...extraEnv }
     delete env.NODE_OPTIONS
     const p = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''

@@ -118,7 +118,7 @@ console.log(JSON.stringify({ cold, files: new Set(Object.keys(s.manifest.declara
 const EMPTY = 'console.log(JSON.stringify({ t: performance.now() }))\n'
 
 /** Write the project, compile it and run the pipeline once. */
-async function project () {
+export async function project () {
   const root = tempDir('plan')
   const write = (rel, text) => {
     mkdirSync(dirname(join(root, rel)), { recursive: true })
@@ -151,7 +151,7 @@ async function project () {
 }
 
 /** Edit one helper of the middle file (in the source the plan reads; a run would see it after compiling again). */
-function edit (root) {
+export function edit (root) {
   const file = join(root, 'src', `m${EDITED}.ts`)
   const text = readFileSync(file, 'utf8')
   const head = `export function helper${EDITED}_3 (x: number): number {\n  const table: number[] = [`
@@ -160,9 +160,9 @@ function edit (root) {
 }
 
 /** Wall-clock ms of a fresh `node args...` process, from spawn to exit, and its stdout. */
-async function timed (args, cwd) {
+async function timed (args, cwd, env) {
   const t0 = process.hrtime.bigint()
-  const out = await runNode(args, cwd)
+  const out = await runNode(args, cwd, env)
   return { ms: since(t0), out }
 }
 
@@ -184,13 +184,20 @@ function checkPlan (state, will, may, where) {
 
 /** Rounds of fresh processes in one state of the project, contenders in alternation. */
 async function rounds (root, store, state) {
-  const s = { cli: [], node: [], lib: [], sig: [], warm: [], imported: [] }
-  for (let i = 0; i < PROCESSES; i++) {
-    progress(`plan: ${state}, fresh processes, round ${i + 1}/${PROCESSES}`)
-    const c = await timed([cli, 'plan', '--store', store], root)
+  const s = { first: [], cli: [], uncached: [], node: [], lib: [], sig: [], warm: [], imported: [] }
+  // The CLI's code cache, primed by one run: what every run of `dds plan` after the first finds.
+  const cached = { DDS_CODE_CACHE: join(root, 'code-cache') }
+  const planned = async (env) => {
+    const c = await timed([cli, 'plan', '--store', store], root, env)
     const rows = c.out.split('\n').filter((l) => l !== '').map((l) => l.split('\t'))
     checkPlan(state, rows.filter((r) => r[0] === 'will-run').map((r) => r[1]).sort(), rows.filter((r) => r[0] === 'may-run').map((r) => r[1]).sort(), 'dds plan')
-    s.cli.push(c.ms)
+    return c.ms
+  }
+  s.first.push(await planned(cached))
+  for (let i = 0; i < PROCESSES; i++) {
+    progress(`plan: ${state}, fresh processes, round ${i + 1}/${PROCESSES}`)
+    s.cli.push(await planned(cached))
+    s.uncached.push(await planned({ DDS_CODE_CACHE: 'off' }))
     s.node.push((await timed([join(root, 'empty.js')], root)).ms)
     const lib = JSON.parse(await runNode([join(root, 'plan-driver.js'), store], root))
     checkPlan(state, lib.will, lib.may, 'plan()')
@@ -212,6 +219,8 @@ export async function main () {
     const s = await rounds(root, store, state)
     const graph = `${STEPS} steps reaching ${FILES} files (${Math.round(bytes / 1000)} KB), ${state === 'edited' ? '1 file edited' : 'no edit'}`
     compare({ group: 'plan', name: `dds plan, fresh process: ${graph}`, unit: 'ms', ours: s.cli, base: s.node, baseline: 'plain node start (empty script)', target: '< 300' })
+    figure({ group: 'plan', name: `dds plan, first after the change, fresh process: ${graph}`, unit: 'ms', samples: s.first, note: 'one run: writes the code cache, keeps the analyses a later plan reuses' })
+    compare({ group: 'plan', name: `dds plan, fresh process, code cache on vs off: ${graph}`, unit: 'ms', ours: s.cli, base: s.uncached, baseline: 'the same command with DDS_CODE_CACHE=off (a first run)' })
     compare({
       group: 'plan',
       name: `plan(store), first in a process: ${graph}`,

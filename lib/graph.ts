@@ -11,6 +11,7 @@ import { DdsError, ErrorCodes, isDdsError } from '../store/errors.js'
 import { decodeNode, toArtifactRoot, type FunctionInfo } from '../store/records.js'
 import { DAG_CBOR_CODE } from '../store/hash.js'
 import { linksOf } from '../store/dag.js'
+import { dynamicImport } from '../store/dynamic-import.js'
 
 /** An evaluation in the graph. */
 export interface GraphNode {
@@ -129,7 +130,9 @@ export async function lineage (store: Store, paths?: string[]): Promise<LineageG
   for (const e of edges) if (e.kind === 'call') e.path = nodes.get(e.from)?.path ?? null
   for (const n of nodes.values()) if (n.path === '') n.path = null
   for (const n of nodes.values()) n.current = n.path !== null && heads.get(n.path) === n.id
-  const sorted = [...nodes.values()].sort((a, b) => (a.path ?? '').localeCompare(b.path ?? '') || (b.started ?? 0) - (a.started ?? 0))
+  // By code unit, not localeCompare: the same order under every locale, and no collator to load (its first use costs milliseconds).
+  const byPath = (a: string, b: string): number => a < b ? -1 : a > b ? 1 : 0
+  const sorted = [...nodes.values()].sort((a, b) => byPath(a.path ?? '', b.path ?? '') || (b.started ?? 0) - (a.started ?? 0))
   return { nodes: sorted, edges }
 }
 
@@ -313,7 +316,7 @@ const GRAPHVIZ = '@hpcc-js/wasm-graphviz'
  * Import Graphviz, an optional dependency (most users never draw a picture):
  * DDS_DEPENDENCY_MISSING naming the package when it is not installed.
  */
-export async function loadGraphviz (importer: (name: string) => Promise<unknown> = async (name) => await import(name)): Promise<GraphvizModule> {
+export async function loadGraphviz (importer: (name: string) => Promise<unknown> = dynamicImport): Promise<GraphvizModule> {
   try {
     return await importer(GRAPHVIZ) as GraphvizModule
   } catch (err) {

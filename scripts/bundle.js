@@ -6,10 +6,10 @@
  * about 10 modules instead of 120. Entry points share chunks (code splitting),
  * so both entries see one DdsError, one Store, one CID class. Packages with
  * native bindings or loaded on demand stay external: they are loaded by Node,
- * lazily, as before. The `dds` binary is built the same way on its own
- * (dist/bundle/cli.js, each command a chunk loaded when used, every chunk
- * named cli-*), so that a command starts without resolving a hundred modules
- * and the library's entries keep their chunks. Both builds carry one build id
+ * lazily, as before. The `dds` binary is built on its own, as one
+ * CommonJS file (dist/bundle/cli.cjs) that a small launcher
+ * (dist/bundle/dds.cjs) runs with V8's code cache, so that a command starts
+ * without resolving a hundred modules or compiling them again. Both builds carry one build id
  * (a digest of the compiled code): analyses persisted by a run through the
  * library are the ones `dds plan` finds. The tsc output in dist/lib and
  * dist/store stays as it is (the tests use it).
@@ -93,5 +93,20 @@ await build({
   }
 })
 
-// Beside the library's files, so that what is found next to a module (thread-worker.js, the web view's files) is found from either.
-await build({ ...common, entryPoints: { cli: 'dist/lib/cli/main.js' }, chunkNames: 'cli-[name]-[hash]' })
+// The CLI is one CommonJS file, so that the binary can hand V8 its cached code (lib/cli/code-cache.ts; Node 20
+// caches no ES module's code), every command in it (compiled lazily: a command's functions are compiled only
+// when it runs). Beside the library's files, so that what is found next to a module (thread-worker.js, the web
+// view's files) is found from either. import.meta.url is the file's URL, as in a module.
+const commonJs = {
+  ...common,
+  splitting: false,
+  format: 'cjs',
+  // The binding module's require.resolve (see nativeBinding) asks Node for the installed package.
+  external: [...external, 'classic-level/package.json'],
+  define: { ...define, 'import.meta.url': '__ddsModuleUrl' },
+  // "use strict" first, so that it stays the directive it is in every module the bundle joins.
+  banner: { js: "'use strict'\nconst __ddsModuleUrl = require('node:url').pathToFileURL(__filename).href" }
+}
+await build({ ...commonJs, entryPoints: { cli: 'dist/lib/cli/main.js' }, outExtension: { '.js': '.cjs' } })
+// The binary: runs cli.cjs with the code cache (package.json's bin).
+await build({ ...commonJs, entryPoints: { dds: 'dist/lib/cli/launch.js' }, outExtension: { '.js': '.cjs' } })

@@ -21,6 +21,7 @@ import {
   SPACES, type Backend, type BatchOp, type BlobFiles, type CommitOptions, type CommitResult,
   type LeaseRequest, type LeaseResult, type PathUpdate, type RangeOptions, type Space
 } from './interface.js'
+import { dynamicImport } from './dynamic-import.js'
 
 export { SPACES, NOT_SYNC } from './interface.js'
 export { DirectoryBlobs }
@@ -238,7 +239,7 @@ export async function openLevelExclusive (dir: string, options: ClassicOptions =
 
 /** A fresh in-memory backend. */
 export async function openMemory (): Promise<LevelBackend> {
-  const { MemoryLevel } = await import('memory-level')
+  const { MemoryLevel } = await dynamicImport('memory-level') as typeof import('memory-level')
   const db = new MemoryLevel<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view' }) as unknown as AnyLevel
   const backend = new LevelBackend('memory', db, undefined, undefined)
   await backend.open()

@@ -17,6 +17,7 @@ import { CID } from 'multiformats/cid'
 import { DdsError, ErrorCodes } from './errors.js'
 import { encodeNode } from './records.js'
 import { hex } from './util.js'
+import { dynamicImport } from './dynamic-import.js'
 
 /** The format of a signed bundle's root. */
 export const SIGNED_FORMAT = 'dds-bundle-signed/1'
@@ -42,7 +43,7 @@ type Ed25519 = (typeof import('@noble/curves/ed25519.js'))['ed25519']
 let curve: Promise<Ed25519> | undefined
 
 async function ed25519 (): Promise<Ed25519> {
-  curve ??= import('@noble/curves/ed25519.js').then((m) => m.ed25519, (err: unknown) => {
+  curve ??= (dynamicImport('@noble/curves/ed25519.js') as Promise<typeof import('@noble/curves/ed25519.js')>).then((m) => m.ed25519, (err: unknown) => {
     curve = undefined
     throw new DdsError(ErrorCodes.DEPENDENCY_MISSING, 'signed bundles need the package @noble/curves (npm install @noble/curves)', { cause: err, data: { package: '@noble/curves' } })
   })

@@ -5,11 +5,12 @@
  * install, when it is absent.
  */
 import { DdsError, ErrorCodes } from './errors.js'
+import { dynamicImport } from './dynamic-import.js'
 
 /** Loads a package by name; replaceable so that a missing package can be simulated. */
 export type Importer = (specifier: string) => Promise<unknown>
 
-const nativeImport: Importer = async (specifier) => await import(specifier)
+const nativeImport: Importer = dynamicImport
 
 /**
  * Load an optional package, or fail with DDS_DEPENDENCY_MISSING naming the

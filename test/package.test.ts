@@ -53,7 +53,7 @@ t.test('npm install of the packed tarball with --omit=optional runs a keep', { s
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'probe', version: '1.0.0', type: 'module', private: true }))
   const packed = JSON.parse(npm(['pack', '--json', '--pack-destination', dir], root)) as Array<{ filename: string, files: Array<{ path: string }> }>
   const files = packed[0]?.files.map((f) => f.path) ?? []
-  t.ok(files.includes('dist/lib/index.js') && files.includes('dist/lib/cli/main.js'), 'the tarball holds the build and the CLI')
+  t.ok(files.includes('dist/lib/index.js') && files.includes('dist/bundle/dds.cjs') && files.includes('dist/bundle/cli.cjs'), 'the tarball holds the build and the CLI')
   t.same(files.filter((f) => f.startsWith('test/') || f.startsWith('bench/') || f.startsWith('.dds/')), [], 'and no tests, benchmarks or stores')
 
   npm(['install', join(dir, packed[0]?.filename ?? ''), '--omit=optional', '--prefer-offline', '--no-audit', '--no-fund'], project)
@@ -75,6 +75,21 @@ t.test('npm install of the packed tarball with --omit=optional runs a keep', { s
   t.equal(second.code, 0)
   t.same(JSON.parse(second.stdout), { value: 144 })
   t.match(second.stderr, /reused\s+\/probe\/square/, 'reused by the next process')
+
+  // The dds command npm linked into node_modules/.bin, in the lean install: it lists the keep, and its second run starts from the code cache.
+  const bin = join(modules, '.bin', 'dds')
+  t.ok(existsSync(bin), 'npm links the dds command')
+  const cache = join(dir, 'code-cache')
+  const ls = async (): Promise<{ code: number | null, stdout: string, stderr: string }> => await startNode(bin, ['ls', '--json', '--store', './store'], { cwd: project, env: { DDS_CODE_CACHE: cache, DDS_CODE_CACHE_REPORT: '1' } }).done
+  const listed = await ls()
+  t.equal(listed.code, 0, listed.stderr)
+  t.match(listed.stdout, '/probe/square', 'dds ls lists the kept path')
+  t.match(listed.stderr, 'dds: code cache not used: no cache yet')
+  const again = await ls()
+  t.equal(again.code, 0, again.stderr)
+  t.match(again.stderr, 'dds: code cache used', 'the second run starts from the code cache')
+  t.equal(again.stdout, listed.stdout)
+  t.notMatch(listed.stderr + again.stderr, 'ExperimentalWarning', 'no warning from node')
 
   writeFileSync(join(project, 's3.mjs'), S3)
   const s3 = await startNode(join(project, 's3.mjs'), [], { cwd: project }).done

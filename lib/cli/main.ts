@@ -4,6 +4,7 @@
  * Data goes to stdout, diagnostics to stderr. Exit codes: 0 ok, 1 a coded
  * error (its code on stderr), 2 a usage mistake.
  */
+import { readFile } from 'node:fs/promises'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { isDdsError } from '../../store/index.js'
 import { Context, UsageError, type Command } from './context.js'
@@ -31,6 +32,11 @@ const commands: Record<string, { summary: string, load: () => Promise<{ command:
   pull: { summary: 'bring paths and all they reach from the remote into the store', load: async () => await import('./commands/pull.js') },
   worker: { summary: 'compute kept calls from a job queue (BullMQ on Redis) into the store', load: async () => await import('./commands/worker.js') },
   serve: { summary: 'a read-only web view: paths, histories, evaluations, metrics, lineage', load: async () => await import('./commands/serve.js') }
+}
+
+/** The command names (the binary keeps a code cache per command: lib/cli/launch.ts). */
+export function commandNames (): string[] {
+  return Object.keys(commands)
 }
 
 const common: NonNullable<ParseArgsConfig['options']> = {
@@ -122,8 +128,7 @@ async function main (argv: string[]): Promise<number> {
     return 0
   }
   if (name === '--version') {
-    const { readFile } = await import('node:fs/promises')
-    // dist/lib/cli/main.js, or the bundle's dist/bundle/cli.js.
+    // dist/lib/cli/main.js, or the bundle's dist/bundle/cli.cjs.
     const here = new URL('.', import.meta.url).pathname.endsWith('/dist/bundle/') ? '../../package.json' : '../../../package.json'
     const pkg = JSON.parse(await readFile(new URL(here, import.meta.url), 'utf8')) as { version: string }
     process.stdout.write(`${pkg.version}\n`)

@@ -9,6 +9,7 @@ import { dirname, join, relative, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { DdsError, ErrorCodes } from '../../store/errors.js'
 import { InspectorBridge } from '../signature/inspector.js'
+import { dynamicImport } from '../../store/dynamic-import.js'
 
 /** How to load a function elsewhere. */
 export interface ModuleRef {
@@ -68,7 +69,7 @@ export async function moduleOf (fn: Function): Promise<ModuleRef> {
   // Loading the script being run in a worker would run the whole script again there (and importing it here, while it is still running, would wait for itself).
   if (process.argv[1] !== undefined && sameFile(file, process.argv[1])) throw notExported(fn, `it is defined in the script being run (${file}); move it to a module the script imports`)
   // The module is already loaded here, so this import is the same module instance.
-  const mod = await import(url) as Record<string, unknown>
+  const mod = await dynamicImport(url) as Record<string, unknown>
   const exportName = Object.keys(mod).find((k) => mod[k] === fn)
   if (exportName === undefined) throw notExported(fn, `no export of ${url} is this function`)
   const ref = { url, exportName, relative: relative(projectRoot(file), file).split(sep).join('/') }

@@ -17,6 +17,7 @@ import { DdsError, ErrorCodes } from '../../store/errors.js'
 import type { ExecCall, Executor } from './interface.js'
 import { moduleOf } from './locate.js'
 import { MAX_JOB_BYTES, checkJob, decodeArgs, encodeJob, failureOf, failureText, jobId, type JobData } from './queue-wire.js'
+import { dynamicImport } from '../../store/dynamic-import.js'
 
 // The few BullMQ shapes used here: typed locally so the package stays optional.
 interface BullJob { data: unknown, isFailed: () => Promise<boolean>, isCompleted: () => Promise<boolean>, remove: () => Promise<void>, waitUntilFinished: (events: BullQueueEvents) => Promise<unknown> }
@@ -37,7 +38,7 @@ const CONNECT_MS = 10_000
 
 async function bullmq (): Promise<BullModule> {
   try {
-    return await import('bullmq' as string) as BullModule
+    return await dynamicImport('bullmq') as BullModule
   } catch (err) {
     throw new DdsError(ErrorCodes.DEPENDENCY_MISSING, "runOn: 'queue' and dds worker need the optional packages bullmq and ioredis: npm install bullmq ioredis", { cause: err, data: { package: 'bullmq' } })
   }
@@ -161,7 +162,7 @@ async function functionOf (root: string, job: JobData, allowed: readonly string[
   if (!real.startsWith(root + sep)) throw new DdsError(ErrorCodes.QUEUE_FAILED, `refusing a job whose module ${job.module} is outside ${root}`, { data: { module: job.module, why: 'module outside the project' } })
   let mod: Record<string, unknown>
   try {
-    mod = await import(pathToFileURL(real).href) as Record<string, unknown>
+    mod = await dynamicImport(pathToFileURL(real).href) as Record<string, unknown>
   } catch (err) {
     throw new DdsError(ErrorCodes.NOT_EXPORTED, `cannot load ${job.module} in this worker (${(err as Error).message})`, { cause: err, data: { module: job.module } })
   }

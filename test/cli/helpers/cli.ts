@@ -1,5 +1,5 @@
 /**
- * Run the real `dds` binary (the compiled dist/lib/cli/main.js) and real
+ * Run the real `dds` binary (as installed: dist/bundle/dds.cjs) and real
  * pipelines: a temporary project whose script keeps several paths, with
  * nested keeps and loads, run in fresh processes.
  */
@@ -9,7 +9,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createProject, repoRoot, type TempProject } from '../../helpers/project.js'
 
-export const MAIN = join(repoRoot, 'dist', 'lib', 'cli', 'main.js')
+/**
+ * The binary as installed (package.json's bin: the bundled CLI, run with its
+ * code cache); `DDS_TEST_CLI=source` runs the compiled modules instead.
+ */
+export const MAIN = process.env.DDS_TEST_CLI === 'source' ? join(repoRoot, 'dist', 'lib', 'cli', 'main.js') : join(repoRoot, 'dist', 'bundle', 'dds.cjs')
+/** Where the binaries the tests start keep their code cache (one directory for the run, not the user's). */
+const CODE_CACHE = join(tmpdir(), `dds-test-code-cache-${process.getuid?.() ?? 'user'}`)
 
 export interface Result {
   code: number | null
@@ -24,6 +30,7 @@ function env (extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   delete e.NODE_OPTIONS
   delete e.NODE_V8_COVERAGE
   delete e.DDS_STORE
+  e.DDS_CODE_CACHE ??= CODE_CACHE
   return { ...e, ...extra }
 }
 
