@@ -3,19 +3,15 @@
  * the user's own modules. Every such import of lib/ and store/ goes through
  * here, because the `dds` binary runs the CLI as a `vm.Script` with V8's
  * code cache (lib/cli/code-cache.ts), and Node 20 loses a cached script's
- * own `import()` callback: the binary provides one, a real module's
+ * own `import()` callback: the binary provides one (under the symbol below), a real module's
  * `import()` from the same directory, so that specifiers resolve as they
  * would from the bundle. Specifiers are absolute: a bare package name, a
  * `node:` builtin, or a `file:` URL.
  */
 const PROVIDED = Symbol.for('dds-ts.import')
 
+/** What the binary's launcher (lib/cli/launch.ts) sets under the symbol, before the CLI runs. */
 type Importer = (specifier: string) => Promise<unknown>
-
-/** Make `importer` the one dynamicImport uses (the binary's launcher does, before the CLI runs). */
-export function provideImport (importer: Importer): void {
-  (globalThis as Record<symbol, unknown>)[PROVIDED] = importer
-}
 
 /**
  * `import(specifier)`, through the importer the binary provides when there is one.

@@ -7,10 +7,10 @@
  */
 import { fileURLToPath } from 'node:url'
 import { runCached } from './code-cache.js'
-import { provideImport } from '../../store/dynamic-import.js'
 
-// A cached script loses its own import() (store/dynamic-import.ts): the CLI's imports come here, a module beside it.
-provideImport(async (specifier) => await import(specifier))
+// A cached script loses its own import() (store/dynamic-import.ts, which reads this symbol): the CLI's imports
+// come here, a module beside it. Set here rather than through store/, which lib/cli reaches only by its façade.
+;(globalThis as Record<symbol, unknown>)[Symbol.for('dds-ts.import')] = async (specifier: string): Promise<unknown> => await import(specifier)
 const cli = fileURLToPath(new URL('./cli.cjs', import.meta.url))
 const asked = process.argv[2] ?? ''
 // A name that is not a command gets no cache of its own (see the check at exit).
