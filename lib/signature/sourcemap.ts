@@ -135,12 +135,26 @@ export class SourceMaps {
     }
     if (mapText === undefined) return { generated, ...NO_MAP }
     let payload: SourceMapPayload & { sourcesContent?: Array<string | null> }
-    let map: SourceMap
     try {
       payload = JSON.parse(mapText)
-      map = new SourceMap(payload)
     } catch {
       return { generated, ...NO_MAP }
+    }
+    if (payload === null || typeof payload !== 'object' || !Array.isArray(payload.sources) || payload.sources.some((s) => typeof s !== 'string') || typeof payload.mappings !== 'string') return { generated, ...NO_MAP }
+    // The mappings are decoded on the first position asked for: most scripts
+    // are only asked which sources they come from (the loaded project files),
+    // and decoding every map of a big project costs more than the rest of a
+    // fresh process's signature. A map whose mappings do not decode maps nothing.
+    let map: SourceMap | null | undefined
+    const mapping = (): SourceMap | null => {
+      if (map === undefined) {
+        try {
+          map = new SourceMap(payload)
+        } catch {
+          map = null
+        }
+      }
+      return map
     }
     const resolved = new Map<string, string>()
     const contents = new Map<string, string>()
@@ -156,6 +170,8 @@ export class SourceMaps {
     })
     type Entry = Partial<{ generatedLine: number, generatedColumn: number, originalSource: string, originalLine: number, originalColumn: number }>
     const original = (line: number, column: number): Position | undefined => {
+      const map = mapping()
+      if (map === null) return undefined
       let e = map.findEntry(line, column) as Entry
       // findEntry answers with the closest mapping at or before the position,
       // which may belong to an earlier line when the position precedes the
